@@ -1,0 +1,1 @@
+"""Sheet backends: one interface (base.SheetBackend), three implementations (memory, excel, google)."""

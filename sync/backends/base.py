@@ -1,0 +1,106 @@
+"""The one interface every spreadsheet backend implements.
+
+Glossary
+--------
+row       1-based sheet row number, header = row 1. Only a locator, valid for the read that
+          returned it: people sort, insert and delete rows between cycles.
+field     a mapping field name (``status``, ``tracking_number``...). Backends find columns by
+          header text on every read, so staff may move columns around.
+text      the engine sees every cell as text, made canonical by ``Column.canonical``; backends
+          store numbers and dates typed (``Column.typed``) and everything else as plain text:
+          written as values, never as formulas (RAW), so "=SUM(1)" from Ozon stays text.
+snapshot  what one read returned: the rows that have anything in the requested fields.
+
+Errors each method may raise
+----------------------------
+read            SheetLayoutError (no header or no key column), SheetBusy, SheetUnavailable,
+                WorkbookError (Excel: corrupt file)
+write           SheetBusy (the file changed since it was read, or is open elsewhere: nothing was
+                written, try next cycle), SheetUnavailable, WorkbookError (saving would lose
+                content it names)
+ensure_layout   as write
+archive_rows    as write
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sync.mapping import ColumnMap
+from sync.model import CellWrite, SheetRow
+
+# One fill colour per status label id (statuses.yaml), used for conditional formatting.
+STATUS_COLOURS: dict[str, str] = {
+    "new": "FFF2CC",
+    "packaging": "FCE4D6",
+    "packed": "DDEBF7",
+    "arbitration": "F8CBAD",
+    "delivering": "E2EFDA",
+    "last_mile": "C6E0B4",
+    "delivered": "A9D08E",
+    "cancelled": "D9D9D9",
+    "not_accepted": "F4B084",
+}
+OZON_SHADE = "F2F2F2"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What ``ensure_layout`` lays out besides the header.
+
+    dropdowns: field -> allowed values (advisory: any value may still be typed).
+    status_colours: status label text -> fill colour (hex RGB) for the status column.
+    protect: Excel sheet protection / Google enforced protected ranges (off by default: it blocks sorting).
+    editors: Google e-mails allowed to edit Ozon-owned ranges when protection is enforced.
+    """
+
+    dropdowns: dict[str, list[str]] = field(default_factory=dict)
+    status_colours: dict[str, str] = field(default_factory=dict)
+    protect: bool = False
+    editors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Rows read from the sheet. ``missing`` names mapped fields whose header was not found."""
+
+    rows: list[SheetRow]
+    missing: frozenset[str] = frozenset()
+
+
+class SheetBackend(ABC):
+    """A worksheet of one row per posting. Implementations: memory, excel, google."""
+
+    columns: ColumnMap
+    name: str = "sheet"
+
+    @abstractmethod
+    def ensure_layout(self, layout: Layout) -> None:
+        """Create the sheet if missing; add missing header cells at the end; freeze the header;
+        apply dropdowns, status colours, text format on text columns and the Ozon-column shade.
+        Never moves, renames or clears a column, and never touches staff column widths."""
+
+    @abstractmethod
+    def read(self, fields: Sequence[str]) -> Snapshot:
+        """Read the given fields of every data row that has anything in them.
+
+        Raises SheetLayoutError if the header row or the key column is missing."""
+
+    @abstractmethod
+    def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
+        """Apply cell writes (rows from this cycle's read) and append new rows at the bottom,
+        all in one batch. Cells not named are left exactly as they are."""
+
+    @abstractmethod
+    def archive_rows(self, rows: Sequence[int], period: str) -> None:
+        """Move whole rows (every column, staff ones too) to the archive for ``period`` (YYYY-MM)
+        and remove them from the live sheet."""
+
+    def lock_holder(self) -> str | None:
+        """Who has the spreadsheet open in a way that defers our writes (Excel lock files), or None."""
+        return None
+
+    def close(self) -> None:
+        """Release resources (HTTP sessions). Safe to call twice."""

@@ -1,0 +1,156 @@
+"""The domain: postings as the engine sees them, independent of Ozon's JSON and of any sheet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Scheme(StrEnum):
+    """How a posting is delivered. FBS: Ozon delivers; rFBS: the seller (or a 3PL) delivers."""
+
+    FBS = "FBS"
+    RFBS = "rFBS"
+    FBO = "FBO"
+
+
+class Owner(StrEnum):
+    """Who may write a mapped column."""
+
+    KEY = "key"  # the posting number; written once by the daemon, identifies the row
+    OZON = "ozon"  # rewritten from Ozon; a staff edit is restored with a note
+    BOTH = "both"  # three-way merged: a staff edit is a request to Ozon
+    STAFF = "staff"  # never written by the daemon
+    DAEMON = "daemon"  # written only by the daemon (the sync note)
+
+
+class Action(StrEnum):
+    """Ozon write calls, named after the ``available_actions`` entry that gates them."""
+
+    SHIP = "ship"
+    AWAITING_DELIVERY = "awaiting_delivery"
+    DELIVERING = "non_int_delivering"
+    LAST_MILE = "non_int_last_mile"
+    DELIVERED = "non_int_delivered"
+    CANCEL = "cancel"
+    SET_TRACK = "set_track_number"
+
+
+class Status(StrEnum):
+    """Ozon FBS/rFBS posting statuses (``status`` field)."""
+
+    AWAITING_VERIFICATION = "awaiting_verification"
+    ACCEPTANCE_IN_PROGRESS = "acceptance_in_progress"
+    AWAITING_APPROVE = "awaiting_approve"
+    AWAITING_PACKAGING = "awaiting_packaging"
+    AWAITING_REGISTRATION = "awaiting_registration"
+    AWAITING_DELIVER = "awaiting_deliver"
+    ARBITRATION = "arbitration"
+    CLIENT_ARBITRATION = "client_arbitration"
+    DELIVERING = "delivering"
+    DRIVER_PICKUP = "driver_pickup"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    CANCELLED_FROM_SPLIT_PENDING = "cancelled_from_split_pending"
+    NOT_ACCEPTED = "not_accepted"
+    SENT_BY_SELLER = "sent_by_seller"
+
+
+FINISHED_STATUSES = frozenset({"delivered", "cancelled", "cancelled_from_split_pending"})
+
+DEFAULT_ACCOUNT = "main"
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: int
+    offer_id: str
+    name: str
+    quantity: int
+    price: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class CancelReason:
+    id: int
+    title: str
+    type_id: str = "seller"
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One Ozon posting, as much of it as the sheet, the engine and the reports use.
+
+    ``status``/``substatus`` are Ozon's raw strings (an unknown value is kept, not rejected).
+    Times are timezone-aware UTC or None.
+    """
+
+    posting_number: str
+    status: str
+    account: str = DEFAULT_ACCOUNT
+    substatus: str = ""
+    order_number: str = ""
+    tpl_integration_type: str = "ozon"
+    delivery_method: str = ""
+    delivery_method_id: int = 0
+    warehouse: str = ""
+    warehouse_id: int = 0
+    in_process_at: datetime | None = None
+    shipment_date: datetime | None = None
+    tracking_number: str = ""
+    cancel_reason_id: int = 0
+    cancel_reason: str = ""
+    cancellation_initiator: str = ""
+    products: tuple[Product, ...] = ()
+    available_actions: frozenset[str] = frozenset()
+    customer_name: str = ""
+    customer_phone: str = ""
+    customer_address: str = ""
+    scheme_override: Scheme | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.account, self.posting_number)
+
+    @property
+    def scheme(self) -> Scheme:
+        if self.scheme_override is not None:
+            return self.scheme_override
+        return Scheme.FBS if self.tpl_integration_type == "ozon" else Scheme.RFBS
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def total_quantity(self) -> int:
+        return sum(p.quantity for p in self.products)
+
+    @property
+    def total_price(self) -> Decimal:
+        return sum((p.price * p.quantity for p in self.products), Decimal(0))
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One row as read from a sheet: ``row`` is a 1-based locator valid for this read only.
+
+    ``cells`` maps a mapping field name to the cell's text ("" for empty).
+    """
+
+    row: int
+    cells: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        return self.cells.get(name, "")
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """Set one cell, located by row number (from the same cycle's read) and field name."""
+
+    row: int
+    field: str
+    value: str

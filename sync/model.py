@@ -154,3 +154,47 @@ class CellWrite:
     row: int
     field: str
     value: str
+
+
+def posting_to_dict(p: Posting) -> dict[str, object]:
+    """A JSON-ready dict of a posting (the state store keeps it; reports read it back)."""
+    return {
+        "posting_number": p.posting_number, "status": p.status, "account": p.account, "substatus": p.substatus,
+        "order_number": p.order_number, "tpl_integration_type": p.tpl_integration_type,
+        "delivery_method": p.delivery_method, "delivery_method_id": p.delivery_method_id,
+        "warehouse": p.warehouse, "warehouse_id": p.warehouse_id,
+        "in_process_at": p.in_process_at.isoformat() if p.in_process_at else None,
+        "shipment_date": p.shipment_date.isoformat() if p.shipment_date else None,
+        "tracking_number": p.tracking_number, "cancel_reason_id": p.cancel_reason_id,
+        "cancel_reason": p.cancel_reason, "cancellation_initiator": p.cancellation_initiator,
+        "products": [[x.sku, x.offer_id, x.name, x.quantity, str(x.price)] for x in p.products],
+        "available_actions": sorted(p.available_actions),
+        "customer_name": p.customer_name, "customer_phone": p.customer_phone,
+        "customer_address": p.customer_address,
+        "scheme_override": p.scheme_override.value if p.scheme_override else None,
+    }
+
+
+def posting_from_dict(d: dict[str, object]) -> Posting:
+    def when(v: object) -> datetime | None:
+        return datetime.fromisoformat(str(v)) if v else None
+
+    products = tuple(
+        Product(int(s), str(o), str(n), int(q), Decimal(str(pr)))
+        for s, o, n, q, pr in d.get("products", []) or []  # type: ignore[union-attr]
+    )
+    override = d.get("scheme_override")
+    return Posting(
+        posting_number=str(d["posting_number"]), status=str(d["status"]),
+        account=str(d.get("account", DEFAULT_ACCOUNT)), substatus=str(d.get("substatus", "")),
+        order_number=str(d.get("order_number", "")), tpl_integration_type=str(d.get("tpl_integration_type", "")),
+        delivery_method=str(d.get("delivery_method", "")), delivery_method_id=int(d.get("delivery_method_id") or 0),  # type: ignore[call-overload]
+        warehouse=str(d.get("warehouse", "")), warehouse_id=int(d.get("warehouse_id") or 0),  # type: ignore[call-overload]
+        in_process_at=when(d.get("in_process_at")), shipment_date=when(d.get("shipment_date")),
+        tracking_number=str(d.get("tracking_number", "")), cancel_reason_id=int(d.get("cancel_reason_id") or 0),  # type: ignore[call-overload]
+        cancel_reason=str(d.get("cancel_reason", "")), cancellation_initiator=str(d.get("cancellation_initiator", "")),
+        products=products, available_actions=frozenset(d.get("available_actions", []) or []),  # type: ignore[arg-type]
+        customer_name=str(d.get("customer_name", "")), customer_phone=str(d.get("customer_phone", "")),
+        customer_address=str(d.get("customer_address", "")),
+        scheme_override=Scheme(str(override)) if override else None,
+    )

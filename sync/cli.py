@@ -1,0 +1,103 @@
+"""The `ozon-sync` command line. One handler maps our exceptions to messages and exit codes:
+0 ok (refused rows are not a failure: they are in the notes), 1 failure, 2 bad config or usage."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sync import __version__
+from sync.errors import ConfigError, FatalError, RetryLater, SyncError
+
+log = logging.getLogger("sync")
+
+DEFAULT_CONFIG = "ozon-sync.yaml"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ozon-sync",
+        description="Mirror Ozon postings into a spreadsheet and push staff status edits back to Ozon.",
+    )
+    p.add_argument("--config", "-c", type=Path,
+                   default=Path(os.environ.get("OZON_SYNC_CONFIG", DEFAULT_CONFIG)),
+                   help=f"config file (default: $OZON_SYNC_CONFIG or ./{DEFAULT_CONFIG})")
+    p.add_argument("--verbose", "-v", action="store_true", help="log details (DEBUG)")
+    p.add_argument("--version", action="version", version=f"ozon-sync {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    sub.add_parser("check", help="validate the config, reach Ozon (key expiry) and the spreadsheet")
+    init = sub.add_parser("init", help="create or fix the sheet layout (header, dropdowns, colours)")
+    init.add_argument("--rebuild", action="store_true",
+                      help="forget which rows were on the sheet, so the next pull lays every open posting out again")
+    sub.add_parser("pull", help="one pass: bring Ozon's postings into the sheet (edits are kept, not pushed)")
+    for name, text in (("push", "one pass: push staff edits to Ozon and write the notes"),
+                       ("sync", "one pass: push, then pull")):
+        sp = sub.add_parser(name, help=text)
+        sp.add_argument("--dry-run", action="store_true", help="show what would be pushed; push and write nothing")
+    run = sub.add_parser("run", help="the daemon: sync every schedule.every until stopped (SIGTERM/Ctrl-C)")
+    run.add_argument("--cycles", type=int, default=None, help=argparse.SUPPRESS)
+    sub.add_parser("status", help="last cycles, pending pushes, recent events")
+    demo = sub.add_parser("demo", help="the whole loop offline: the bundled Ozon emulator and an Excel workbook")
+    demo.add_argument("--dir", type=Path, default=Path("ozon-sync-demo"), help="folder for the demo files")
+    demo.add_argument("--serve", action="store_true",
+                      help="keep running so you can edit the workbook and watch edits land (Ctrl-C to stop)")
+    demo.add_argument("--postings", type=int, default=24, help="how many postings the emulator seeds")
+    demo.add_argument("--seed", type=int, default=7, help="emulator seed")
+    demo.add_argument("--every", type=float, default=5.0, help="--serve: seconds between cycles")
+    emu = sub.add_parser("emulator", help="run the Ozon Seller API emulator alone on 127.0.0.1")
+    from sync.emulators import ozon as ozon_emulator
+
+    ozon_emulator.add_arguments(emu)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print("The configuration has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    except (FatalError, RetryLater) as exc:
+        print(f"ozon-sync: {exc}", file=sys.stderr)
+        return 1
+    except SyncError as exc:
+        print(f"ozon-sync: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    cmd = args.command
+    if cmd == "emulator":
+        from sync.emulators import ozon as ozon_emulator
+
+        return ozon_emulator.run(args)
+    if cmd == "demo":
+        from sync.demo import run_demo
+
+        return run_demo(args.dir, serve=args.serve, postings=args.postings, seed=args.seed, every=args.every,
+                        verbose=args.verbose)
+    from sync import commands
+    from sync.config import load_config
+
+    cfg = load_config(args.config)
+    commands.configure_logging(cfg, verbose=args.verbose)
+    handler = getattr(commands, f"cmd_{cmd}")
+    return int(handler(cfg, args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""What each `ozon-sync` subcommand does, given a loaded Config. Each returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, datetime
+
+from sync.app import App, open_app, setup_logging
+from sync.config import Config
+from sync.engine.cycle import CycleReport
+from sync.errors import SheetLayoutError, WorkbookError
+
+log = logging.getLogger("sync")
+
+
+def configure_logging(cfg: Config, verbose: bool = False) -> None:
+    setup_logging("DEBUG" if verbose else cfg.logging.level, cfg.logging.file, secrets=[cfg.ozon.api_key])
+
+
+class _Progress:
+    """A one-line counter on a terminal during the first backfill; silent when not a terminal."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, count: int) -> None:
+        if self.tty:
+            sys.stderr.write(f"\rFetching postings from Ozon: {count}")
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            self.shown = False
+
+
+def _one_pass(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) -> int:
+    progress = _Progress()
+    app = open_app(cfg, progress=progress)
+    try:
+        if pull and not app.backend_exists():
+            app.ensure_sheet()
+            log.info("Created the sheet «%s»", cfg.spreadsheet.worksheet)
+        holder = app.wait_for_lock(cfg.spreadsheet.lock_wait)
+        rep = app.engine.run_cycle(push=push, pull=pull, dry_run=dry_run)
+        progress.done()
+        _print_report(rep, dry_run, holder)
+        return 1 if rep.problems and not (rep.calls or rep.pulled) else 0
+    finally:
+        app.close()
+
+
+def _print_report(rep: CycleReport, dry_run: bool, holder: str | None) -> None:
+    if dry_run:
+        if rep.planned:
+            print("Would push:")
+            for line in rep.planned:
+                print(f"  {line}")
+        else:
+            print("Nothing to push.")
+        return
+    print(rep.summary())
+    for problem in rep.problems:
+        print(f"Problem: {problem}")
+    if rep.deferred:
+        who = f" ({holder})" if holder else ""
+        print(f"The sheet was not written{who}: {rep.deferred}. Edits were pushed; "
+              f"the sheet catches up on the next run after it is closed.")
+
+
+def cmd_pull(cfg: Config, args: argparse.Namespace) -> int:
+    return _one_pass(cfg, push=False, pull=True)
+
+
+def cmd_push(cfg: Config, args: argparse.Namespace) -> int:
+    return _one_pass(cfg, push=True, pull=False, dry_run=args.dry_run)
+
+
+def cmd_sync(cfg: Config, args: argparse.Namespace) -> int:
+    return _one_pass(cfg, push=True, pull=True, dry_run=args.dry_run)
+
+
+def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
+    app = open_app(cfg)
+    try:
+        app.ensure_sheet()
+        if args.rebuild:
+            app.state.db.execute("UPDATE rows SET on_sheet=0")
+            print("The next pull lays every open posting out again.")
+        print(f"The sheet «{cfg.spreadsheet.worksheet}» is laid out.")
+        return 0
+    finally:
+        app.close()
+
+
+def cmd_check(cfg: Config, args: argparse.Namespace) -> int:
+    print("Config: OK")
+    app = open_app(cfg)
+    failed = False
+    try:
+        try:
+            expires = app.ozon.key_expires_at()
+            if expires is None:
+                print("Ozon: the Api-Key works")
+            else:
+                days = (expires - datetime.now(UTC)).days
+                warn = "  — renew it soon (Ozon → Settings → Seller API)" if days < 14 else ""
+                print(f"Ozon: the Api-Key works; it expires {expires:%Y-%m-%d} (in {days} days){warn}")
+        except Exception as exc:  # reported in words; the exit code says it failed
+            print(f"Ozon: {exc}")
+            failed = True
+        try:
+            if app.backend_exists():
+                app.backend.read([app.columns.key.field])
+                print(f"Spreadsheet: «{cfg.spreadsheet.worksheet}» is readable")
+            else:
+                print("Spreadsheet: not created yet; `ozon-sync init` or the first pull creates it")
+            holder = app.backend.lock_holder()
+            if holder:
+                print(f"Spreadsheet: open elsewhere — {holder}; writes wait until it is closed")
+        except (SheetLayoutError, WorkbookError) as exc:
+            print(f"Spreadsheet: {exc}")
+            failed = True
+        except Exception as exc:
+            print(f"Spreadsheet: {exc}")
+            failed = True
+    finally:
+        app.close()
+    return 1 if failed else 0
+
+
+def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
+    from sync.daemon import Daemon, StateLock
+
+    lock_path = cfg.state.with_name(cfg.state.name + ".lock")
+    with StateLock(lock_path):
+        progress = _Progress()
+        app = open_app(cfg, progress=progress)
+        try:
+            if not app.backend_exists():
+                app.ensure_sheet()
+
+            def cycle() -> CycleReport:
+                rep = app.engine.run_cycle()
+                progress.done()
+                holder = app.backend.lock_holder()
+                if rep.deferred and holder:
+                    log.warning("The workbook is open (%s); pushing edits, writes wait", holder)
+                return rep
+
+            daemon = Daemon(cycle, every=cfg.schedule.every, lock_path=lock_path.with_suffix(".daemon"))
+            log.info("ozon-sync daemon started: every %ss, sheet «%s»", int(cfg.schedule.every),
+                     cfg.spreadsheet.worksheet)
+            return daemon.run(max_cycles=args.cycles)
+        finally:
+            app.close()
+
+
+def cmd_status(cfg: Config, args: argparse.Namespace) -> int:
+    app = open_app(cfg)
+    try:
+        _print_status(app)
+        return 0
+    finally:
+        app.close()
+
+
+def _print_status(app: App) -> None:
+    tz = app.config.tz()
+    print("Last cycles:")
+    cycles = app.state.recent_cycles(5)
+    if not cycles:
+        print("  none yet")
+    for started, finished, summary, error in cycles:
+        end = f"{finished.astimezone(tz):%H:%M:%S}" if finished else "unfinished"
+        print(f"  {started.astimezone(tz):%Y-%m-%d %H:%M:%S}–{end}  {summary}")
+        if error:
+            print(f"      problem: {error}")
+    pending = app.state.open_entries()
+    print(f"Pending pushes: {len(pending)}")
+    for e in pending:
+        print(f"  {e.number}: {e.action} «{e.typed}» — {e.state} since {e.updated_at.astimezone(tz):%H:%M:%S}")
+    print("Recent events:")
+    for at, _acc, num, event, detail in app.state.audit_lines(10):
+        print(f"  {at.astimezone(tz):%m-%d %H:%M:%S} {num} {event}: {detail}")
+    holder = app.backend.lock_holder()
+    if holder:
+        print(f"Workbook lock: {holder}")
+    copies = getattr(app.backend, "conflict_copies", lambda: [])()
+    if copies:
+        print("Conflict copies beside the workbook (a sync client made them; merge by hand, then delete):")
+        for name in copies:
+            print(f"  {name}")

@@ -1,0 +1,176 @@
+"""`ozon-sync demo`: the whole loop offline — the bundled Ozon emulator and a real Excel workbook.
+
+It seeds postings, applies scripted staff edits covering every row of DESIGN §3 plus a refusal, an
+unknown status and an Ozon-side cancel, runs cycles until every push is verified, and prints what
+happened. ``--serve`` then keeps the daemon running so a person can edit the workbook themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+
+from sync.app import open_app, setup_logging
+from sync.config import load_config
+from sync.emulators.ozon import OzonEmulator
+from sync.mapping import ColumnMap
+
+CONFIG_TEMPLATE = """\
+# Written by `ozon-sync demo`: the bundled Ozon emulator and an Excel workbook in this folder.
+ozon:
+  client_id: "{client_id}"
+  api_key: "{api_key}"
+  base_url: "{base_url}"
+spreadsheet:
+  backend: excel
+  path: orders.xlsx
+  worksheet: Заказы
+state: state.sqlite
+sync:
+  verify_wait: 2s
+  settle_seconds: 5s
+schedule:
+  every: {every}s
+"""
+
+
+@dataclass(frozen=True)
+class Scene:
+    number: str
+    edits: dict[str, str]
+    story: str
+
+
+def edit_workbook(path: Path, worksheet: str, columns: ColumnMap, edits: dict[str, dict[str, str]]) -> None:
+    """Type into the workbook the way a person does in Excel: find the row by posting number, set cells, save."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[worksheet]
+    header = {str(c.value).strip(): c.column for c in ws[1] if c.value is not None}
+    col_of = {c.field: header[c.header] for c in columns.columns if c.header in header}
+    key_col = col_of[columns.key.field]
+    for row in ws.iter_rows(min_row=2):
+        number = row[key_col - 1].value
+        if number in edits:
+            for field, value in edits[str(number)].items():
+                cell = ws.cell(row=row[0].row, column=col_of[field])
+                cell.value = value
+                cell.data_type = "s"
+    wb.save(path)
+    wb.close()
+
+
+def _pick(emu: OzonEmulator, used: set[str], scheme: str, status: str, substatus: str = "") -> str:
+    integration = "non_integrated" if scheme == "rFBS" else None
+    pool = [n for n in emu.numbers(scheme=scheme, integration=integration) if n not in used]
+    if pool:
+        number = pool[0]
+    else:
+        number = emu.add_posting(scheme=scheme, integration=integration, status=status)
+    emu.set_state(number, status, substatus)
+    used.add(number)
+    return number
+
+
+def _scenes(emu: OzonEmulator) -> tuple[list[Scene], str]:
+    used: set[str] = set()
+    fbs, rfbs = "FBS", "rFBS"
+    pack = _pick(emu, used, fbs, "awaiting_packaging", "posting_created")
+    dispute = _pick(emu, used, fbs, "arbitration", "posting_in_arbitration")
+    deliver = _pick(emu, used, rfbs, "awaiting_deliver", "posting_transferring_to_delivery")
+    courier = _pick(emu, used, rfbs, "delivering", "posting_on_way_to_city")
+    delivered = _pick(emu, used, rfbs, "delivering", "posting_on_way_to_city")
+    cancel = _pick(emu, used, fbs, "awaiting_packaging", "posting_created")
+    track = _pick(emu, used, rfbs, "awaiting_deliver", "posting_transferring_to_delivery")
+    refused = _pick(emu, used, fbs, "awaiting_packaging", "posting_created")
+    typo = _pick(emu, used, fbs, "awaiting_packaging", "posting_created")
+    race = _pick(emu, used, fbs, "awaiting_packaging", "posting_created")
+    scenes = [
+        Scene(pack, {"status": "Ожидает отгрузки"}, "packed (ship)"),
+        Scene(dispute, {"status": "Ожидает отгрузки"}, "dispute settled (awaiting-delivery)"),
+        Scene(deliver, {"status": "Доставляется", "tracking_number": "0012345678"},
+              "rFBS handed to delivery with a tracking number (tracking-number/set, delivering)"),
+        Scene(courier, {"status": "Курьер в пути"}, "rFBS courier on the way (last-mile)"),
+        Scene(delivered, {"status": "Доставлено"}, "rFBS delivered (delivered)"),
+        Scene(cancel, {"status": "Отменено", "cancel_reason": "352"}, "cancelled, reason 352 (cancel)"),
+        Scene(track, {"tracking_number": "RA000111222RU"}, "tracking number alone (tracking-number/set)"),
+        Scene(refused, {"status": "Отменено", "cancel_reason": "667"},
+              "refusal: reason 667 is only for postings in delivery"),
+        Scene(typo, {"status": "Упаковано"}, "unknown status typed"),
+        Scene(race, {"status": "Ожидает отгрузки"}, "packed, but the buyer cancelled at Ozon first"),
+    ]
+    return scenes, race
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int = 7, every: float = 5.0,
+             verbose: bool = False) -> int:
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in ("orders.xlsx", "state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "ozon-writes.jsonl"):
+        (folder / old).unlink(missing_ok=True)
+    for old in folder.glob("orders-archive-*.xlsx"):
+        old.unlink()
+    setup_logging("DEBUG" if verbose else "WARNING")
+    with OzonEmulator(seed=seed, postings=postings, ship_delay=0.5, client_id="123456", api_key="demo-key",
+                      write_log_path=folder / "ozon-writes.jsonl") as emu:
+        cfg_path = folder / "ozon-sync.yaml"
+        cfg_path.write_text(CONFIG_TEMPLATE.format(client_id="123456", api_key="demo-key", base_url=emu.base_url,
+                                                   every=int(every)), encoding="utf-8")
+        cfg = load_config(cfg_path)
+        scenes, race = _scenes(emu)
+        app = open_app(cfg)
+        try:
+            app.ensure_sheet()
+            rep = app.engine.run_cycle()
+            print(f"1. Pulled {rep.pulled} postings from the Ozon emulator ({emu.base_url}) into {cfg.spreadsheet.path}")
+            edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns,  # type: ignore[arg-type]
+                          {s.number: s.edits for s in scenes})
+            emu.buyer_cancel(race)
+            print(f"2. A person typed {len(scenes)} edits into the workbook and saved it; "
+                  f"meanwhile a buyer cancelled {race} at Ozon")
+            cycles = 0
+            for cycles in range(1, 8):
+                rep = app.engine.run_cycle()
+                if not app.state.open_entries():
+                    break
+                time.sleep(0.6)
+            print(f"3. Synced in {cycles} cycle(s). What each row says now:\n")
+            snap = app.backend.read(app.columns.read_fields)
+            rows = {r.get("posting_number"): r for r in snap.rows}
+            print(f"{'posting':<20} {'what the person did':<44} {'Статус':<18} Синхронизация")
+            for s in scenes:
+                r = rows[s.number]
+                print(f"{s.number:<20} {_short(s.story, 44):<44} {_short(r.get('status'), 18):<18} "
+                      f"{r.get('sync_note')}")
+            accepted = [e for e in emu.write_log if e["accepted"]]
+            dups = [e for e in emu.write_log if e.get("duplicate")]
+            print(f"\nOzon received {len(emu.write_log)} write calls: {len(accepted)} accepted, "
+                  f"{len(emu.write_log) - len(accepted)} refused, {len(dups)} duplicates.")
+            print(f"Files: {cfg.spreadsheet.path}, state {cfg.state}, Ozon's write log {folder / 'ozon-writes.jsonl'}")
+            if serve:
+                _serve(app, emu.base_url, every)
+        finally:
+            app.close()
+    return 0
+
+
+def _serve(app: object, base_url: str, every: float) -> None:
+    from sync.app import App
+    from sync.daemon import Daemon
+
+    assert isinstance(app, App)
+    setup_logging("INFO")
+    print(f"\nServing: open {app.config.spreadsheet.path} in Excel or LibreOffice, change a Статус, save "
+          f"and close it; a cycle runs every {every:g}s. The emulator listens on {base_url}. Ctrl-C stops.")
+    lock = app.config.state.with_name("daemon.lock")
+    Daemon(lambda: app.engine.run_cycle(), every=every, lock_path=lock).run()
+    logging.getLogger("sync").info("Demo stopped")
+    shutil.rmtree(lock, ignore_errors=True) if lock.is_dir() else lock.unlink(missing_ok=True)

@@ -1,0 +1,729 @@
+"""One sync cycle, and the guarantees it keeps.
+
+Algorithm (DESIGN §4):
+ 1. read every mapped column that is not staff-owned;
+ 2. compare each both-owned cell with its base (the value the daemon last wrote or saw);
+ 3. a changed cell becomes an intent, validated, then written to the outbox before any call;
+ 4. run the outbox: re-read the posting fresh, check Ozon allows the move, call, verify by
+    re-reading; every step of an entry (queued -> sending -> sent -> verified | failed) is committed;
+ 5. pull what changed at Ozon;
+ 6. re-read the key and both-owned cells, skip rows a person changed meanwhile, and write only the
+    cells whose value changes, in one batch, with a note per row.
+
+Exactly once: an entry is keyed by (account, posting, action, target, edit). An entry found in
+``sending`` or ``sent`` is not sent again while Ozon shows the move in progress or done; only after
+``settle_seconds`` with the posting unchanged (the call evidently never landed). An edit the daemon
+answered stays answered: after a refusal the cell is restored, which bumps its version, so typing the
+same text again later is a new edit.
+
+The engine does no I/O of its own: Ozon, the sheet, the state store, the clock and sleep come in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sync.backends.base import SheetBackend, Snapshot
+from sync.engine.notes import Notes
+from sync.engine.rows import edit_id, ozon_hash, ozon_values, same_value
+from sync.engine.state import OPEN_OUTBOX, CellState, OutboxEntry, RowState, StateStore
+from sync.errors import OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError
+from sync.mapping import ColumnMap, Move, StatusMap
+from sync.model import (
+    Action,
+    CellWrite,
+    Posting,
+    Scheme,
+    SheetRow,
+    posting_from_dict,
+    posting_to_dict,
+)
+
+log = logging.getLogger("sync.engine")
+
+Key = tuple[str, str]
+
+# Within one posting, entries run in this order: pack before the tracking number, the tracking
+# number before "delivering" (DESIGN §3: tracking-number/set, then delivering).
+PRIORITY = {
+    Action.CANCEL: 0, Action.SHIP: 1, Action.AWAITING_DELIVERY: 1, Action.SET_TRACK: 2,
+    Action.DELIVERING: 3, Action.LAST_MILE: 4, Action.DELIVERED: 5,
+}
+EMPTY_GUARD_MIN_ROWS = 3
+
+
+class OzonPort(Protocol):
+    """What the engine needs from Ozon (sync.ozon.OzonClient, or an in-process model in tests)."""
+
+    def list_postings(self, since: datetime, to: datetime, *, changed_since: datetime | None = None,
+                      changed_to: datetime | None = None, statuses: Sequence[str] = ()) -> Iterator[Posting]: ...
+    def list_unfulfilled(self, *, changed_since: datetime | None = None,
+                         statuses: Sequence[str] = ()) -> Iterator[Posting]: ...
+    def get_posting(self, number: str) -> Posting: ...
+    def ship(self, posting: Posting) -> None: ...
+    def awaiting_delivery(self, number: str) -> None: ...
+    def set_delivering(self, number: str) -> None: ...
+    def set_last_mile(self, number: str) -> None: ...
+    def set_delivered(self, number: str) -> None: ...
+    def set_tracking_number(self, number: str, tracking: str) -> None: ...
+    def cancel(self, number: str, reason_id: int, message: str = "") -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    account: str = "main"
+    schemes: frozenset[Scheme] = frozenset({Scheme.FBS, Scheme.RFBS})
+    tz: ZoneInfo = ZoneInfo("Europe/Moscow")
+    lookback_days: int = 30
+    full_every: float = 300.0
+    overlap: float = 120.0
+    hold_minutes: float = 10.0
+    ship_retries: int = 2
+    settle_seconds: float = 120.0
+    verify_wait: float = 0.0
+    verify_poll: float = 0.5
+    archive_after_days: int = 14
+    customer_data: bool = False
+
+
+@dataclass
+class CycleReport:
+    pulled: int = 0
+    calls: int = 0
+    verified: int = 0
+    waiting: int = 0
+    refused: int = 0
+    held: int = 0
+    cells_written: int = 0
+    rows_added: int = 0
+    rows_archived: int = 0
+    rows_skipped: int = 0
+    deferred: str = ""
+    planned: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [
+            f"pulled {self.pulled} postings",
+            f"{self.calls} Ozon calls ({self.verified} verified, {self.waiting} waiting, {self.refused} refused)",
+            f"{self.cells_written} cells written",
+            f"{self.rows_added} rows added",
+        ]
+        if self.held:
+            parts.append(f"{self.held} edits held")
+        if self.rows_archived:
+            parts.append(f"{self.rows_archived} rows archived")
+        if self.rows_skipped:
+            parts.append(f"{self.rows_skipped} rows skipped (edited during the cycle)")
+        if self.deferred:
+            parts.append(f"writes deferred: {self.deferred}")
+        return "; ".join(parts)
+
+
+@dataclass
+class _Ctx:
+    """Per-cycle working set."""
+
+    now: datetime
+    known: dict[Key, Posting]
+    since: dict[Key, datetime]
+    notes: dict[Key, str] = field(default_factory=dict)
+    keep: dict[tuple[Key, str], str] = field(default_factory=dict)  # both-cells left as the sheet has them
+    held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
+
+
+@dataclass
+class _RowUpdate:
+    key: Key
+    final: dict[str, str]  # what the row holds after the write
+    desired: dict[str, str]  # what Ozon says
+    written: set[str]  # fields written this cycle
+
+
+class Engine:
+    """Runs sync cycles between one Ozon account and one sheet. See the module docstring."""
+
+    def __init__(self, ozon: OzonPort, backend: SheetBackend, state: StateStore, columns: ColumnMap,
+                 statuses: StatusMap, options: EngineOptions | None = None, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 sleep: Callable[[float], None] | None = None,
+                 progress: Callable[[int], None] | None = None):
+        self.ozon = ozon
+        self.backend = backend
+        self.state = state
+        self.columns = columns
+        self.statuses = statuses
+        self.opt = options or EngineOptions()
+        self.clock = clock
+        self.sleep = sleep or (lambda s: None)
+        self.progress = progress
+        self.notes = Notes(columns.language, self.opt.tz)
+        self.both = [f for f in ("status", "tracking_number", "cancel_reason") if columns.get(f)]
+
+    # --- entry point ------------------------------------------------------------------------------
+
+    def run_cycle(self, *, push: bool = True, pull: bool = True, dry_run: bool = False) -> CycleReport:
+        """One pass: push staff edits (if ``push``), pull Ozon (if ``pull``), write the sheet.
+
+        ``dry_run`` reads both sides and lists what would be pushed (``report.planned``); it calls
+        nothing, enqueues nothing and writes nothing. Raises SheetLayoutError, OzonAuthError,
+        StateError (fatal); an Ozon or sheet outage is reported in the CycleReport, not raised."""
+        rep = CycleReport()
+        ctx = _Ctx(now=self.clock(), known={}, since={})
+        cycle_id = self.state.start_cycle(ctx.now)
+        try:
+            self._load_known(ctx)
+            snap = self.backend.read(self.columns.read_fields)
+            by_key = self._group(snap)
+            self._guard_empty(by_key)
+            if push:
+                self._plan_edits(ctx, by_key, rep, dry_run)
+                if not dry_run:
+                    self._run_outbox(ctx, rep)
+            if pull and not dry_run:
+                try:
+                    self._pull(ctx, rep)
+                except OzonUnavailable as exc:
+                    rep.problems.append(str(exc))
+                    log.warning("%s", exc)
+            if not dry_run:
+                self._write(ctx, snap, by_key, rep)
+        except Exception as exc:
+            self.state.finish_cycle(cycle_id, self.clock(), rep.summary(), str(exc))
+            raise
+        self.state.finish_cycle(cycle_id, self.clock(), rep.summary(), "; ".join(rep.problems))
+        return rep
+
+    # --- 1. read ----------------------------------------------------------------------------------
+
+    def _load_known(self, ctx: _Ctx) -> None:
+        for _acc, _num, data, since in self.state.posting_rows():
+            p = posting_from_dict(data)
+            ctx.known[p.key] = p
+            ctx.since[p.key] = since
+
+    def _key_of(self, row: SheetRow) -> Key | None:
+        num = row.get(self.columns.key.field).strip()
+        return (row.get("account").strip() or self.opt.account, num) if num else None
+
+    def _group(self, snap: Snapshot) -> dict[Key, list[SheetRow]]:
+        by_key: dict[Key, list[SheetRow]] = {}
+        for row in snap.rows:
+            key = self._key_of(row)
+            if key is not None:
+                by_key.setdefault(key, []).append(row)
+        return by_key
+
+    def _guard_empty(self, by_key: dict[Key, list[SheetRow]]) -> None:
+        on_sheet = self.state.count_on_sheet()
+        if not by_key and on_sheet >= EMPTY_GUARD_MIN_ROWS:
+            raise SheetLayoutError(
+                f"The sheet «{self.backend.name}» reads empty, but {on_sheet} postings were on it. "
+                f"Nothing was changed. If the rows were removed by mistake, restore them (undo or version "
+                f"history); to lay the sheet out again from Ozon, run `ozon-sync init --rebuild`."
+            )
+
+    # --- 2-3. plan edits --------------------------------------------------------------------------
+
+    def _plan_edits(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]], rep: CycleReport, dry_run: bool) -> None:
+        cells = self.state.cells()
+        open_fields = {(e.key, e.field) for e in self.state.open_entries()}
+        for key, rows in by_key.items():
+            posting = ctx.known.get(key)
+            if posting is None or len(rows) > 1:
+                continue
+            row = rows[0]
+            for fld in self.both:
+                cs = cells.get((*key, fld))
+                sheet = row.get(fld)
+                if cs is None or sheet == cs.base:
+                    continue
+                if (key, fld) in open_fields:
+                    ctx.keep[(key, fld)] = sheet
+                    continue
+                self._plan_cell(ctx, key, row, fld, sheet, cs.base, cs.version, cs.held_since, posting, rep, dry_run)
+
+    def _plan_cell(self, ctx: _Ctx, key: Key, row: SheetRow, fld: str, sheet: str, base: str, version: int,
+                   held_since: datetime | None, p: Posting, rep: CycleReport, dry_run: bool) -> None:
+        ozon_now = ozon_values(p, self.statuses, self.opt.tz, None, False)[fld]
+        if same_value(fld, sheet, ozon_now, p, self.statuses):
+            return
+        n = self.notes
+        cur_label = self.statuses.label_for(p)
+        if not same_value(fld, base, ozon_now, p, self.statuses) and not (fld == "cancel_reason" and not base):
+            # Ozon moved since the base: Ozon wins.
+            when = n.clock(ctx.since.get(key, ctx.now))
+            kind = "ozon_cancelled" if p.status == "cancelled" else "ozon_moved"
+            ctx.notes[key] = n.stamp(ctx.now, kind, typed=sheet, current=cur_label, time=when,
+                                     initiator=p.cancellation_initiator or "Ozon")
+            return
+        if fld == "status":
+            self._plan_status(ctx, key, row, sheet, base, version, held_since, p, rep, dry_run)
+        elif fld == "tracking_number":
+            if p.scheme is Scheme.FBS:
+                ctx.notes[key] = n.stamp(ctx.now, "track_fbs", typed=sheet)
+            elif not sheet.strip():
+                return  # Ozon cannot unset a tracking number; its value comes back
+            elif Action.SET_TRACK.value in p.available_actions or self._has_pending_move(ctx, key):
+                self._enqueue(ctx, key, Action.SET_TRACK, sheet.strip(), fld, sheet, base, version, {}, p, rep,
+                              dry_run)
+            else:
+                ctx.notes[key] = n.stamp(ctx.now, "track_not_now", typed=sheet, current=cur_label)
+        elif fld == "cancel_reason" and (key, "status") not in ctx.keep and not p.finished:
+            cancelled = next(lab.label for lab in self.statuses.labels if lab.id == "cancelled")
+            ctx.keep[(key, fld)] = sheet
+            ctx.notes.setdefault(key, n.stamp(ctx.now, "reason_alone", label=cancelled))
+
+    def _has_pending_move(self, ctx: _Ctx, key: Key) -> bool:
+        return any(k == key for (k, f) in ctx.keep if f == "status")
+
+    def _plan_status(self, ctx: _Ctx, key: Key, row: SheetRow, sheet: str, base: str, version: int,
+                     held_since: datetime | None, p: Posting, rep: CycleReport, dry_run: bool) -> None:
+        n = self.notes
+        cur_label = self.statuses.label_for(p)
+        choices = n.choices(self.statuses.targets_from(p))
+        lab = self.statuses.parse(sheet)
+        if lab is None:
+            ctx.notes[key] = n.stamp(ctx.now, "unknown_status", typed=sheet, choices=choices)
+            return
+        move = self.statuses.move_to(lab, p)
+        if move is None:
+            ctx.notes[key] = n.stamp(ctx.now, "no_move", typed=sheet, current=cur_label, choices=choices)
+            return
+        if move.action.value not in p.available_actions:
+            ctx.notes[key] = n.stamp(ctx.now, "not_allowed", typed=sheet, current=cur_label, choices=choices)
+            return
+        params: dict[str, object] = {}
+        if "cancel_reason" in move.requires:
+            reason_cell = row.get("cancel_reason")
+            reasons = ", ".join(f"«{r}»" for r in self.statuses.reason_choices())
+            if not reason_cell.strip():
+                since = held_since or ctx.now
+                until = since + timedelta(minutes=self.opt.hold_minutes)
+                if ctx.now < until:
+                    ctx.keep[(key, "status")] = sheet
+                    ctx.held[(key, "status")] = since
+                    rep.held += 1
+                    ctx.notes[key] = n.stamp(ctx.now, "need_reason", until=n.clock(until)[-5:], choices=reasons)
+                else:
+                    ctx.notes[key] = n.stamp(ctx.now, "reason_timeout", typed=sheet)
+                    ctx.held[(key, "status")] = None
+                return
+            parsed = self.statuses.parse_reason(reason_cell)
+            if parsed is None:
+                ctx.notes[key] = n.stamp(ctx.now, "bad_reason", typed=sheet, reason=reason_cell, choices=reasons)
+                return
+            choice = self.statuses.reason(parsed.id)
+            if choice is not None and choice.needs_message and not parsed.message:
+                ctx.notes[key] = n.stamp(ctx.now, "reason_no_message", typed=sheet)
+                return
+            params = {"reason_id": parsed.id, "message": parsed.message}
+            ctx.keep[(key, "cancel_reason")] = reason_cell
+        self._enqueue(ctx, key, move.action, lab.id, "status", sheet, base, version, params, p, rep, dry_run)
+
+    def _enqueue(self, ctx: _Ctx, key: Key, action: Action, target: str, fld: str, typed: str, base: str,
+                 version: int, params: dict[str, object], p: Posting, rep: CycleReport, dry_run: bool) -> None:
+        label = self._target_label(action, target)
+        if dry_run:
+            rep.planned.append(f"{action.value} {p.posting_number} -> {label} (typed «{typed}»)")
+            ctx.notes[key] = self.notes.stamp(ctx.now, "dry_run", label=label)
+            return
+        entry = self.state.enqueue(
+            account=key[0], number=key[1], action=action.value, target=target, edit=edit_id(fld, base, typed, version),
+            field=fld, params=params, from_status=p.status, from_substatus=p.substatus, typed=typed, now=ctx.now,
+        )
+        if entry.state in OPEN_OUTBOX:
+            ctx.keep[(key, fld)] = typed
+            ctx.held[(key, fld)] = None
+        elif entry.outcome:
+            ctx.notes[key] = entry.outcome  # answered before; the write of that answer was deferred
+
+    def _target_label(self, action: Action, target: str) -> str:
+        if action is Action.SET_TRACK:
+            return target
+        return next((lab.label for lab in self.statuses.labels if lab.id == target), target)
+
+    # --- 4. outbox --------------------------------------------------------------------------------
+
+    def _run_outbox(self, ctx: _Ctx, rep: CycleReport) -> None:
+        entries = sorted(self.state.open_entries(), key=lambda e: (e.key, PRIORITY[Action(e.action)], e.id))
+        waiting: set[Key] = set()
+        for i, entry in enumerate(entries):
+            if entry.key in waiting:
+                ctx.keep[(entry.key, entry.field)] = entry.typed
+                continue
+            try:
+                done = self._advance(ctx, entry, rep)
+            except OzonUnavailable as exc:
+                log.warning("Outbox paused: %s", exc)
+                rep.problems.append(str(exc))
+                for rest in entries[i:]:
+                    ctx.keep[(rest.key, rest.field)] = rest.typed
+                    ctx.notes.setdefault(rest.key, self.notes.stamp(ctx.now, "unavailable"))
+                return
+            if not done:
+                waiting.add(entry.key)
+                ctx.keep[(entry.key, entry.field)] = entry.typed
+
+    def _fresh(self, ctx: _Ctx, number: str) -> Posting:
+        p = self.ozon.get_posting(number)
+        self._remember(ctx, p)
+        return p
+
+    def _remember(self, ctx: _Ctx, p: Posting) -> None:
+        if self.state.upsert_posting(p.account, p.posting_number, p.status, p.substatus, posting_to_dict(p), ctx.now):
+            ctx.since[p.key] = ctx.now
+        ctx.known[p.key] = p
+
+    def _move_for(self, entry: OutboxEntry) -> Move | None:
+        return next((m for m in self.statuses.moves if m.action.value == entry.action and m.to == entry.target), None)
+
+    def _reached(self, entry: OutboxEntry, p: Posting) -> bool:
+        if entry.action == Action.SET_TRACK:
+            return p.tracking_number.strip() == entry.target
+        move = self._move_for(entry)
+        return move is not None and move.reached(p.status, p.substatus)
+
+    def _finish(self, ctx: _Ctx, entry: OutboxEntry, state: str, note: str, rep: CycleReport) -> None:
+        self.state.move(entry.id, state, ctx.now, outcome=note)
+        self.state.audit(entry.account, entry.number, f"{entry.action}:{state}", note, ctx.now)
+        ctx.notes[entry.key] = note
+        if state == "verified":
+            rep.verified += 1
+            log.info("%s: %s", entry.number, note)
+        else:
+            rep.refused += 1
+            log.info("%s: %s", entry.number, note)
+
+    def _advance(self, ctx: _Ctx, entry: OutboxEntry, rep: CycleReport) -> bool:
+        """Move one entry as far as it goes now; True when it reached verified or failed."""
+        n = self.notes
+        label = self._target_label(Action(entry.action), entry.target)
+        p = self._fresh(ctx, entry.number)
+        if self._reached(entry, p):
+            kind = "track_verified" if entry.action == Action.SET_TRACK else "verified"
+            self._finish(ctx, entry, "verified", n.stamp(ctx.now, kind, label=label, track=entry.target), rep)
+            return True
+        if entry.state in ("sending", "sent"):
+            if "ship_async_in_process" in p.available_actions:
+                return self._waiting(ctx, entry, label, rep)
+            if entry.action == Action.SHIP and p.substatus == "ship_failed":
+                return self._retry_ship(ctx, entry, p, label, rep)
+            if p.status != entry.from_status and entry.action != Action.SET_TRACK:
+                return self._ozon_moved(ctx, entry, p, rep)
+            since = entry.sent_at or entry.updated_at
+            if (ctx.now - since).total_seconds() < self.opt.settle_seconds:
+                return self._waiting(ctx, entry, label, rep)
+            log.info("%s: no trace of the earlier %s call after %ss; sending again", entry.number, entry.action,
+                     int(self.opt.settle_seconds))
+        elif p.status != entry.from_status and entry.action != Action.SET_TRACK:
+            return self._ozon_moved(ctx, entry, p, rep)
+        return self._send(ctx, entry, p, label, rep)
+
+    def _ozon_moved(self, ctx: _Ctx, entry: OutboxEntry, p: Posting, rep: CycleReport) -> bool:
+        kind = "ozon_cancelled" if p.status == "cancelled" else "ozon_moved"
+        note = self.notes.stamp(ctx.now, kind, typed=entry.typed, current=self.statuses.label_for(p),
+                                time=self.notes.clock(ctx.since.get(p.key, ctx.now)),
+                                initiator=p.cancellation_initiator or "Ozon")
+        self._finish(ctx, entry, "failed", note, rep)
+        return True
+
+    def _waiting(self, ctx: _Ctx, entry: OutboxEntry, label: str, rep: CycleReport) -> bool:
+        rep.waiting += 1
+        ctx.notes[entry.key] = self.notes.stamp(ctx.now, "sent", label=label)
+        return False
+
+    def _retry_ship(self, ctx: _Ctx, entry: OutboxEntry, p: Posting, label: str, rep: CycleReport) -> bool:
+        limit = self.opt.ship_retries + 1
+        if entry.attempts >= limit:
+            self._finish(ctx, entry, "failed", self.notes.stamp(ctx.now, "ship_failed", limit=limit), rep)
+            return True
+        log.info("%s: Ozon reports ship_failed; trying again (%d of %d)", entry.number, entry.attempts + 1, limit)
+        return self._send(ctx, entry, p, label, rep)
+
+    def _send(self, ctx: _Ctx, entry: OutboxEntry, p: Posting, label: str, rep: CycleReport) -> bool:
+        n = self.notes
+        if entry.action not in p.available_actions:
+            choices = n.choices(self.statuses.targets_from(p))
+            note = n.stamp(ctx.now, "not_allowed", typed=entry.typed, current=self.statuses.label_for(p),
+                           choices=choices)
+            self._finish(ctx, entry, "failed", note, rep)
+            return True
+        self.state.move(entry.id, "sending", ctx.now, attempts=entry.attempts + 1)
+        rep.calls += 1
+        try:
+            self._call(entry, p)
+        except OzonRefused as exc:
+            fresh = self._fresh(ctx, entry.number)
+            if self._reached(entry, fresh):
+                kind = "track_verified" if entry.action == Action.SET_TRACK else "verified"
+                self._finish(ctx, entry, "verified", n.stamp(ctx.now, kind, label=label, track=entry.target), rep)
+            else:
+                note = n.stamp(ctx.now, "refused", typed=entry.typed, reason=n.ozon_reason(exc.code, exc.message))
+                self._finish(ctx, entry, "failed", note, rep)
+            return True
+        self.state.move(entry.id, "sent", ctx.now, sent=True)
+        self.state.audit(entry.account, entry.number, f"{entry.action}:sent", entry.typed, ctx.now)
+        return self._verify(ctx, self.state.entry(entry.id), label, rep)
+
+    def _verify(self, ctx: _Ctx, entry: OutboxEntry, label: str, rep: CycleReport) -> bool:
+        waited = 0.0
+        while True:
+            p = self._fresh(ctx, entry.number)
+            if self._reached(entry, p):
+                kind = "track_verified" if entry.action == Action.SET_TRACK else "verified"
+                self._finish(ctx, entry, "verified",
+                             self.notes.stamp(ctx.now, kind, label=label, track=entry.target), rep)
+                return True
+            if entry.action == Action.SHIP and p.substatus == "ship_failed":
+                return self._retry_ship(ctx, entry, p, label, rep)
+            if waited >= self.opt.verify_wait:
+                return self._waiting(ctx, entry, label, rep)
+            self.sleep(self.opt.verify_poll)
+            waited += self.opt.verify_poll
+
+    def _call(self, entry: OutboxEntry, p: Posting) -> None:
+        action, num = Action(entry.action), entry.number
+        if action is Action.SHIP:
+            self.ozon.ship(p)
+        elif action is Action.AWAITING_DELIVERY:
+            self.ozon.awaiting_delivery(num)
+        elif action is Action.DELIVERING:
+            self.ozon.set_delivering(num)
+        elif action is Action.LAST_MILE:
+            self.ozon.set_last_mile(num)
+        elif action is Action.DELIVERED:
+            self.ozon.set_delivered(num)
+        elif action is Action.CANCEL:
+            self.ozon.cancel(num, int(entry.params["reason_id"]), str(entry.params.get("message", "")))
+        elif action is Action.SET_TRACK:
+            self.ozon.set_tracking_number(num, entry.target)
+        log.info("%s: called Ozon %s (%s)", num, action.value, entry.typed)
+
+    # --- 5. pull ----------------------------------------------------------------------------------
+
+    def _pull(self, ctx: _Ctx, rep: CycleReport) -> None:
+        acc = self.opt.account
+        now = ctx.now
+        last = self.state.get_meta(f"last_pull:{acc}")
+        last_full = self.state.get_meta(f"last_full:{acc}")
+        seen: list[Posting] = []
+
+        def take(it: Iterator[Posting]) -> None:
+            for p in it:
+                if p.scheme in self.opt.schemes:
+                    seen.append(p)
+                    if self.progress and len(seen) % 100 == 0:
+                        self.progress(len(seen))
+
+        full = last_full is None or (now - datetime.fromisoformat(last_full)).total_seconds() >= self.opt.full_every
+        if last is None:
+            take(self.ozon.list_postings(now - timedelta(days=self.opt.lookback_days), now))
+        else:
+            since = datetime.fromisoformat(last) - timedelta(seconds=self.opt.overlap)
+            take(self.ozon.list_postings(now - timedelta(days=364), now, changed_since=since))
+            if not full:
+                take(self.ozon.list_unfulfilled(changed_since=since))
+        if full:
+            take(self.ozon.list_unfulfilled())
+        self.state.begin()
+        try:
+            for p in seen:
+                self._remember(ctx, p)
+            self.state.set_meta(f"last_pull:{acc}", now.isoformat())
+            if full:
+                self.state.set_meta(f"last_full:{acc}", now.isoformat())
+        finally:
+            self.state.commit()
+        rep.pulled = len(seen)
+        if self.progress:
+            self.progress(len(seen))
+
+    # --- 6. write ---------------------------------------------------------------------------------
+
+    def _desired(self, ctx: _Ctx, key: Key) -> dict[str, str]:
+        p = ctx.known[key]
+        return ozon_values(p, self.statuses, self.opt.tz, ctx.since.get(key), self.opt.customer_data)
+
+    def _write(self, ctx: _Ctx, snap: Snapshot, by_key: dict[Key, list[SheetRow]], rep: CycleReport) -> None:
+        n = self.notes
+        row_states = self.state.rows()
+        cells = self.state.cells()
+        limit = int(getattr(self.backend, "max_cell_chars", 50000))
+        writable = [c for c in self.columns.columns if c.owner.value in ("ozon", "both", "daemon")
+                    and c.field not in snap.missing]
+        writes: list[CellWrite] = []
+        row_updates: dict[int, _RowUpdate] = {}
+        for key, rows in by_key.items():
+            if len(rows) > 1:
+                note = n.stamp(ctx.now, "duplicate", rows=", ".join(str(r.row) for r in rows))
+                for r in rows:
+                    if r.get("sync_note") != note and "sync_note" not in snap.missing:
+                        writes.append(CellWrite(r.row, "sync_note", note))
+                continue
+            row = rows[0]
+            if key not in ctx.known:
+                note = n.stamp(ctx.now, "unknown_posting", key=key[1])
+                prev = row_states.get(key)
+                text = prev.note if prev and prev.note else note
+                if row.get("sync_note") != text and "sync_note" not in snap.missing:
+                    writes.append(CellWrite(row.row, "sync_note", text))
+                    self.state.set_row(*key, note=text)
+                continue
+            desired = self._desired(ctx, key)
+            rs = row_states.get(key)
+            note = ctx.notes.get(key) or (rs.note if rs else "")
+            if rs and rs.ozon_hash == ozon_hash(desired, self.columns) and key not in ctx.notes:
+                for c in writable:
+                    if c.owner.value == "ozon" and row.get(c.field) != desired.get(c.field, "") \
+                            and row.get(c.field) != self._truncate(desired.get(c.field, ""), limit):
+                        note = n.stamp(ctx.now, "restored", header=c.header, typed=row.get(c.field))
+                        break
+            final = self._final_values(ctx, key, desired, note, limit)
+            if final.pop("__truncated__", ""):
+                note = final["sync_note"] = note or n.stamp(ctx.now, "truncated", limit=limit)
+            update = _RowUpdate(key, final, desired, set())
+            for c in writable:
+                if c.field in final and row.get(c.field) != final[c.field]:
+                    writes.append(CellWrite(row.row, c.field, final[c.field]))
+                    update.written.add(c.field)
+            row_updates[row.row] = update
+        appends: list[dict[str, str]] = []
+        append_keys: list[_RowUpdate] = []
+        for key, p in ctx.known.items():
+            if key in by_key or p.scheme not in self.opt.schemes:
+                continue
+            rs = row_states.get(key)
+            if rs and rs.archived:
+                continue
+            if rs and rs.on_sheet:
+                if p.finished:
+                    self.state.set_row(*key, on_sheet=False)
+                    continue
+                note = n.stamp(ctx.now, "restored_row")
+            else:
+                if p.finished and self._archivable(ctx, key):
+                    continue
+                note = ctx.notes.get(key, "")
+            desired = self._desired(ctx, key)
+            final = self._final_values(ctx, key, desired, note, limit)
+            if final.pop("__truncated__", ""):
+                final["sync_note"] = note or n.stamp(ctx.now, "truncated", limit=limit)
+            appends.append({c.field: final.get(c.field, "") for c in self.columns.columns
+                            if c.owner.value != "staff"})
+            append_keys.append(_RowUpdate(key, final, desired, set(final)))
+        writes = self._guard_writes(snap, writes, row_updates, rep)
+        if writes or appends:
+            try:
+                self.backend.write(writes, appends)
+            except SheetBusy as exc:
+                rep.deferred = str(exc)
+                log.warning("%s", exc)
+                self._save_held(ctx)
+                return
+        rep.cells_written = len(writes)
+        rep.rows_added = len(appends)
+        self.state.begin()
+        try:
+            for update in list(row_updates.values()) + append_keys:
+                self._commit_row(ctx, update, cells, row_states)
+            self._save_held(ctx)
+        finally:
+            self.state.commit()
+        self._archive(ctx, by_key, row_updates, rep)
+
+    def _final_values(self, ctx: _Ctx, key: Key, desired: dict[str, str], note: str, limit: int) -> dict[str, str]:
+        final: dict[str, str] = {}
+        truncated = False
+        for c in self.columns.columns:
+            if c.owner.value == "staff":
+                continue
+            if c.owner.value == "daemon":
+                final[c.field] = note
+                continue
+            value = desired.get(c.field, "")
+            if c.owner.value == "both" and (key, c.field) in ctx.keep:
+                value = ctx.keep[(key, c.field)]
+            cut = self._truncate(value, limit)
+            truncated |= cut != value
+            final[c.field] = cut
+        if truncated:
+            final["__truncated__"] = "1"
+        return final
+
+    @staticmethod
+    def _truncate(value: str, limit: int) -> str:
+        return value if len(value) <= limit else value[: limit - 1] + "…"
+
+    def _guard_writes(self, snap: Snapshot, writes: list[CellWrite],
+                      row_updates: dict[int, _RowUpdate], rep: CycleReport) -> list[CellWrite]:
+        """Re-read key and both-owned cells; drop writes to rows a person changed since the cycle's read."""
+        if not writes:
+            return writes
+        fields = [f for f in self.columns.guard_fields if f not in snap.missing]
+        before = {r.row: {f: r.get(f) for f in fields} for r in snap.rows}
+        after = {r.row: {f: r.get(f) for f in fields} for r in self.backend.read(fields).rows}
+        changed = {row for row in {w.row for w in writes} if before.get(row) != after.get(row)}
+        if changed:
+            rep.rows_skipped = len(changed)
+            log.info("Rows %s changed during the cycle; they are handled next cycle", sorted(changed))
+            for row in changed:
+                row_updates.pop(row, None)
+        return [w for w in writes if w.row not in changed]
+
+    def _commit_row(self, ctx: _Ctx, u: _RowUpdate, cells: dict[tuple[str, str, str], CellState],
+                    row_states: dict[Key, RowState]) -> None:
+        """Record what the sheet now holds: bases of both-owned cells (a written cell bumps its version),
+        the note, and the Ozon fingerprint. Only what changed is written to the store."""
+        key = u.key
+        for fld in self.both:
+            cs = cells.get((*key, fld))
+            if (key, fld) in ctx.keep:
+                if cs is None:
+                    self.state.set_cell(*key, fld, u.desired.get(fld, ""), bump=False)
+                continue
+            value = u.final.get(fld, "")
+            if cs is None or fld in u.written or cs.base != value or cs.held_since is not None:
+                self.state.set_cell(*key, fld, value, bump=fld in u.written)
+        h = ozon_hash(u.desired, self.columns)
+        note = u.final.get("sync_note", "")
+        rs = row_states.get(key)
+        if rs is None or rs.note != note or rs.ozon_hash != h or not rs.on_sheet:
+            self.state.set_row(*key, note=note, ozon_hash=h, on_sheet=True)
+
+    def _save_held(self, ctx: _Ctx) -> None:
+        for (key, fld), since in ctx.held.items():
+            self.state.set_held(*key, fld, since)
+
+    # --- archive ----------------------------------------------------------------------------------
+
+    def _archivable(self, ctx: _Ctx, key: Key) -> bool:
+        since = ctx.since.get(key)
+        return since is not None and ctx.now - since >= timedelta(days=self.opt.archive_after_days)
+
+    def _archive(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]],
+                 row_updates: dict[int, _RowUpdate], rep: CycleReport) -> None:
+        """Move finished postings older than archive_after_days out of the live sheet (one month per cycle)."""
+        due: dict[str, list[tuple[int, Key]]] = {}
+        for row, update in row_updates.items():
+            key = update.key
+            p = ctx.known[key]
+            if p.finished and self._archivable(ctx, key) and not any(k == key for (k, _f) in ctx.keep):
+                period = ctx.since[key].astimezone(self.opt.tz).strftime("%Y-%m")
+                due.setdefault(period, []).append((row, key))
+        if not due:
+            return
+        period = min(due)
+        try:
+            self.backend.archive_rows([r for r, _ in due[period]], period)
+        except SheetBusy as exc:
+            rep.deferred = rep.deferred or str(exc)
+            return
+        for _r, key in due[period]:
+            self.state.set_row(*key, on_sheet=False, archived=True)
+        rep.rows_archived = len(due[period])

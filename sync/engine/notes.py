@@ -1,0 +1,124 @@
+"""What the Синхронизация column says, in plain words (Russian by default, English with the English mapping).
+
+Every note starts with the local time it was written, so a person sees how fresh it is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "ru": {
+        "verified": "Готово: Ozon подтвердил «{label}»",
+        "track_verified": "Готово: трек-номер {track} передан в Ozon",
+        "sent": "Отправлено, ждём Ozon: «{label}»",
+        "retry_ship": "Ozon не смог собрать отправление (ship_failed), пробуем ещё раз ({attempt} из {limit})",
+        "ship_failed": "Не выполнено: Ozon не смог собрать отправление после {limit} попыток — проверьте в кабинете Ozon",
+        "refused": "Не выполнено «{typed}»: Ozon отказал — {reason}",
+        "not_allowed": "Не выполнено «{typed}»: Ozon сейчас не разрешает это для отправления в статусе «{current}».{choices}",
+        "no_move": "Не выполнено «{typed}»: из статуса «{current}» так перевести нельзя.{choices}",
+        "unknown_status": "Не понял статус «{typed}».{choices}",
+        "choices": " Можно: {choices}.",
+        "no_choices": " Сейчас изменить статус нельзя.",
+        "ozon_moved": "Не выполнено «{typed}»: Ozon перевёл отправление в «{current}» в {time}",
+        "ozon_cancelled": "Не выполнено «{typed}»: Ozon отменил отправление в {time} ({initiator})",
+        "need_reason": "Укажите причину отмены (ждём до {until}). Варианты: {choices}",
+        "bad_reason": "Не выполнено «{typed}»: не понял причину отмены «{reason}». Варианты: {choices}",
+        "reason_no_message": "Не выполнено «{typed}»: для причины «Другое» напишите «Другое: ваш текст»",
+        "reason_timeout": "Не выполнено «{typed}»: так и не указана причина отмены",
+        "track_fbs": "Не выполнено: трек-номер «{typed}» для FBS назначает Ozon — вернули значение Ozon",
+        "track_not_now": "Не выполнено: трек-номер «{typed}» Ozon сейчас не принимает (статус «{current}»)",
+        "reason_alone": "Причина отмены записана; чтобы отменить, поставьте статус «{label}»",
+        "restored": "Столбец «{header}» заполняет Ozon — вернули значение Ozon (было «{typed}»)",
+        "duplicate": "Отправление встречается в строках {rows} — удалите лишние копии; пока ничего не отправляем",
+        "unknown_posting": "Отправление «{key}» не найдено в Ozon — проверьте номер",
+        "restored_row": "Строка была удалена, а отправление ещё не завершено — вернули её",
+        "truncated": "Текст от Ozon обрезан до {limit} символов (ограничение таблицы)",
+        "unavailable": "Ozon не ответил, попробуем в следующем цикле",
+        "dry_run": "(пробный запуск) отправили бы «{label}»",
+    },
+    "en": {
+        "verified": "Done: Ozon confirmed «{label}»",
+        "track_verified": "Done: tracking number {track} sent to Ozon",
+        "sent": "Sent, waiting for Ozon: «{label}»",
+        "retry_ship": "Ozon could not pack the posting (ship_failed); trying again ({attempt} of {limit})",
+        "ship_failed": "Not done: Ozon could not pack the posting after {limit} tries — check it in the Ozon cabinet",
+        "refused": "Not done «{typed}»: Ozon refused — {reason}",
+        "not_allowed": "Not done «{typed}»: Ozon does not allow it now for a posting in «{current}».{choices}",
+        "no_move": "Not done «{typed}»: a posting in «{current}» cannot be moved like that.{choices}",
+        "unknown_status": "Unknown status «{typed}».{choices}",
+        "choices": " Allowed: {choices}.",
+        "no_choices": " The status cannot be changed now.",
+        "ozon_moved": "Not done «{typed}»: Ozon moved the posting to «{current}» at {time}",
+        "ozon_cancelled": "Not done «{typed}»: Ozon cancelled the posting at {time} ({initiator})",
+        "need_reason": "Give a cancel reason (waiting until {until}). Choices: {choices}",
+        "bad_reason": "Not done «{typed}»: unknown cancel reason «{reason}». Choices: {choices}",
+        "reason_no_message": "Not done «{typed}»: for «Other» write «Other: your words»",
+        "reason_timeout": "Not done «{typed}»: no cancel reason was given",
+        "track_fbs": "Not done: Ozon assigns tracking numbers for FBS («{typed}») — Ozon's value restored",
+        "track_not_now": "Not done: Ozon does not take tracking number «{typed}» now (status «{current}»)",
+        "reason_alone": "Cancel reason noted; to cancel, set the status to «{label}»",
+        "restored": "Column «{header}» comes from Ozon — Ozon's value restored (was «{typed}»)",
+        "duplicate": "The posting is in rows {rows} — delete the extra copies; nothing is sent until then",
+        "unknown_posting": "Posting «{key}» is not known to Ozon — check the number",
+        "restored_row": "The row was deleted while the posting is still open — it is back",
+        "truncated": "Text from Ozon cut to {limit} characters (the spreadsheet's limit)",
+        "unavailable": "Ozon did not answer; trying again next cycle",
+        "dry_run": "(dry run) would send «{label}»",
+    },
+}
+
+# Plain meanings of Ozon's refusal codes, for notes.
+OZON_REASONS: dict[str, dict[str, str]] = {
+    "ru": {
+        "TRANSITION_IS_NOT_POSSIBLE": "такой переход статуса невозможен",
+        "HAS_INCORRECT_TPL_INTEGRATION_TYPE": "статусы этого отправления ставит служба доставки, не продавец",
+        "POSTING_ALREADY_SHIPPED": "отправление уже собрано",
+        "POSTING_ALREADY_CANCELLED": "отправление уже отменено",
+        "HAS_INCORRECT_CANCEL_REASON": "эта причина отмены не подходит для отправления",
+        "HAS_INCORRECT_PRODUCT_QUANTITY": "количество товаров не совпадает",
+        "SHIP_NOT_AVAILABLE": "сборка сейчас недоступна",
+        "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY": "не заполнены данные экземпляров (маркировка, ГТД) — заполните в кабинете",
+        "INCORRECT_OVH_FOR_POSTING": "вес или габариты превышают ограничения",
+        "POSTING_NOT_FOUND": "отправление не найдено",
+    },
+    "en": {
+        "TRANSITION_IS_NOT_POSSIBLE": "that status change is not possible",
+        "HAS_INCORRECT_TPL_INTEGRATION_TYPE": "the delivery service sets this posting's statuses, not the seller",
+        "POSTING_ALREADY_SHIPPED": "the posting is already packed",
+        "POSTING_ALREADY_CANCELLED": "the posting is already cancelled",
+        "HAS_INCORRECT_CANCEL_REASON": "this cancel reason does not fit the posting",
+        "HAS_INCORRECT_PRODUCT_QUANTITY": "product quantities do not match",
+        "SHIP_NOT_AVAILABLE": "packing is not available now",
+        "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY": "item data (marks, customs) is missing — fill it in the Ozon cabinet",
+        "INCORRECT_OVH_FOR_POSTING": "weight or size exceeds the limits",
+        "POSTING_NOT_FOUND": "posting not found",
+    },
+}
+
+
+class Notes:
+    """Formats notes in one language and time zone."""
+
+    def __init__(self, language: str, tz: ZoneInfo):
+        self.language = language if language in MESSAGES else "ru"
+        self.tz = tz
+
+    def text(self, kind: str, **values: object) -> str:
+        return MESSAGES[self.language][kind].format(**values)
+
+    def stamp(self, now: datetime, kind: str, **values: object) -> str:
+        return f"{self.clock(now)} {self.text(kind, **values)}"
+
+    def clock(self, t: datetime) -> str:
+        return t.astimezone(self.tz).strftime("%d.%m %H:%M")
+
+    def choices(self, options: list[str]) -> str:
+        if not options:
+            return self.text("no_choices")
+        return self.text("choices", choices=", ".join(f"«{o}»" for o in options))
+
+    def ozon_reason(self, code: str, message: str) -> str:
+        plain = OZON_REASONS[self.language].get(code)
+        return f"{plain} ({code})" if plain else (message or code)

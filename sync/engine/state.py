@@ -1,0 +1,340 @@
+"""The SQLite state store: what the daemon knows between cycles.
+
+Tables (schema version in ``meta``):
+    postings   last Ozon snapshot of each posting (JSON), its status, and when we first saw that status
+    history    every observed status change with its time (reports measure "late" from it)
+    cells      per posting and both-owned field: the base (value we last wrote or saw) and a version
+               that grows each time the daemon writes that cell
+    rows       per posting: the sync note, the hash of the Ozon-owned values last written, on_sheet
+    outbox     push requests: queued -> sending -> sent -> verified | failed, each step committed
+    audit      one line per thing that happened, for `status` and for people asking "who did that"
+    cycles     one line per cycle
+Each method commits its own change: a crash loses at most the step in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sync.errors import StateError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS postings (
+    account TEXT NOT NULL, number TEXT NOT NULL, status TEXT NOT NULL, substatus TEXT NOT NULL,
+    data TEXT NOT NULL, status_since TEXT NOT NULL, first_seen TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (account, number));
+CREATE TABLE IF NOT EXISTS history (
+    account TEXT NOT NULL, number TEXT NOT NULL, status TEXT NOT NULL, substatus TEXT NOT NULL,
+    seen_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_key ON history (account, number);
+CREATE TABLE IF NOT EXISTS cells (
+    account TEXT NOT NULL, number TEXT NOT NULL, field TEXT NOT NULL, base TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0, held_since TEXT,
+    PRIMARY KEY (account, number, field));
+CREATE TABLE IF NOT EXISTS rows (
+    account TEXT NOT NULL, number TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
+    ozon_hash TEXT NOT NULL DEFAULT '', on_sheet INTEGER NOT NULL DEFAULT 0,
+    archived INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, number));
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, number TEXT NOT NULL,
+    action TEXT NOT NULL, target TEXT NOT NULL, edit TEXT NOT NULL, field TEXT NOT NULL,
+    params TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    from_status TEXT NOT NULL, from_substatus TEXT NOT NULL, typed TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, sent_at TEXT, outcome TEXT NOT NULL DEFAULT '',
+    UNIQUE (account, number, action, target, edit));
+CREATE INDEX IF NOT EXISTS outbox_open ON outbox (state);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, account TEXT NOT NULL, number TEXT NOT NULL,
+    event TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cycles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
+    summary TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '');
+"""
+
+OPEN_OUTBOX = ("queued", "sending", "sent")
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat()
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    account: str
+    number: str
+    action: str
+    target: str
+    edit: str
+    field: str
+    params: dict[str, Any]
+    state: str
+    attempts: int
+    from_status: str
+    from_substatus: str
+    typed: str
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    outcome: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.account, self.number)
+
+
+@dataclass(frozen=True)
+class CellState:
+    base: str
+    version: int
+    held_since: datetime | None
+
+
+@dataclass(frozen=True)
+class RowState:
+    note: str
+    ozon_hash: str
+    on_sheet: bool
+    archived: bool
+
+
+class StateStore:
+    """SQLite file (created 0600). ``StateStore(":memory:")`` is not offered: tests use a temp file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+            self.db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"The state file {path} cannot be used ({exc}). If it is damaged, move it aside: "
+                f"the next run rebuilds it from Ozon and the sheet, but edits in flight are re-checked."
+            ) from None
+        except OSError as exc:
+            raise StateError(f"Cannot open the state file {path}: {exc.strerror}; check `state` in the config") from None
+        if row is None:
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StateError(
+                f"The state file {path} was written by a newer ozon-sync (schema {row[0]}, we know {SCHEMA_VERSION}); "
+                f"upgrade ozon-sync"
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def begin(self) -> None:
+        """Group the following writes into one commit (bulk pulls); ``commit()`` ends the group."""
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN")
+
+    def commit(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
+
+    # --- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # --- postings -----------------------------------------------------------------------------
+
+    def upsert_posting(self, account: str, number: str, status: str, substatus: str, data: dict[str, Any],
+                       now: datetime) -> bool:
+        """Store Ozon's latest view; returns True when status or substatus changed (history gets a line)."""
+        row = self.db.execute(
+            "SELECT status, substatus FROM postings WHERE account=? AND number=?", (account, number)
+        ).fetchone()
+        blob = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+        changed = row is None or (row[0], row[1]) != (status, substatus)
+        if row is None:
+            self.db.execute(
+                "INSERT INTO postings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, number, status, substatus, blob, _iso(now), _iso(now), _iso(now)),
+            )
+        elif changed:
+            self.db.execute(
+                "UPDATE postings SET status=?, substatus=?, data=?, status_since=?, updated_at=? "
+                "WHERE account=? AND number=?",
+                (status, substatus, blob, _iso(now), _iso(now), account, number),
+            )
+        else:
+            self.db.execute(
+                "UPDATE postings SET data=?, updated_at=? WHERE account=? AND number=?",
+                (blob, _iso(now), account, number),
+            )
+        if changed:
+            self.db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?)", (account, number, status, substatus, _iso(now)))
+        return changed
+
+    def posting_rows(self) -> Iterator[tuple[str, str, dict[str, Any], datetime]]:
+        """(account, number, data, status_since) for every known posting."""
+        for acc, num, data, since in self.db.execute("SELECT account, number, data, status_since FROM postings"):
+            yield acc, num, json.loads(data), datetime.fromisoformat(since)
+
+    def posting_data(self, account: str, number: str) -> tuple[dict[str, Any], datetime] | None:
+        row = self.db.execute(
+            "SELECT data, status_since FROM postings WHERE account=? AND number=?", (account, number)
+        ).fetchone()
+        return None if row is None else (json.loads(row[0]), datetime.fromisoformat(row[1]))
+
+    def history(self, account: str, number: str) -> list[tuple[str, str, datetime]]:
+        return [
+            (s, ss, datetime.fromisoformat(t))
+            for s, ss, t in self.db.execute(
+                "SELECT status, substatus, seen_at FROM history WHERE account=? AND number=? ORDER BY rowid",
+                (account, number),
+            )
+        ]
+
+    # --- cells and rows -------------------------------------------------------------------------
+
+    def cells(self) -> dict[tuple[str, str, str], CellState]:
+        return {
+            (a, n, f): CellState(b, v, parse_iso(h))
+            for a, n, f, b, v, h in self.db.execute(
+                "SELECT account, number, field, base, version, held_since FROM cells"
+            )
+        }
+
+    def set_cell(self, account: str, number: str, field: str, base: str, *, bump: bool,
+                 held_since: datetime | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO cells (account, number, field, base, version, held_since) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, number, field) DO UPDATE SET base=excluded.base, "
+            "version=cells.version + ?, held_since=excluded.held_since",
+            (account, number, field, base, 1 if bump else 0, _iso(held_since) if held_since else None,
+             1 if bump else 0),
+        )
+
+    def set_held(self, account: str, number: str, field: str, since: datetime | None) -> None:
+        self.db.execute(
+            "UPDATE cells SET held_since=? WHERE account=? AND number=? AND field=?",
+            (_iso(since) if since else None, account, number, field),
+        )
+
+    def rows(self) -> dict[tuple[str, str], RowState]:
+        return {
+            (a, n): RowState(note, h, bool(on), bool(arch))
+            for a, n, note, h, on, arch in self.db.execute(
+                "SELECT account, number, note, ozon_hash, on_sheet, archived FROM rows"
+            )
+        }
+
+    def set_row(self, account: str, number: str, *, note: str | None = None, ozon_hash: str | None = None,
+                on_sheet: bool | None = None, archived: bool | None = None) -> None:
+        self.db.execute("INSERT OR IGNORE INTO rows (account, number) VALUES (?, ?)", (account, number))
+        for col, val in (("note", note), ("ozon_hash", ozon_hash), ("on_sheet", on_sheet), ("archived", archived)):
+            if val is not None:
+                self.db.execute(f"UPDATE rows SET {col}=? WHERE account=? AND number=?", (val, account, number))
+
+    def count_on_sheet(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM rows WHERE on_sheet=1").fetchone()[0])
+
+    # --- outbox -------------------------------------------------------------------------------
+
+    def enqueue(self, *, account: str, number: str, action: str, target: str, edit: str, field: str,
+                params: dict[str, Any], from_status: str, from_substatus: str, typed: str,
+                now: datetime) -> OutboxEntry:
+        """Insert a queued entry (committed at once); an identical edit returns the existing entry."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO outbox (account, number, action, target, edit, field, params, state, "
+            "from_status, from_substatus, typed, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+            (account, number, action, target, edit, field, json.dumps(params, ensure_ascii=False),
+             from_status, from_substatus, typed, _iso(now), _iso(now)),
+        )
+        row = self.db.execute(
+            "SELECT * FROM outbox WHERE account=? AND number=? AND action=? AND target=? AND edit=?",
+            (account, number, action, target, edit),
+        ).fetchone()
+        return self._entry(row)
+
+    def move(self, entry_id: int, state: str, now: datetime, *, outcome: str | None = None,
+             attempts: int | None = None, sent: bool = False) -> None:
+        sets, args = ["state=?", "updated_at=?"], [state, _iso(now)]
+        if outcome is not None:
+            sets.append("outcome=?")
+            args.append(outcome)
+        if attempts is not None:
+            sets.append("attempts=?")
+            args.append(attempts)
+        if sent:
+            sets.append("sent_at=?")
+            args.append(_iso(now))
+        self.db.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE id=?", (*args, entry_id))
+
+    def open_entries(self) -> list[OutboxEntry]:
+        q = f"SELECT * FROM outbox WHERE state IN ({','.join('?' * len(OPEN_OUTBOX))}) ORDER BY id"
+        return [self._entry(r) for r in self.db.execute(q, OPEN_OUTBOX)]
+
+    def entries(self, limit: int = 50) -> list[OutboxEntry]:
+        return [self._entry(r) for r in self.db.execute("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", (limit,))]
+
+    def entry(self, entry_id: int) -> OutboxEntry:
+        return self._entry(self.db.execute("SELECT * FROM outbox WHERE id=?", (entry_id,)).fetchone())
+
+    @staticmethod
+    def _entry(r: Iterable[Any]) -> OutboxEntry:
+        (i, acc, num, action, target, edit, field, params, state, attempts, fs, fss, typed, created, updated,
+         sent, outcome) = r
+        return OutboxEntry(i, acc, num, action, target, edit, field, json.loads(params), state, attempts, fs, fss,
+                           typed, datetime.fromisoformat(created), datetime.fromisoformat(updated),
+                           parse_iso(sent), outcome)
+
+    # --- audit and cycles ---------------------------------------------------------------------
+
+    def audit(self, account: str, number: str, event: str, detail: str, now: datetime) -> None:
+        self.db.execute("INSERT INTO audit (at, account, number, event, detail) VALUES (?, ?, ?, ?, ?)",
+                        (_iso(now), account, number, event, detail))
+
+    def audit_lines(self, limit: int = 20) -> list[tuple[datetime, str, str, str, str]]:
+        return [
+            (datetime.fromisoformat(at), a, n, e, d)
+            for at, a, n, e, d in self.db.execute(
+                "SELECT at, account, number, event, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        ]
+
+    def start_cycle(self, now: datetime) -> int:
+        cur = self.db.execute("INSERT INTO cycles (started_at) VALUES (?)", (_iso(now),))
+        return int(cur.lastrowid or 0)
+
+    def finish_cycle(self, cycle_id: int, now: datetime, summary: str, error: str = "") -> None:
+        self.db.execute("UPDATE cycles SET finished_at=?, summary=?, error=? WHERE id=?",
+                        (_iso(now), summary, error, cycle_id))
+
+    def recent_cycles(self, limit: int = 10) -> list[tuple[datetime, datetime | None, str, str]]:
+        return [
+            (datetime.fromisoformat(s), parse_iso(f), summ, err)
+            for s, f, summ, err in self.db.execute(
+                "SELECT started_at, finished_at, summary, error FROM cycles ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        ]

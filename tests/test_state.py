@@ -1,0 +1,84 @@
+"""The SQLite state store: a real file, its permissions, its schema version, the outbox's steps."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sync.engine.state import SCHEMA_VERSION, StateStore
+from sync.errors import StateError
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def enqueue(store: StateStore, edit: str = "e1"):  # type: ignore[no-untyped-def]
+    return store.enqueue(account="main", number="1-1-1", action="ship", target="packed", edit=edit, field="status",
+                         params={}, from_status="awaiting_packaging", from_substatus="", typed="Ожидает отгрузки",
+                         now=T0)
+
+
+def test_state_file_is_private_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "state.sqlite"
+    store = StateStore(path)
+    store.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert StateStore(path).get_meta("schema_version") == str(SCHEMA_VERSION)
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    store = StateStore(path)
+    store.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+    store.close()
+    with pytest.raises(StateError, match="newer ozon-sync"):
+        StateStore(path)
+
+
+def test_corrupt_state_file_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateError, match="move it aside"):
+        StateStore(path)
+
+
+def test_the_same_edit_is_one_entry_and_each_step_is_committed(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    store = StateStore(path)
+    first = enqueue(store)
+    again = enqueue(store)
+    assert first.id == again.id and first.state == "queued"
+    store.move(first.id, "sending", T0, attempts=1)
+    # another connection (a process after a crash) sees the committed step at once
+    other = sqlite3.connect(str(path))
+    assert other.execute("SELECT state, attempts FROM outbox").fetchall() == [("sending", 1)]
+    other.close()
+    store.move(first.id, "sent", T0 + timedelta(seconds=1), sent=True)
+    store.move(first.id, "verified", T0 + timedelta(seconds=2), outcome="done")
+    assert store.open_entries() == []
+    assert store.entry(first.id).outcome == "done"
+    assert enqueue(store, "e2").id != first.id
+
+
+def test_status_history_records_each_change_once(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite")
+    assert store.upsert_posting("main", "1-1-1", "awaiting_packaging", "", {"a": 1}, T0)
+    assert not store.upsert_posting("main", "1-1-1", "awaiting_packaging", "", {"a": 2}, T0 + timedelta(minutes=1))
+    assert store.upsert_posting("main", "1-1-1", "awaiting_deliver", "", {"a": 3}, T0 + timedelta(minutes=2))
+    hist = store.history("main", "1-1-1")
+    assert [h[0] for h in hist] == ["awaiting_packaging", "awaiting_deliver"]
+    data, since = store.posting_data("main", "1-1-1")  # type: ignore[misc]
+    assert data == {"a": 3} and since == T0 + timedelta(minutes=2)
+
+
+def test_cell_versions_grow_only_when_written(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.sqlite")
+    store.set_cell("main", "1", "status", "A", bump=True)
+    store.set_cell("main", "1", "status", "B", bump=False)
+    assert store.cells()[("main", "1", "status")].version == 1
+    store.set_cell("main", "1", "status", "C", bump=True)
+    cs = store.cells()[("main", "1", "status")]
+    assert (cs.base, cs.version) == ("C", 2)

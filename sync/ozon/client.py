@@ -1,0 +1,605 @@
+"""The Ozon Seller API client: the few FBS/rFBS methods the sync needs, over an injected transport.
+
+Every call goes through ``OzonClient._request``, the one place that sorts Ozon's answers into
+what the caller does about them (sync/errors.py):
+
+    200 with a JSON object          the answer (``result`` wrapper or not; callers unwrap)
+    Invalid Api-Key / bad Client-Id /
+    deactivated key / role / IP     OzonAuthError, naming the config key to fix
+    "Circle is open"                OzonUnavailable at once; the path stays blocked for 3 minutes
+    429 / request rate limit        retried (reads and writes: Ozon did not process it), honouring
+                                    ``retry-after``; OzonUnavailable when the tries run out
+    5xx, timeouts, network errors,
+    200 that is not JSON            reads: retried with full-jitter exponential backoff, then
+                                    OzonUnavailable. Writes: OzonUnavailable at once, because the
+                                    outcome is unknown and the engine verifies by re-reading; only
+                                    a failed connect (nothing was sent) is retried
+    other 4xx                       OzonRefused(code, message, posting): Ozon said no to this posting
+
+Ozon quirks handled here (reference/ozon-api.md): a wrong key is HTTP 404 code 5, not 401; the
+rFBS status setters report per-posting failures inside a 200 body with ``error`` as "", [],
+null, a string or a list; list windows may not exceed a year; cursors are opaque.
+Nothing here logs headers, the Api-Key or response bodies (they hold buyers' phones).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from sync.errors import ConfigError, FatalError, OzonAuthError, OzonRefused, OzonUnavailable
+from sync.model import CancelReason, Posting
+from sync.ozon.limiter import RateLimiter
+from sync.ozon.parse import parse_cancel_reasons, parse_posting, to_datetime
+
+log = logging.getLogger("sync.ozon")
+
+DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
+PAGE_SIZE = 100
+MAX_WINDOW = timedelta(days=364)  # Ozon: "the period shouldn't be longer than one year"
+CIRCLE_OPEN_BLOCK = 180.0  # seconds; Ozon: the method "recovers in a few minutes"
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 10.0
+MAX_RETRY_AFTER = 60.0  # a longer retry-after is cut to this, so one call stays bounded
+
+# Business codes Ozon puts in ``message``, sometimes inside a longer sentence (reference §2.3).
+KNOWN_CODES = (
+    "POSTING_ALREADY_SHIPPED",
+    "POSTING_ALREADY_CANCELLED",
+    "POSTING_NOT_FOUND",
+    "TRANSITION_IS_NOT_POSSIBLE",
+    "HAS_INCORRECT_TPL_INTEGRATION_TYPE",
+    "HAS_INCORRECT_STATUS",
+    "HAS_INCORRECT_PRODUCT_QUANTITY",
+    "HAS_INCORRECT_CANCEL_REASON",
+    "UNKNOWN_PRODUCT_DEFINED",
+    "UNKNOW_PRODUCT",
+    "EXEMPLAR_INFO_ALREADY_DEFINED",
+    "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY",
+    "MANDATORY_MARK_REDUNDANT",
+    "INCORRECT_OVH_FOR_POSTING",
+    "SHIP_NOT_AVAILABLE",
+    "SHIP_FBP_POSTINGS_IS_FORBIDDEN",
+    "PERIOD_IS_TOO_LONG",
+    "POSTING_NUMBERS_IS_INCORRECT_FOR_COMPANY",
+    "INVALID_ARGUMENT",
+)
+
+# Ozon's access messages (reference §2.3), lower-cased substring -> what a person should do.
+_ACCESS_PROBLEMS = (
+    ("invalid api-key", "Ozon rejected the Api-Key: check ozon.api_key"),
+    ("client-id header value", "Ozon rejected the Client-Id: ozon.client_id must be the seller's numeric Client-Id"),
+    (
+        "api-key is deactivated",
+        "Ozon says the Api-Key is deactivated: generate a new key in the seller cabinet "
+        "(Settings → Seller API) and put it in ozon.api_key",
+    ),
+    (
+        "missing a required role",
+        "The Api-Key lacks the access role for {path}: give the key the needed role in the seller cabinet "
+        "(Settings → Seller API) or put a key that has it in ozon.api_key",
+    ),
+    (
+        "restricted to specific ip",
+        "The Api-Key only works from certain IP addresses and this machine is not one of them: allow its "
+        "address for the key in the seller cabinet, or put an unrestricted key in ozon.api_key",
+    ),
+    (
+        "offer not signed",
+        "Ozon refuses API calls until the seller accepts the current offer in the seller cabinet",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """A failed try that may be repeated: ``reason`` says why, for logs and the final message."""
+
+    reason: str
+    retry_after: float | None = None
+    not_json: bool = False
+    rate_limited: bool = False
+
+
+class OzonClient:
+    """The Ozon Seller API for one account (one Client-Id + Api-Key).
+
+    ``transport``, ``clock``, ``sleep`` and ``rng`` are injected so tests run against
+    ``httpx.MockTransport`` or a local emulator on fake time. ``requests`` counts the HTTP
+    requests sent (benchmarks read it). Clients that share a Client-Id should share ``limiter``.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        account: str = "main",
+        rps: float = 20.0,
+        limiter: RateLimiter | None = None,
+        timeout: float = 15.0,
+        max_retries: int = 4,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        client_id, api_key = str(client_id).strip(), api_key.strip()
+        problems = [
+            f"{key} holds characters an HTTP header cannot carry (non-ASCII or a line break): copy it again "
+            "from the seller cabinet (Settings → Seller API)"
+            for key, value in (("ozon.client_id", client_id), ("ozon.api_key", api_key))
+            if not (value.isascii() and value.isprintable())
+        ]
+        if problems:
+            raise ConfigError(problems)
+        self.account = account
+        self.requests = 0
+        self.max_retries = max(0, max_retries)
+        self.timeout = timeout
+        self._api_key = api_key
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._limiter = limiter or RateLimiter(rps, clock=clock, sleep=sleep)
+        self._blocked_until: dict[str, float] = {}
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Client-Id": client_id, "Api-Key": api_key, "Content-Type": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._http.close()
+
+    def __enter__(self) -> OzonClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def list_postings(
+        self,
+        since: datetime,
+        to: datetime,
+        *,
+        changed_since: datetime | None = None,
+        changed_to: datetime | None = None,
+        statuses: Sequence[str] = (),
+    ) -> Iterator[Posting]:
+        """FBS/rFBS postings processed between ``since`` and ``to``: ``POST /v4/posting/fbs/list``.
+
+        The range is split into windows of at most 364 days (Ozon refuses longer periods), each
+        read in cursor pages of 100. With ``changed_since`` only postings whose status changed
+        since then (up to ``changed_to``, default now + 1 day) come back, via
+        ``filter.last_changed_status_date``. A posting seen in two windows is yielded once;
+        one that cannot be parsed is skipped with a warning.
+
+        Raises OzonAuthError, OzonUnavailable (also when Ozon hands back a cursor it already
+        gave, which would loop forever), FatalError (method removed), OzonRefused (Ozon rejected
+        the filter).
+        """
+        base_filter: dict[str, Any] = {}
+        if statuses:
+            base_filter["statuses"] = list(statuses)
+        if changed_since is not None:
+            base_filter["last_changed_status_date"] = {
+                "from": format_time(changed_since),
+                "to": format_time(changed_to or _far_now()),
+            }
+        seen: set[str] = set()
+        for start, end in split_windows(since, to):
+            flt = {"since": format_time(start), "to": format_time(end), **base_filter}
+            for posting in self._pages("/v4/posting/fbs/list", flt):
+                if posting.posting_number not in seen:
+                    seen.add(posting.posting_number)
+                    yield posting
+
+    def list_unfulfilled(
+        self, *, changed_since: datetime | None = None, statuses: Sequence[str] = ()
+    ) -> Iterator[Posting]:
+        """Open FBS/rFBS postings: ``POST /v4/posting/fbs/unfulfilled/list``, cursor pages of 100.
+
+        With ``changed_since`` only those whose status changed since then
+        (``filter.last_changed_status_date``). Raises as ``list_postings``.
+        """
+        flt: dict[str, Any] = {}
+        if statuses:
+            flt["statuses"] = list(statuses)
+        if changed_since is not None:
+            flt["last_changed_status_date"] = {"from": format_time(changed_since), "to": format_time(_far_now())}
+        yield from self._pages("/v4/posting/fbs/unfulfilled/list", flt)
+
+    def get_posting(self, number: str) -> Posting:
+        """One posting with its customer data when Ozon gives it: ``POST /v3/posting/fbs/get``.
+
+        Raises OzonRefused (e.g. POSTING_NOT_FOUND), OzonAuthError, OzonUnavailable (also when
+        the answer holds no posting).
+        """
+        path = "/v3/posting/fbs/get"
+        body = {
+            "posting_number": number,
+            "with": {
+                "analytics_data": False,
+                "barcodes": False,
+                "financial_data": False,
+                "legal_info": False,
+                "product_exemplars": False,
+                "related_postings": False,
+                "translit": False,
+            },
+        }
+        data = _unwrap(self._request(path, body, idempotent=True))
+        posting = parse_posting(data, self.account)
+        if posting is None:
+            raise OzonUnavailable(f"Ozon's answer on {path} for posting {number} holds no posting")
+        return posting
+
+    def cancel_reasons(self) -> list[CancelReason]:
+        """Seller cancel reasons available for cancelling: ``POST /v2/posting/fbs/cancel-reason/list``.
+
+        Raises OzonAuthError, OzonUnavailable.
+        """
+        data = self._request("/v2/posting/fbs/cancel-reason/list", {}, idempotent=True)
+        items = data.get("result")
+        return parse_cancel_reasons(items if isinstance(items, list) else [])
+
+    def key_expires_at(self) -> datetime | None:
+        """When the Api-Key expires (None if Ozon does not say): ``POST /v1/roles``.
+
+        Raises OzonAuthError, OzonUnavailable.
+        """
+        data = _unwrap(self._request("/v1/roles", {}, idempotent=True))
+        return to_datetime(data.get("expires_at"))
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def ship(self, posting: Posting) -> None:
+        """Pack a posting as one package with all its products: ``POST /v4/posting/fbs/ship``.
+
+        ``product_id`` is the SKU, as Ozon requires. A 200 does not mean packed: Ozon packs
+        asynchronously and may end in substatus ``ship_failed``, so the caller re-reads.
+        Raises OzonRefused (POSTING_ALREADY_SHIPPED, TRANSITION_IS_NOT_POSSIBLE, ...),
+        OzonAuthError, OzonUnavailable (including a 5xx or timeout: the outcome is unknown).
+        """
+        quantities: dict[int, int] = {}
+        for product in posting.products:
+            quantities[product.sku] = quantities.get(product.sku, 0) + product.quantity
+        if not quantities:
+            raise OzonRefused("NO_PRODUCTS", "the posting lists no products to pack", posting.posting_number)
+        body = {
+            "posting_number": posting.posting_number,
+            "packages": [{"products": [{"product_id": sku, "quantity": qty} for sku, qty in quantities.items()]}],
+            "with": {"additional_data": False},
+        }
+        self._request("/v4/posting/fbs/ship", body, idempotent=False)
+
+    def awaiting_delivery(self, number: str) -> None:
+        """Move a disputed posting back to awaiting_deliver: ``POST /v2/posting/fbs/awaiting-delivery``.
+
+        Raises OzonRefused (also code REFUSED for ``{"result": false}``), OzonAuthError, OzonUnavailable.
+        """
+        self._expect_true("/v2/posting/fbs/awaiting-delivery", {"posting_number": [number]}, number)
+
+    def set_delivering(self, number: str) -> None:
+        """rFBS: mark a posting as handed to delivery: ``POST /v2/fbs/posting/delivering``.
+
+        Raises OzonRefused (Ozon's per-posting error, e.g. TRANSITION_IS_NOT_POSSIBLE),
+        OzonAuthError, OzonUnavailable.
+        """
+        self._move("/v2/fbs/posting/delivering", {"posting_number": [number]}, number)
+
+    def set_last_mile(self, number: str) -> None:
+        """rFBS: mark the courier as on the way: ``POST /v2/fbs/posting/last-mile``. Raises as ``set_delivering``."""
+        self._move("/v2/fbs/posting/last-mile", {"posting_number": [number]}, number)
+
+    def set_delivered(self, number: str) -> None:
+        """rFBS: mark a posting as delivered: ``POST /v2/fbs/posting/delivered``. Raises as ``set_delivering``."""
+        self._move("/v2/fbs/posting/delivered", {"posting_number": [number]}, number)
+
+    def set_tracking_number(self, number: str, tracking: str) -> None:
+        """rFBS: store a tracking number: ``POST /v2/fbs/posting/tracking-number/set``.
+
+        Raises as ``set_delivering``.
+        """
+        body = {"tracking_numbers": [{"posting_number": number, "tracking_number": tracking}]}
+        self._move("/v2/fbs/posting/tracking-number/set", body, number)
+
+    def cancel(self, number: str, reason_id: int, message: str = "") -> None:
+        """Cancel a posting with a seller reason: ``POST /v2/posting/fbs/cancel``.
+
+        Reason 402 ("other") needs ``message``. Raises OzonRefused (HAS_INCORRECT_CANCEL_REASON,
+        POSTING_ALREADY_CANCELLED, REFUSED for ``{"result": false}``...), OzonAuthError, OzonUnavailable.
+        """
+        body = {"posting_number": number, "cancel_reason_id": int(reason_id), "cancel_reason_message": message}
+        self._expect_true("/v2/posting/fbs/cancel", body, number)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _pages(self, path: str, flt: Mapping[str, Any]) -> Iterator[Posting]:
+        cursor = ""
+        seen_cursors: set[str] = set()
+        page = 0
+        while True:
+            page += 1
+            body = {"cursor": cursor, "limit": PAGE_SIZE, "sort_dir": "ASC", "filter": dict(flt)}
+            data = _unwrap(self._request(path, body, idempotent=True))
+            items = data.get("postings")
+            for index, item in enumerate(items if isinstance(items, list) else []):
+                posting = parse_posting(item, self.account)
+                if posting is None:
+                    log.warning("Skipped posting %d on page %d of %s: it has no posting_number", index + 1, page, path)
+                    continue
+                yield posting
+            if not data.get("has_next"):
+                return
+            next_cursor = data.get("cursor")
+            cursor = next_cursor if isinstance(next_cursor, str) else ""
+            if not cursor or cursor in seen_cursors:
+                raise OzonUnavailable(
+                    f"Ozon handed back a page cursor it had already given on {path} (page {page}); "
+                    "the scan stopped to avoid looping and is tried again next cycle"
+                )
+            seen_cursors.add(cursor)
+
+    def _expect_true(self, path: str, body: Mapping[str, Any], number: str) -> None:
+        data = self._request(path, body, idempotent=False)
+        if data.get("result") is False:
+            raise OzonRefused("REFUSED", f"Ozon answered {path} with result false", number)
+
+    def _move(self, path: str, body: Mapping[str, Any], number: str) -> None:
+        """A setter that answers ``{"result": [{posting_number, result, error}]}``: check our posting."""
+        result = self._request(path, body, idempotent=False).get("result")
+        if result is True:
+            return
+        if result is False:
+            raise OzonRefused("REFUSED", f"Ozon answered {path} with result false", number)
+        items = [r for r in result if isinstance(r, Mapping)] if isinstance(result, list) else []
+        ours = [r for r in items if str(r.get("posting_number", "")) == number]
+        if not ours and len(items) == 1 and not items[0].get("posting_number"):
+            ours = items
+        if not ours:
+            raise OzonRefused("REFUSED", f"Ozon's answer on {path} does not mention the posting", number)
+        item = ours[0]
+        codes = _error_codes(item.get("error"))
+        if item.get("result") is True:
+            return
+        if codes:
+            raise OzonRefused(codes[0], self._scrub(", ".join(codes)), number)
+        raise OzonRefused("REFUSED", f"Ozon did not apply {path} and gave no reason", number)
+
+    def _request(self, path: str, body: Mapping[str, Any], *, idempotent: bool) -> dict[str, Any]:
+        """Send one call, retrying what may be retried, and sort the answer (see the module docstring)."""
+        blocked = self._blocked_until.get(path)
+        if blocked is not None:
+            left = blocked - self._clock()
+            if left > 0:
+                raise OzonUnavailable(
+                    f'Ozon has blocked {path} for a few minutes ("Circle is open": too many requests); '
+                    f"not calling it for another {left:.0f} s"
+                )
+            del self._blocked_until[path]
+        posting = _posting_of(body)
+        tries = self.max_retries + 1
+        last: _Retry | None = None
+        for attempt in range(tries):
+            if attempt:
+                assert last is not None
+                delay = self._backoff(attempt, last)
+                log.info("Retrying %s in %.1f s (try %d of %d) after %s", path, delay, attempt + 1, tries, last.reason)
+                self._sleep(delay)
+            outcome = self._try_once(path, body, idempotent=idempotent, posting=posting)
+            if not isinstance(outcome, _Retry):
+                return outcome
+            last = outcome
+        assert last is not None
+        if last.not_json:
+            raise OzonUnavailable(
+                f"Ozon answered with something that is not JSON (HTML page?) on {path} ({last.reason}), "
+                f"{tries} tries; check ozon.base_url if this persists"
+            )
+        if last.rate_limited:
+            raise OzonUnavailable(f"Ozon kept answering {path} with its rate limit after {tries} tries ({last.reason})")
+        raise OzonUnavailable(f"Ozon did not answer {path} after {tries} tries ({last.reason})")
+
+    def _try_once(
+        self, path: str, body: Mapping[str, Any], *, idempotent: bool, posting: str
+    ) -> dict[str, Any] | _Retry:
+        self._limiter.acquire()
+        started = self._clock()
+        self.requests += 1
+        try:
+            response = self._http.post(path, json=dict(body))
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Nothing reached Ozon, so even a write may be repeated.
+            log.debug("POST %s -> no connection (%s) in %.0f ms", path, type(exc).__name__, self._ms(started))
+            return _Retry(f"could not connect: {type(exc).__name__}")
+        except httpx.TimeoutException as exc:
+            log.debug("POST %s -> timeout (%s) in %.0f ms", path, type(exc).__name__, self._ms(started))
+            if idempotent:
+                return _Retry(f"no answer within {self.timeout:g} s")
+            raise OzonUnavailable(_unknown_outcome(path, f"no answer within {self.timeout:g} s")) from None
+        except httpx.TransportError as exc:
+            log.debug("POST %s -> %s in %.0f ms", path, type(exc).__name__, self._ms(started))
+            if idempotent:
+                return _Retry(f"network error: {type(exc).__name__}")
+            raise OzonUnavailable(_unknown_outcome(path, f"network error: {type(exc).__name__}")) from None
+        log.debug("POST %s -> %d in %.0f ms", path, response.status_code, self._ms(started))
+        return self._sort(path, response, idempotent=idempotent, posting=posting)
+
+    def _sort(self, path: str, response: httpx.Response, *, idempotent: bool, posting: str) -> dict[str, Any] | _Retry:
+        status = response.status_code
+        try:
+            data: Any = response.json()
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+            data = None
+        if data is None and not response.content.strip() and status == 200 and not idempotent:
+            data = {}  # an empty 200 to a write: accepted; the engine verifies by re-reading anyway
+        if isinstance(data, list):
+            data = {"result": data}
+        if not isinstance(data, dict):
+            if status == 429:
+                return _Retry(f"HTTP {status}", retry_after=_retry_after(response), rate_limited=True)
+            reason = f"HTTP {status}"
+            if status == 200 or status >= 500:
+                if idempotent:
+                    return _Retry(reason, not_json=True)
+                raise OzonUnavailable(
+                    f"Ozon answered with something that is not JSON (HTML page?) on {path} ({reason}); "
+                    "whether the change was made is unknown, the next cycle checks by re-reading the posting"
+                )
+            raise OzonUnavailable(
+                f"Ozon answered with something that is not JSON (HTML page?) on {path} ({reason}); check ozon.base_url"
+            )
+
+        message = self._scrub(str(data.get("message") or "").strip())
+        lowered = message.lower()
+        if "circle is open" in lowered:
+            self._blocked_until[path] = self._clock() + CIRCLE_OPEN_BLOCK
+            log.warning("Ozon blocked %s for a few minutes (Circle is open); pausing calls to it", path)
+            raise OzonUnavailable(
+                f'Ozon has blocked {path} for a few minutes ("Circle is open": too many requests); '
+                f"not calling it for {CIRCLE_OPEN_BLOCK / 60:.0f} minutes"
+            )
+        if status != 200:
+            self._check_access(path, status, data.get("code"), lowered)
+            if "method is not allowed" in lowered:
+                raise FatalError(
+                    f'Ozon no longer serves {path} ("method is not allowed"): this version of ozon-sync '
+                    "uses a retired Ozon method and needs an update"
+                )
+        if status == 429 or "request rate limit" in lowered:
+            return _Retry(f"HTTP {status} {message}".strip(), retry_after=_retry_after(response), rate_limited=True)
+        if status >= 500:
+            reason = f"HTTP {status} {message}".strip()
+            if idempotent:
+                return _Retry(reason)
+            raise OzonUnavailable(_unknown_outcome(path, reason))
+        if status == 200:
+            return data
+        if status in (401, 403):
+            raise OzonAuthError(
+                f"Ozon denied access to {path} (HTTP {status}{': ' + message if message else ''}): "
+                "check ozon.client_id, ozon.api_key and the key's roles in the seller cabinet"
+            )
+        if 400 <= status < 500:
+            code = next((c for c in KNOWN_CODES if c in message.upper()), "") or message or f"HTTP {status}"
+            raise OzonRefused(code, message or f"HTTP {status}", posting)
+        raise OzonUnavailable(
+            f"Ozon answered {path} with HTTP {status}, which this client does not expect; check ozon.base_url"
+        )
+
+    def _check_access(self, path: str, status: int, code: object, lowered: str) -> None:
+        for needle, text in _ACCESS_PROBLEMS:
+            if needle in lowered:
+                raise OzonAuthError(text.format(path=path))
+        # Ozon answers a wrong key with 404 code 5; a posting it cannot find names itself instead.
+        if status == 404 and str(code) == "5" and (not lowered or "api-key" in lowered or "api key" in lowered):
+            raise OzonAuthError(_ACCESS_PROBLEMS[0][1])
+
+    def _backoff(self, attempt: int, last: _Retry) -> float:
+        delay = self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
+        if last.retry_after is not None:
+            delay = max(delay, last.retry_after)
+        return delay
+
+    def _ms(self, started: float) -> float:
+        return (self._clock() - started) * 1000
+
+    def _scrub(self, text: str) -> str:
+        """Ozon's words go into our messages; make sure the key never does."""
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+
+def split_windows(since: datetime, to: datetime, size: timedelta = MAX_WINDOW) -> list[tuple[datetime, datetime]]:
+    """``since..to`` as consecutive windows no longer than ``size``; empty when ``to <= since``."""
+    since, to = _aware(since), _aware(to)
+    windows = []
+    start = since
+    while start < to:
+        end = min(start + size, to)
+        windows.append((start, end))
+        start = end
+    return windows
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 UTC with ``Z``, as Ozon expects; milliseconds only when there are any."""
+    value = _aware(value).astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _far_now() -> datetime:
+    # Ozon requires both ends of last_changed_status_date; a day ahead tolerates clock skew.
+    return datetime.now(UTC) + timedelta(days=1)
+
+
+def _unwrap(data: dict[str, Any]) -> dict[str, Any]:
+    result = data.get("result")
+    return result if isinstance(result, dict) else data
+
+
+def _posting_of(body: Mapping[str, Any]) -> str:
+    number = body.get("posting_number")
+    if isinstance(number, list):
+        return str(number[0]) if len(number) == 1 else ""
+    if isinstance(number, str):
+        return number
+    tracking = body.get("tracking_numbers")
+    if isinstance(tracking, list) and len(tracking) == 1 and isinstance(tracking[0], Mapping):
+        return str(tracking[0].get("posting_number", ""))
+    return ""
+
+
+def _error_codes(error: object) -> list[str]:
+    """``error`` of a per-posting result: "", [], null, a code, or a list of codes."""
+    if isinstance(error, str):
+        return [error.strip()] if error.strip() else []
+    if isinstance(error, list):
+        return [str(e).strip() for e in error if e is not None and str(e).strip()]
+    if isinstance(error, Mapping):
+        text = str(error.get("code") or error.get("message") or "").strip()
+        return [text] if text else []
+    return []
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _unknown_outcome(path: str, reason: str) -> str:
+    return (
+        f"Ozon did not answer {path} usefully ({reason}); whether the change was made is unknown, "
+        "the next cycle checks by re-reading the posting"
+    )

@@ -185,6 +185,8 @@ class Engine:
                 self._plan_edits(ctx, by_key, rep, dry_run)
                 if not dry_run:
                     self._run_outbox(ctx, rep)
+            else:
+                self._keep_edits(ctx, by_key)
             if pull and not dry_run:
                 try:
                     self._pull(ctx, rep)
@@ -247,6 +249,15 @@ class Engine:
                     ctx.keep[(key, fld)] = sheet
                     continue
                 self._plan_cell(ctx, key, row, fld, sheet, cs.base, cs.version, cs.held_since, posting, rep, dry_run)
+
+    def _keep_edits(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> None:
+        """Pull without push: leave every unpushed edit in the sheet as the person typed it."""
+        cells = self.state.cells()
+        for key, rows in by_key.items():
+            for fld in self.both:
+                cs = cells.get((*key, fld))
+                if cs is not None and rows[0].get(fld) != cs.base:
+                    ctx.keep[(key, fld)] = rows[0].get(fld)
 
     def _plan_cell(self, ctx: _Ctx, key: Key, row: SheetRow, fld: str, sheet: str, base: str, version: int,
                    held_since: datetime | None, p: Posting, rep: CycleReport, dry_run: bool) -> None:
@@ -392,6 +403,7 @@ class Engine:
     def _finish(self, ctx: _Ctx, entry: OutboxEntry, state: str, note: str, rep: CycleReport) -> None:
         self.state.move(entry.id, state, ctx.now, outcome=note)
         self.state.audit(entry.account, entry.number, f"{entry.action}:{state}", note, ctx.now)
+        self.state.set_row(*entry.key, note=note)  # kept even if this cycle's sheet write is deferred
         ctx.notes[entry.key] = note
         if state == "verified":
             rep.verified += 1

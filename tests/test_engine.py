@@ -1,0 +1,257 @@
+"""The engine on the in-memory sheet and the in-process Ozon model: merge rules, outbox, notes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sync.backends.base import Layout
+from sync.backends.memory import MemoryBackend
+from sync.engine.cycle import Engine, EngineOptions
+from sync.engine.state import StateStore
+from sync.errors import SheetLayoutError
+from sync.mapping import PRIVATE_FIELDS, load_columns, load_statuses
+from tests.ozon_model import OzonModel
+
+RFBS = "non_integrated"
+
+
+class World:
+    """One sheet, one Ozon, one state file, and an engine between them."""
+
+    def __init__(self, tmp_path: Path, **opts: object):
+        self.ozon = OzonModel()
+        self.columns = load_columns().without(PRIVATE_FIELDS)
+        self.statuses = load_statuses()
+        self.sheet = MemoryBackend(self.columns)
+        self.sheet.ensure_layout(Layout())
+        self.state = StateStore(tmp_path / "state.sqlite")
+        self.opts = EngineOptions(settle_seconds=60, **opts)  # type: ignore[arg-type]
+        self.engine = self.new_engine()
+
+    def new_engine(self) -> Engine:
+        return Engine(self.ozon, self.sheet, self.state, self.columns, self.statuses, self.opts,
+                      clock=lambda: self.ozon.clock[0])
+
+    def tick(self, seconds: float = 30) -> None:
+        self.ozon.clock[0] += timedelta(seconds=seconds)
+
+    def cycle(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.engine.run_cycle()
+            self.tick()
+
+    def row(self, number: str) -> dict[str, str]:
+        rows = self.sheet.find(number)
+        assert len(rows) == 1
+        return self.sheet.row_dict(rows[0])
+
+    def type(self, number: str, **cells: str) -> None:
+        (r,) = self.sheet.find(number)
+        for f, v in cells.items():
+            self.sheet.set_cell(r, f, v)
+
+
+@pytest.fixture
+def w(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def test_first_pull_lays_out_every_posting(w: World) -> None:
+    numbers = [w.ozon.add() for _ in range(3)] + [w.ozon.add(tpl=RFBS, status="awaiting_deliver")]
+    w.cycle()
+    assert sorted(w.sheet.find(n)[0] for n in numbers) == [2, 3, 4, 5]
+    r = w.row(numbers[3])
+    assert (r["status"], r["scheme"], r["sync_note"]) == ("Ожидает отгрузки", "rFBS", "")
+    assert r["products"].startswith("2 × Товар 4 (OF-4)") or "×" in r["products"]
+
+
+def test_a_valid_edit_is_pushed_once_and_verified(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    w.cycle(3)
+    assert w.ozon.accepted(n) == ["ship"]
+    assert w.row(n)["status"] == "Ожидает отгрузки" and "Готово" in w.row(n)["sync_note"]
+    assert not w.ozon.duplicates()
+
+
+def test_async_ship_shows_waiting_then_done(w: World) -> None:
+    w.ozon.ship_delay = timedelta(seconds=45)
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    w.engine.run_cycle()
+    assert "Отправлено, ждём Ozon" in w.row(n)["sync_note"]
+    assert w.row(n)["status"] == "Ожидает отгрузки"  # the person's value stays while we wait
+    w.tick(60)
+    w.cycle()
+    assert "Готово" in w.row(n)["sync_note"] and w.ozon.accepted(n) == ["ship"]
+
+
+def test_a_staff_edit_to_an_ozon_column_is_restored_with_a_note(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, warehouse="Не тот склад")
+    w.cycle()
+    assert w.row(n)["warehouse"] == "Склад 1"
+    assert "«Склад» заполняет Ozon" in w.row(n)["sync_note"]
+
+
+def test_staff_cells_are_never_written(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, comment="позвонить", status="нечто")
+    w.ozon.buyer_cancel(n)
+    w.cycle(3)
+    assert w.row(n)["comment"] == "позвонить"
+
+
+def test_dry_run_plans_but_calls_and_writes_nothing(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    rep = w.engine.run_cycle(dry_run=True)
+    assert rep.planned and "ship" in rep.planned[0] and n in rep.planned[0]
+    assert w.ozon.log == [] and w.row(n)["status"] == "Ожидает отгрузки" and w.row(n)["sync_note"] == ""
+    assert w.state.open_entries() == []
+
+
+def test_pull_alone_keeps_an_unpushed_edit(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    w.engine.run_cycle(push=False)
+    assert w.row(n)["status"] == "Ожидает отгрузки" and w.ozon.log == []
+    w.cycle()
+    assert w.ozon.accepted(n) == ["ship"]
+
+
+def test_empty_sheet_stops_the_cycle(w: World) -> None:
+    for _ in range(4):
+        w.ozon.add()
+    w.cycle()
+    w.sheet.grid.clear()
+    with pytest.raises(SheetLayoutError, match="reads empty"):
+        w.engine.run_cycle()
+    assert w.sheet.grid == []
+
+
+def test_missing_key_column_stops_the_cycle(w: World) -> None:
+    w.ozon.add()
+    w.cycle()
+    w.sheet.header[0] = "Номер"
+    with pytest.raises(SheetLayoutError, match="Отправление"):
+        w.engine.run_cycle()
+
+
+def test_ozon_down_loses_nothing_and_pushes_later(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    w.ozon.down = True
+    rep = w.engine.run_cycle()
+    assert rep.problems and w.row(n)["status"] == "Ожидает отгрузки"
+    w.ozon.down = False
+    w.tick(120)
+    w.cycle(2)
+    assert w.ozon.accepted(n) == ["ship"] and "Готово" in w.row(n)["sync_note"]
+
+
+def test_locked_sheet_defers_writes_but_the_edit_lands_once(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    w.sheet.busy = True
+    rep = w.engine.run_cycle()
+    assert rep.deferred and w.ozon.accepted(n) == ["ship"]
+    w.cycle()
+    w.sheet.busy = False
+    w.cycle(2)
+    assert w.ozon.accepted(n) == ["ship"] and "Готово" in w.row(n)["sync_note"]
+
+
+def test_refused_edit_answered_once_even_while_writes_are_deferred(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Отменено", cancel_reason="667")
+    w.sheet.busy = True
+    w.cycle(2)
+    assert w.ozon.log and len(w.ozon.log) == 1  # refused once, not retried while the sheet is locked
+    w.sheet.busy = False
+    w.cycle()
+    assert "Ozon отказал" in w.row(n)["sync_note"] and w.row(n)["status"] == "Ожидает сборки"
+    assert len(w.ozon.log) == 1
+    w.type(n, status="Отменено", cancel_reason="352")  # typed again after the answer: a new edit
+    w.cycle(2)
+    assert w.ozon.accepted(n) == ["cancel"]
+
+
+def test_an_entry_queued_while_ozon_is_down_is_sent_next_cycle(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    w.ozon.down = True
+    w.engine.run_cycle()
+    w.ozon.down = False
+    (entry,) = w.state.open_entries()
+    assert entry.state == "queued"  # committed before any call
+    w.cycle()
+    assert w.ozon.accepted(n) == ["ship"]
+
+
+class Crash(BaseException):
+    """The process dies (nothing in the engine catches a BaseException)."""
+
+
+def test_a_call_with_no_trace_is_resent_only_after_settle(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    real_ship = w.ozon.ship
+
+    def dies_before_sending(posting: object) -> None:
+        raise Crash
+
+    w.ozon.ship = dies_before_sending  # type: ignore[method-assign,assignment]
+    with pytest.raises(Crash):
+        w.engine.run_cycle()
+    w.ozon.ship = real_ship  # type: ignore[method-assign]
+    (entry,) = w.state.open_entries()
+    assert entry.state == "sending"
+    w.engine = w.new_engine()  # restart
+    w.tick(10)
+    w.engine.run_cycle()
+    assert w.ozon.accepted(n) == [] and "ждём Ozon" in w.row(n)["sync_note"]
+    w.tick(120)
+    w.cycle(2)
+    assert w.ozon.accepted(n) == ["ship"] and not w.ozon.duplicates()
+
+
+def test_rows_sorted_and_blank_rows_inserted_change_nothing(w: World) -> None:
+    numbers = [w.ozon.add() for _ in range(4)]
+    w.cycle()
+    writes = w.sheet.writes
+    w.sheet.sort_by("posting_number", reverse=True)
+    w.sheet.insert_blank(3)
+    w.cycle()
+    assert w.sheet.writes == writes  # nothing to write
+    w.type(numbers[1], status="Ожидает отгрузки")
+    w.cycle(2)
+    assert w.ozon.accepted(numbers[1]) == ["ship"]
+
+
+def test_finished_postings_move_to_the_archive(tmp_path: Path) -> None:
+    w = World(tmp_path, archive_after_days=1)
+    done, live = w.ozon.add(), w.ozon.add()
+    w.cycle()
+    w.ozon.buyer_cancel(done)
+    w.cycle()
+    w.tick(2 * 86400)
+    w.cycle(2)
+    assert w.sheet.find(done) == [] and w.sheet.find(live)
+    assert any(r[0] == done for rows in w.sheet.archive.values() for r in rows)
+    w.cycle()
+    assert w.sheet.find(done) == []  # archived postings are not laid out again

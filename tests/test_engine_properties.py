@@ -1,0 +1,222 @@
+"""The engine's guarantees as a hypothesis state machine (memory sheet, in-process Ozon model).
+
+People type valid and invalid edits, sort, delete, duplicate rows; Ozon moves postings on its own;
+calls fail; the process crashes between steps. Invariants: no accepted call is a duplicate; every
+valid edit reaches Ozon or is answered in its row; staff cells never change; the sheet converges to
+Ozon's state once everything settles.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from sync.backends.base import Layout
+from sync.backends.memory import MemoryBackend
+from sync.engine.cycle import Engine, EngineOptions
+from sync.engine.rows import ozon_values
+from sync.engine.state import StateStore
+from sync.mapping import PRIVATE_FIELDS, load_columns, load_statuses
+from tests.ozon_model import OzonModel
+
+COLUMNS = load_columns().without(PRIVATE_FIELDS)
+STATUSES = load_statuses()
+TYPED_STATUS = ["Ожидает отгрузки", "Доставляется", "Курьер в пути", "Доставлено", "Отменено", "awaiting_deliver",
+                "Упаковано", "", "отменено"]
+TYPED_REASON = ["", "352", "Товар закончился", "667", "Другое: нет", "ерунда"]
+
+
+class Crash(BaseException):
+    pass
+
+
+class SyncMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = tempfile.TemporaryDirectory()
+        self.ozon = OzonModel(ship_delay=timedelta(seconds=20))
+        self.sheet = MemoryBackend(COLUMNS)
+        self.sheet.ensure_layout(Layout())
+        self.state = StateStore(Path(self.dir.name) / "state.sqlite")
+        self.engine = self._engine()
+        self.comments: dict[str, str] = {}
+        self.numbers: list[str] = []
+
+    def _engine(self) -> Engine:
+        opts = EngineOptions(settle_seconds=60, hold_minutes=1)
+        return Engine(self.ozon, self.sheet, self.state, COLUMNS, STATUSES, opts, clock=lambda: self.ozon.clock[0])
+
+    def teardown(self) -> None:
+        self.state.close()
+        self.dir.cleanup()
+
+    # --- Ozon side ------------------------------------------------------------------------------
+
+    @rule(tpl=st.sampled_from(["ozon", "non_integrated", "3pl_tracking"]),
+          status=st.sampled_from(["awaiting_packaging", "awaiting_deliver", "delivering", "arbitration"]))
+    def new_posting(self, tpl: str, status: str) -> None:
+        self.numbers.append(self.ozon.add(tpl=tpl, status=status))
+
+    @precondition(lambda self: self.numbers)
+    @rule(i=st.integers(0, 100), what=st.sampled_from(["cancel", "deliver"]))
+    def ozon_moves(self, i: int, what: str) -> None:
+        n = self.numbers[i % len(self.numbers)]
+        if self.ozon.postings[n].finished:
+            return
+        if what == "cancel":
+            self.ozon.buyer_cancel(n)
+        else:
+            self.ozon.set_state(n, "delivered", "posting_delivered")
+
+    @rule(fails=st.integers(0, 2))
+    def ship_will_fail(self, fails: int) -> None:
+        self.ozon.ship_fails = fails
+
+    @rule(down=st.booleans())
+    def ozon_down(self, down: bool) -> None:
+        self.ozon.down = down
+
+    # --- people ---------------------------------------------------------------------------------
+
+    def _row_of(self, i: int) -> int | None:
+        rows = [r for r in range(2, len(self.sheet.grid) + 2) if self.sheet.cell(r, "posting_number")]
+        return rows[i % len(rows)] if rows else None
+
+    @rule(i=st.integers(0, 100), status=st.sampled_from(TYPED_STATUS), reason=st.sampled_from(TYPED_REASON),
+          track=st.sampled_from(["", "0012345", None]))
+    def person_edits(self, i: int, status: str, reason: str, track: str | None) -> None:
+        r = self._row_of(i)
+        if r is None:
+            return
+        self.sheet.set_cell(r, "status", status)
+        self.sheet.set_cell(r, "cancel_reason", reason)
+        if track is not None:
+            self.sheet.set_cell(r, "tracking_number", track)
+
+    @rule(i=st.integers(0, 100), text=st.text(max_size=5))
+    def person_comments(self, i: int, text: str) -> None:
+        r = self._row_of(i)
+        if r is not None:
+            self.sheet.set_cell(r, "comment", text)
+            self.comments[self.sheet.cell(r, "posting_number")] = text
+
+    @rule(field=st.sampled_from(["posting_number", "status", "comment"]), rev=st.booleans())
+    def person_sorts(self, field: str, rev: bool) -> None:
+        self.sheet.sort_by(field, rev)
+
+    @rule(i=st.integers(0, 100))
+    def person_deletes_a_row(self, i: int) -> None:
+        r = self._row_of(i)
+        keyed = sum(1 for row in self.sheet.grid if row[0])
+        if r is not None and keyed > 1:  # emptying the whole sheet trips the empty-side guard (tested apart)
+            self.comments.pop(self.sheet.cell(r, "posting_number"), None)
+            self.sheet.delete_row(r)
+
+    @rule(i=st.integers(0, 100))
+    def person_copies_a_row(self, i: int) -> None:
+        r = self._row_of(i)
+        if r is not None:
+            self.sheet.duplicate_row(r)
+
+    @rule(i=st.integers(0, 100))
+    def person_deletes_a_copy(self, i: int) -> None:
+        seen: set[str] = set()
+        for r in range(2, len(self.sheet.grid) + 2):
+            key = self.sheet.cell(r, "posting_number")
+            if key and key in seen:
+                self.comments.pop(key, None)
+                self.sheet.delete_row(r)
+                return
+            seen.add(key)
+
+    # --- the daemon -----------------------------------------------------------------------------
+
+    @rule(seconds=st.sampled_from([5, 30, 90]))
+    def cycle(self, seconds: int) -> None:
+        self.engine.run_cycle()
+        self.ozon.clock[0] += timedelta(seconds=seconds)
+
+    @rule(at=st.sampled_from(["ship", "cancel", "set_delivering", "set_tracking_number"]))
+    def crash_during_a_call(self, at: str) -> None:
+        real = getattr(self.ozon, at)
+
+        def dies(*args: object, **kw: object) -> None:
+            if at == "ship":
+                real(*args, **kw)  # the call lands, then the process dies
+            raise Crash
+
+        setattr(self.ozon, at, dies)
+        try:
+            self.engine.run_cycle()
+        except Crash:
+            pass
+        finally:
+            setattr(self.ozon, at, real)
+        self.engine = self._engine()  # restart on the same state file
+        self.ozon.clock[0] += timedelta(seconds=30)
+
+    # --- invariants -----------------------------------------------------------------------------
+
+    @invariant()
+    def no_duplicate_calls(self) -> None:
+        assert self.ozon.duplicates() == []
+
+    @invariant()
+    def staff_cells_never_change(self) -> None:
+        for r in range(2, len(self.sheet.grid) + 2):
+            key = self.sheet.cell(r, "posting_number")
+            if key in self.comments and self.sheet.find(key) == [r]:
+                assert self.sheet.cell(r, "comment") == self.comments[key]
+
+    def settle(self) -> None:
+        self.ozon.down = False
+        self.ozon.ship_fails = 0
+        for _ in range(6):
+            self.engine.run_cycle()
+            self.ozon.clock[0] += timedelta(minutes=3)
+
+    def teardown_check(self) -> None:
+        self.settle()
+        assert self.state.open_entries() == []
+        for n, p in self.ozon.postings.items():
+            rows = self.sheet.find(n)
+            if not rows:
+                continue
+            if len(rows) > 1:
+                continue  # duplicates are noted and left alone
+            cell = self.sheet.row_dict(rows[0])
+            want = ozon_values(self.ozon._settle(n), STATUSES, EngineOptions().tz, None, False)
+            assert cell["status"] == want["status"], (n, cell, p)
+            assert cell["tracking_number"] == want["tracking_number"]
+
+
+def test_the_machine(request: pytest.FixtureRequest) -> None:
+    class Checked(SyncMachine):
+        def teardown(self) -> None:
+            try:
+                self.teardown_check()
+            finally:
+                super().teardown()
+
+    profile = settings(max_examples=25, stateful_step_count=30, deadline=None)
+    Checked.TestCase.settings = profile
+    Checked.TestCase().runTest()
+
+
+@pytest.mark.slow
+def test_the_machine_long() -> None:
+    class Checked(SyncMachine):
+        def teardown(self) -> None:
+            try:
+                self.teardown_check()
+            finally:
+                super().teardown()
+
+    Checked.TestCase.settings = settings(max_examples=400, stateful_step_count=60, deadline=None)
+    Checked.TestCase().runTest()

@@ -134,30 +134,28 @@ def cmd_check(cfg: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
-    from sync.daemon import Daemon, StateLock
+    from sync.daemon import Daemon
 
-    lock_path = cfg.state.with_name(cfg.state.name + ".lock")
-    with StateLock(lock_path):
-        progress = _Progress()
-        app = open_app(cfg, progress=progress)
-        try:
+    progress = _Progress()
+    app = open_app(cfg, progress=progress)
+    try:
+
+        def cycle() -> CycleReport:
             if not app.backend_exists():
                 app.ensure_sheet()
+            rep = app.engine.run_cycle()
+            progress.done()
+            holder = app.backend.lock_holder()
+            if rep.deferred and holder:
+                log.warning("The workbook is open (%s); edits are pushed, writes wait until it is closed", holder)
+            return rep
 
-            def cycle() -> CycleReport:
-                rep = app.engine.run_cycle()
-                progress.done()
-                holder = app.backend.lock_holder()
-                if rep.deferred and holder:
-                    log.warning("The workbook is open (%s); pushing edits, writes wait", holder)
-                return rep
-
-            daemon = Daemon(cycle, every=cfg.schedule.every, lock_path=lock_path.with_suffix(".daemon"))
-            log.info("ozon-sync daemon started: every %ss, sheet «%s»", int(cfg.schedule.every),
-                     cfg.spreadsheet.worksheet)
-            return daemon.run(max_cycles=args.cycles)
-        finally:
-            app.close()
+        # The daemon holds a lock beside the state file: two daemons never share one state.
+        daemon = Daemon(cycle, every=cfg.schedule.every, lock_path=cfg.state.with_name(cfg.state.name + ".lock"))
+        log.info("ozon-sync daemon started: every %ss, sheet «%s»", int(cfg.schedule.every), cfg.spreadsheet.worksheet)
+        return daemon.run(max_cycles=args.cycles)
+    finally:
+        app.close()
 
 
 def cmd_status(cfg: Config, args: argparse.Namespace) -> int:

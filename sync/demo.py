@@ -8,7 +8,6 @@ happened. ``--serve`` then keeps the daemon running so a person can edit the wor
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +122,7 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
                       write_log_path=folder / "ozon-writes.jsonl") as emu:
         cfg_path = folder / "ozon-sync.yaml"
         cfg_path.write_text(CONFIG_TEMPLATE.format(client_id="123456", api_key="demo-key", base_url=emu.base_url,
-                                                   every=int(every)), encoding="utf-8")
+                                                   every=max(5, int(every))), encoding="utf-8")
         cfg = load_config(cfg_path)
         scenes, race = _scenes(emu)
         app = open_app(cfg)
@@ -170,7 +169,6 @@ def _serve(app: object, base_url: str, every: float) -> None:
     setup_logging("INFO")
     print(f"\nServing: open {app.config.spreadsheet.path} in Excel or LibreOffice, change a Статус, save "
           f"and close it; a cycle runs every {every:g}s. The emulator listens on {base_url}. Ctrl-C stops.")
-    lock = app.config.state.with_name("daemon.lock")
+    lock = app.config.state.with_name(app.config.state.name + ".lock")
     Daemon(lambda: app.engine.run_cycle(), every=every, lock_path=lock).run()
     logging.getLogger("sync").info("Demo stopped")
-    shutil.rmtree(lock, ignore_errors=True) if lock.is_dir() else lock.unlink(missing_ok=True)

@@ -45,12 +45,14 @@ def make_backend(cfg: Config, columns: ColumnMap) -> SheetBackend:
         from sync.backends.google import GoogleBackend
 
         assert sp.spreadsheet is not None
-        return GoogleBackend(sp.spreadsheet, sp.worksheet, columns, credentials=sp.credentials,
+        backend: SheetBackend = GoogleBackend(sp.spreadsheet, sp.worksheet, columns, credentials=sp.credentials,
                              api_endpoint=sp.api_endpoint)
+        return backend
     from sync.backends.excel import ExcelBackend
 
     assert sp.path is not None
-    return ExcelBackend(sp.path, sp.worksheet, columns)
+    excel: SheetBackend = ExcelBackend(sp.path, sp.worksheet, columns)
+    return excel
 
 
 def make_ozon(cfg: Config) -> OzonClient:

@@ -84,7 +84,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "emulator":
         from sync.emulators import ozon as ozon_emulator
 
-        return ozon_emulator.run(args)
+        return int(ozon_emulator.run(args))
     if cmd == "demo":
         from sync.demo import run_demo
 

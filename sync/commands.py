@@ -188,7 +188,7 @@ def _print_status(app: App) -> None:
     holder = app.backend.lock_holder()
     if holder:
         print(f"Workbook lock: {holder}")
-    copies = getattr(app.backend, "conflict_copies", lambda: [])()
+    copies: list[str] = getattr(app.backend, "conflict_copies", list)()
     if copies:
         print("Conflict copies beside the workbook (a sync client made them; merge by hand, then delete):")
         for name in copies:

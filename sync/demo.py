@@ -66,10 +66,7 @@ def edit_workbook(path: Path, worksheet: str, columns: ColumnMap, edits: dict[st
 def _pick(emu: OzonEmulator, used: set[str], scheme: str, status: str, substatus: str = "") -> str:
     integration = "non_integrated" if scheme == "rFBS" else None
     pool = [n for n in emu.numbers(scheme=scheme, integration=integration) if n not in used]
-    if pool:
-        number = pool[0]
-    else:
-        number = emu.add_posting(scheme=scheme, integration=integration, status=status)
+    number = str(pool[0]) if pool else str(emu.add_posting(scheme=scheme, integration=integration, status=status))
     emu.set_state(number, status, substatus)
     used.add(number)
     return number
@@ -115,8 +112,8 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
     folder.mkdir(parents=True, exist_ok=True)
     for old in ("orders.xlsx", "state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "ozon-writes.jsonl"):
         (folder / old).unlink(missing_ok=True)
-    for old in folder.glob("orders-archive-*.xlsx"):
-        old.unlink()
+    for archive in folder.glob("orders-archive-*.xlsx"):
+        archive.unlink()
     setup_logging("DEBUG" if verbose else "WARNING")
     with OzonEmulator(seed=seed, postings=postings, ship_delay=0.5, client_id="123456", api_key="demo-key",
                       write_log_path=folder / "ozon-writes.jsonl") as emu:
@@ -129,15 +126,17 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
         try:
             app.ensure_sheet()
             rep = app.engine.run_cycle()
-            print(f"1. Pulled {rep.pulled} postings from the Ozon emulator ({emu.base_url}) into {cfg.spreadsheet.path}")
+            print(f"1. Pulled {rep.pulled} postings from the Ozon emulator ({emu.base_url}) "
+                  f"into {cfg.spreadsheet.path}")
             edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns,  # type: ignore[arg-type]
                           {s.number: s.edits for s in scenes})
             emu.buyer_cancel(race)
             print(f"2. A person typed {len(scenes)} edits into the workbook and saved it; "
                   f"meanwhile a buyer cancelled {race} at Ozon")
             cycles = 0
-            for cycles in range(1, 8):
-                rep = app.engine.run_cycle()
+            while cycles < 8:
+                cycles += 1
+                app.engine.run_cycle()
                 if not app.state.open_entries():
                     break
                 time.sleep(0.6)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class Scheme(StrEnum):
@@ -175,25 +176,25 @@ def posting_to_dict(p: Posting) -> dict[str, object]:
     }
 
 
-def posting_from_dict(d: dict[str, object]) -> Posting:
+def posting_from_dict(d: dict[str, Any]) -> Posting:
     def when(v: object) -> datetime | None:
         return datetime.fromisoformat(str(v)) if v else None
 
     products = tuple(
         Product(int(s), str(o), str(n), int(q), Decimal(str(pr)))
-        for s, o, n, q, pr in d.get("products", []) or []  # type: ignore[union-attr]
+        for s, o, n, q, pr in d.get("products", []) or []
     )
     override = d.get("scheme_override")
     return Posting(
         posting_number=str(d["posting_number"]), status=str(d["status"]),
         account=str(d.get("account", DEFAULT_ACCOUNT)), substatus=str(d.get("substatus", "")),
         order_number=str(d.get("order_number", "")), tpl_integration_type=str(d.get("tpl_integration_type", "")),
-        delivery_method=str(d.get("delivery_method", "")), delivery_method_id=int(d.get("delivery_method_id") or 0),  # type: ignore[call-overload]
-        warehouse=str(d.get("warehouse", "")), warehouse_id=int(d.get("warehouse_id") or 0),  # type: ignore[call-overload]
+        delivery_method=str(d.get("delivery_method", "")), delivery_method_id=int(d.get("delivery_method_id") or 0),
+        warehouse=str(d.get("warehouse", "")), warehouse_id=int(d.get("warehouse_id") or 0),
         in_process_at=when(d.get("in_process_at")), shipment_date=when(d.get("shipment_date")),
-        tracking_number=str(d.get("tracking_number", "")), cancel_reason_id=int(d.get("cancel_reason_id") or 0),  # type: ignore[call-overload]
+        tracking_number=str(d.get("tracking_number", "")), cancel_reason_id=int(d.get("cancel_reason_id") or 0),
         cancel_reason=str(d.get("cancel_reason", "")), cancellation_initiator=str(d.get("cancellation_initiator", "")),
-        products=products, available_actions=frozenset(d.get("available_actions", []) or []),  # type: ignore[arg-type]
+        products=products, available_actions=frozenset(d.get("available_actions", []) or []),
         customer_name=str(d.get("customer_name", "")), customer_phone=str(d.get("customer_phone", "")),
         customer_address=str(d.get("customer_address", "")),
         scheme_override=Scheme(str(override)) if override else None,

@@ -70,8 +70,8 @@ class OzonModel:
         self.shipping_until.pop(number, None)
 
     def buyer_cancel(self, number: str) -> None:
-        self.set_state(number, "cancelled", "posting_canceled", cancel_reason_id=501, cancel_reason="Покупатель отменил",
-                       cancellation_initiator="Покупатель")
+        self.set_state(number, "cancelled", "posting_canceled", cancel_reason_id=501,
+                       cancel_reason="Покупатель отменил", cancellation_initiator="Покупатель")
 
     def _settle(self, number: str) -> Posting:
         until = self.shipping_until.get(number)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sync.emulators.ozon import OzonEmulator
 
 from sync.app import App, open_app
 from sync.config import Config
 from sync.demo import edit_workbook
-from sync.emulators.ozon import OzonEmulator
 from sync.engine.cycle import Engine
 from sync.model import Posting
 
@@ -103,7 +103,8 @@ def test_each_move_reaches_ozon_once_and_is_verified(
         ("awaiting_deliver", "", {}, {"status": "Курьер в пути"}, "так перевести нельзя"),
         ("awaiting_packaging", "", {}, {"status": "Отменено", "cancel_reason": "667"}, "Ozon отказал"),
         ("awaiting_deliver", "", {}, {"tracking_number": "123"}, "для FBS назначает Ozon"),
-        ("awaiting_packaging", "", {}, {"status": "Упаковано"}, "Не понял статус «Упаковано». Можно: «Ожидает отгрузки»"),
+        ("awaiting_packaging", "", {}, {"status": "Упаковано"},
+         "Не понял статус «Упаковано». Можно: «Ожидает отгрузки»"),
     ],
     ids=["no-such-move", "awaiting-delivery-rfbs", "delivering-integrated", "last-mile-wrong-state",
          "cancel-reason-refused-by-ozon", "track-on-fbs", "unknown-status"],

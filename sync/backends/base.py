@@ -102,5 +102,5 @@ class SheetBackend(ABC):
         """Who has the spreadsheet open in a way that defers our writes (Excel lock files), or None."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release resources (HTTP sessions). Safe to call twice."""

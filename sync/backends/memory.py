@@ -48,7 +48,7 @@ class MemoryBackend(SheetBackend):
     def read(self, fields: Sequence[str]) -> Snapshot:
         idx = self._index()
         if not self.header:
-            raise SheetLayoutError(f"The sheet has no header row; run `ozon-sync init` to lay it out")
+            raise SheetLayoutError("The sheet has no header row; run `ozon-sync init` to lay it out")
         if self.columns.key.field not in idx:
             raise SheetLayoutError(
                 f"The key column «{self.columns.key.header}» is missing from the header; "

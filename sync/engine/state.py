@@ -134,7 +134,9 @@ class StateStore:
                 f"the next run rebuilds it from Ozon and the sheet, but edits in flight are re-checked."
             ) from None
         except OSError as exc:
-            raise StateError(f"Cannot open the state file {path}: {exc.strerror}; check `state` in the config") from None
+            raise StateError(
+                f"Cannot open the state file {path}: {exc.strerror}; check `state` in the config"
+            ) from None
         if row is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
         elif int(row[0]) > SCHEMA_VERSION:
@@ -191,7 +193,8 @@ class StateStore:
                 (blob, _iso(now), account, number),
             )
         if changed:
-            self.db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?)", (account, number, status, substatus, _iso(now)))
+            self.db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?)",
+                            (account, number, status, substatus, _iso(now)))
         return changed
 
     def posting_rows(self) -> Iterator[tuple[str, str, dict[str, Any], datetime]]:
@@ -279,7 +282,8 @@ class StateStore:
 
     def move(self, entry_id: int, state: str, now: datetime, *, outcome: str | None = None,
              attempts: int | None = None, sent: bool = False) -> None:
-        sets, args = ["state=?", "updated_at=?"], [state, _iso(now)]
+        sets: list[str] = ["state=?", "updated_at=?"]
+        args: list[object] = [state, _iso(now)]
         if outcome is not None:
             sets.append("outcome=?")
             args.append(outcome)

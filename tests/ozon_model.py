@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from sync.emulators.ozon import available_actions
 from sync.errors import OzonRefused, OzonUnavailable
 from sync.model import Posting, Product
 
@@ -19,21 +20,8 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def actions_for(p: Posting, shipping: bool) -> frozenset[str]:
-    rfbs_own = p.tpl_integration_type == "non_integrated"
-    rfbs = p.tpl_integration_type != "ozon"
-    s, sub = p.status, p.substatus
-    acts: set[str] = set()
-    if s == "awaiting_packaging":
-        acts |= {"ship_async_in_process", "cancel"} if shipping else {"ship", "cancel"}
-    elif s == "awaiting_deliver":
-        acts |= {"cancel"} | ({"non_int_delivering"} if rfbs_own else set()) | ({"set_track_number"} if rfbs else set())
-    elif s in ("arbitration", "client_arbitration") and not rfbs:
-        acts |= {"awaiting_delivery", "cancel"}
-    elif s == "delivering" and rfbs_own and sub != "posting_conditionally_delivered":
-        acts |= {"non_int_delivered", "cancel", "set_track_number"}
-        if sub != "posting_in_courier_service":
-            acts.add("non_int_last_mile")
-    return frozenset(acts)
+    """Ozon's rules, shared with the HTTP emulator so both tell the engine the same thing."""
+    return available_actions(p.status, p.substatus, p.tpl_integration_type, shipping)
 
 
 @dataclass

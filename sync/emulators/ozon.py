@@ -222,6 +222,12 @@ class _Posting:
         return available_actions(self.status, self.substatus, self.integration, self.shipping_until is not None)
 
 
+def _without_nulls(data: Json) -> Json:
+    """Leave out blocks that do not apply (buyer data of an FBS posting, an unset date). Ozon sends
+    null there, which its own description does not allow; the client copes with both."""
+    return {k: v for k, v in data.items() if v is not None}
+
+
 def _empty_cancellation() -> Json:
     return {"cancel_reason_id": 0, "cancel_reason": "", "cancellation_type": "", "cancellation_initiator": "",
             "cancelled_after_ship": False, "affect_cancellation_rating": False}
@@ -476,10 +482,6 @@ class OzonEmulator:
             "is_express": False,
             "is_multibox": False,
             "multi_box_qty": 1,
-            "barcodes": None,
-            "analytics_data": None,
-            "financial_data": None,
-            "legal_info": None,
             "requirements": {k: [] for k in (
                 "products_requiring_gtd", "products_requiring_country", "products_requiring_change_country",
                 "products_requiring_mandatory_mark", "products_requiring_rnpt", "products_requiring_jw_uin",
@@ -495,7 +497,7 @@ class OzonEmulator:
         shown = p.customer is not None and p.status in ("awaiting_packaging", "awaiting_deliver", "delivering")
         data["customer"] = ({**p.customer, "phone": p.customer["phone"]} if shown and p.customer else None)
         data["addressee"] = {"name": p.customer["name"]} if shown and p.customer else None
-        return data
+        return _without_nulls(data)
 
     def _detail(self, p: _Posting) -> Json:
         data = self._common(p)
@@ -508,18 +510,13 @@ class OzonEmulator:
         data["addressee"] = ({"name": p.customer["name"], "phone": p.customer["phone"]}
                              if shown and p.customer else None)
         data["additional_data"] = []
-        data["product_exemplars"] = None
-        data["related_postings"] = None
-        return data
+        return _without_nulls(data)
 
     # --- request handling ----------------------------------------------------------------------
 
-    def handle(self, path: str, headers: dict[str, str], raw: bytes, *, count: bool = True
-               ) -> tuple[int, Json, dict[str, str]]:
+    def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
         """Answer one POST: (HTTP status, JSON body, extra headers). Faults are applied by the handler."""
         with self._lock:
-            if count:
-                self.request_counts[path] = self.request_counts.get(path, 0) + 1
             body: Any = {}
             try:
                 self._check_auth(headers)
@@ -587,7 +584,7 @@ class OzonEmulator:
         out: Json = {"postings": [self._list_item(p) for p in page], "has_next": bool(rest), "cursor": ""}
         if rest:
             last = page[-1]
-            out["cursor"] = base64.b64encode(json.dumps({"at": iso(last.in_process_at), "id": last.order_id})
+            out["cursor"] = base64.b64encode(json.dumps({"at": last.in_process_at.isoformat(), "id": last.order_id})
                                              .encode()).decode()
         if with_count:
             out["count"] = len(page) + len(rest)
@@ -709,25 +706,26 @@ class OzonEmulator:
             raise refused(bad[0])
         return {"result": True}
 
-    def _setter(self, path: str, action: str, gate: str, target: tuple[str, str], body: Json,
-                ok_error: object) -> Json:
+    def _setter(self, path: str, action: str, gate: str, target: tuple[str, str], body: Json) -> Json:
+        """rFBS setters answer 200 with a result per posting; ``error`` is "" when it went through.
+        (Ozon's own examples also show [] and null there; the client's tests cover those.)"""
         results = []
         for n in self._numbers(body):
             code = self._gated(path, action, n, gate, target)
-            results.append({"posting_number": n, "result": not code, "error": code or ok_error})
+            results.append({"posting_number": n, "result": not code, "error": code})
         return {"result": results}
 
     def r_delivering(self, body: Json) -> Json:
         return self._setter("/v2/fbs/posting/delivering", "delivering", "non_int_delivering",
-                            ("delivering", "posting_on_way_to_city"), body, [])
+                            ("delivering", "posting_on_way_to_city"), body)
 
     def r_last_mile(self, body: Json) -> Json:
         return self._setter("/v2/fbs/posting/last-mile", "last_mile", "non_int_last_mile",
-                            ("delivering", "posting_in_courier_service"), body, [])
+                            ("delivering", "posting_in_courier_service"), body)
 
     def r_delivered(self, body: Json) -> Json:
         return self._setter("/v2/fbs/posting/delivered", "delivered", "non_int_delivered",
-                            ("delivered", "posting_delivered"), body, None)
+                            ("delivered", "posting_delivered"), body)
 
     def r_tracking(self, body: Json) -> Json:
         path = "/v2/fbs/posting/tracking-number/set"
@@ -878,6 +876,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         emu = self.emu
         with emu._lock:
+            emu.request_counts[path] = emu.request_counts.get(path, 0) + 1
             fault = emu.faults.pick(path, emu._fault_rng)
             applied_anyway = emu._fault_rng.random() < emu.faults.applied_share
         if fault == "429":
@@ -891,12 +890,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"<html><body>502 Bad Gateway</body></html>", content_type="text/html")
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        if fault in ("500", "drop"):
-            if path in WRITE_PATHS and applied_anyway:
-                emu.handle(path, headers, raw)  # applied; the answer is lost
-            else:
-                with emu._lock:
-                    emu.request_counts[path] = emu.request_counts.get(path, 0) + 1
+        if fault in ("500", "drop") and path in WRITE_PATHS and applied_anyway:
+            emu.handle(path, headers, raw)  # applied; the answer is lost
         if fault == "500":
             self._send(500, {"code": 13, "message": "Internal error", "details": []})
             return

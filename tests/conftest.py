@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sync.emulators.ozon import OzonEmulator
 
 from sync.app import App, open_app
 from sync.config import Config, load_config
+from sync.emulators.ozon import OzonEmulator
 
 settings.register_profile("fast", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("long", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -30,6 +30,7 @@ class OzonModel:
     ship_delay: timedelta = timedelta(seconds=0)
     ship_fails: int = 0  # how many of the next ship calls end in ship_failed
     down: bool = False  # every call raises OzonUnavailable
+    refuse_lists: bool = False  # the list methods answer with a 4xx (e.g. PERIOD_IS_TOO_LONG)
     postings: dict[str, Posting] = field(default_factory=dict)
     shipping_until: dict[str, datetime] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)
@@ -83,6 +84,8 @@ class OzonModel:
     def list_postings(self, since: datetime, to: datetime, *, changed_since: datetime | None = None,
                       changed_to: datetime | None = None, statuses: Sequence[str] = ()) -> Iterator[Posting]:
         self._req()
+        if self.refuse_lists:
+            raise OzonRefused("PERIOD_IS_TOO_LONG", "the period is too long", "")
         for number in list(self.postings):
             if changed_since is None or self.changed_at[number] >= changed_since:
                 yield self._settle(number)

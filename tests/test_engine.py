@@ -147,6 +147,19 @@ def test_missing_key_column_stops_the_cycle(w: World) -> None:
         w.engine.run_cycle()
 
 
+def test_a_refused_list_is_reported_and_the_push_still_lands(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    w.ozon.refuse_lists = True
+    rep = w.engine.run_cycle()
+    assert any("Pulling from Ozon failed" in p and "too long" in p for p in rep.problems), rep.problems
+    assert w.ozon.accepted(n) == ["ship"]
+    w.ozon.refuse_lists = False
+    w.cycle(2)
+    assert "Готово" in w.row(n)["sync_note"]
+
+
 def test_ozon_down_loses_nothing_and_pushes_later(w: World) -> None:
     n = w.ozon.add()
     w.cycle()

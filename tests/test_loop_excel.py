@@ -10,11 +10,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sync.emulators.ozon import OzonEmulator
 
 from sync.app import App, open_app
 from sync.config import Config
 from sync.demo import edit_workbook
+from sync.emulators.ozon import OzonEmulator
 from sync.engine.cycle import Engine
 from sync.model import Posting
 

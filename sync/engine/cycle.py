@@ -190,9 +190,9 @@ class Engine:
             if pull and not dry_run:
                 try:
                     self._pull(ctx, rep)
-                except OzonUnavailable as exc:
-                    rep.problems.append(str(exc))
-                    log.warning("%s", exc)
+                except (OzonUnavailable, OzonRefused) as exc:  # a refused list filter is tried again next cycle
+                    rep.problems.append(f"Pulling from Ozon failed: {exc}")
+                    log.warning("Pulling from Ozon failed: %s", exc)
             if not dry_run:
                 self._write(ctx, snap, by_key, rep)
         except Exception as exc:

@@ -268,3 +268,14 @@ def test_finished_postings_move_to_the_archive(tmp_path: Path) -> None:
     assert any(r[0] == done for rows in w.sheet.archive.values() for r in rows)
     w.cycle()
     assert w.sheet.find(done) == []  # archived postings are not laid out again
+
+
+def test_a_cancel_ozon_refuses_shows_ozons_status_and_reason_again(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Отменено", cancel_reason="667")
+    w.cycle()
+    r = w.row(n)
+    assert (r["status"], r["cancel_reason"]) == ("Ожидает сборки", "")
+    assert "Ozon отказал" in r["sync_note"] and "«Отменено»" in r["sync_note"]
+    assert not w.ozon.accepted(n)

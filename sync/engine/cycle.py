@@ -405,6 +405,10 @@ class Engine:
         self.state.audit(entry.account, entry.number, f"{entry.action}:{state}", note, ctx.now)
         self.state.set_row(*entry.key, note=note)  # kept even if this cycle's sheet write is deferred
         ctx.notes[entry.key] = note
+        # Answered: the cells show Ozon's values again (the target when verified, the old state when refused).
+        ctx.keep.pop((entry.key, entry.field), None)
+        if entry.action == Action.CANCEL:
+            ctx.keep.pop((entry.key, "cancel_reason"), None)
         if state == "verified":
             rep.verified += 1
             log.info("%s: %s", entry.number, note)

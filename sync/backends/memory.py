@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sync.backends.base import Layout, SheetBackend, Snapshot
 from sync.errors import SheetBusy, SheetLayoutError
 from sync.mapping import ColumnMap
-from sync.model import CellWrite, SheetRow
+from sync.model import CellWrite, Owner, SheetRow
 
 
 class MemoryBackend(SheetBackend):
@@ -68,7 +68,11 @@ class MemoryBackend(SheetBackend):
     def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
         if self.busy:
             raise SheetBusy("The sheet is busy (test switch); writes wait for the next cycle")
+        if not writes and not appends:
+            return
         idx = self._index()
+        for staff in self.columns.fields(Owner.STAFF):  # never written, whatever the caller asks
+            idx.pop(staff, None)
         for w in writes:
             if w.field in idx and 2 <= w.row < len(self.grid) + 2:
                 self._row(w.row)[idx[w.field]] = w.value

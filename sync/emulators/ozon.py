@@ -331,17 +331,21 @@ class OzonEmulator:
         if status == "arbitration" and integration != "ozon":
             status = "awaiting_deliver"
         age = timedelta(hours=self._rng.uniform(1, 24 * 20))
-        return self.add_posting(scheme=FBS if integration == "ozon" else RFBS,
-                                integration=None if integration == "ozon" else integration,
-                                status=status, age=age)
+        number = self.add_posting(scheme=FBS if integration == "ozon" else RFBS,
+                                  integration=None if integration == "ozon" else integration,
+                                  status=status, age=age)
+        p = self._postings[number]
+        p.changed_at = p.in_process_at + age * self._rng.uniform(0, 0.9)  # its status changed some time ago
+        return number
 
     def add_posting(self, *, scheme: str = FBS, integration: str | None = None, status: str = "awaiting_packaging",
                     substatus: str = "", products: list[tuple[str, str, int, str]] | None = None,
-                    age: timedelta = timedelta(minutes=5)) -> str:
+                    age: timedelta = timedelta(0)) -> str:
         """Add a posting as a buyer's order would; returns its number.
 
         ``scheme`` FBS or rFBS; ``integration`` for rFBS: ``non_integrated`` (default) or ``3pl_tracking``.
         ``products``: (name, offer_id, quantity, price) tuples; seeded ones when None.
+        ``age``: how long ago the buyer ordered (its status changed now, as for a new order).
         """
         with self._lock:
             if scheme.upper() == "FBS":

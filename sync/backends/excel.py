@@ -1,0 +1,778 @@
+"""The Excel (.xlsx) backend: a workbook on disk that people open in Excel or LibreOffice.
+
+How it stays out of people's way (see the module-level helpers for the details):
+
+* reads take the file's bytes at once and close it (an open handle blocks Excel's save), then
+  parse them with python-calamine, which is fast and returns cached formula values;
+* writes never happen while Excel (``~$orders.xlsx``) or LibreOffice (``.~lock.orders.xlsx#``)
+  has the file open, nor when the file changed since our last read: the engine re-reads next cycle;
+* writes load the workbook with openpyxl, refuse when saving would silently lose something openpyxl
+  cannot keep (pictures, shapes, charts, sparklines...), and save to a temporary file in the same
+  folder that replaces the workbook in one step, so a crash never leaves half a workbook;
+* every save re-applies our own layout (dropdowns, status colours) because nothing guarantees a
+  person's Excel kept it in a form openpyxl understands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import tempfile
+import time
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from copy import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import python_calamine
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.styles.numbers import is_date_format
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot
+from sync.errors import SheetBusy, SheetLayoutError, WorkbookError
+from sync.mapping import Column, ColumnMap
+from sync.model import CellWrite, Owner, SheetRow
+
+LISTS_SHEET = "_lists"
+LIST_NAME_PREFIX = "ozon_sync_list_"
+LAST_LAYOUT_ROW = 100000  # dropdowns and colours cover rows 2..this; also how we recognise our own rules
+STALE_LOCK_HOURS = 12
+DATETIME_NUMBER_FORMAT = "dd.mm.yyyy hh:mm"
+NUMBER_FORMATS = {"integer": "0", "money": "#,##0.00"}
+TEXT_FORMAT = "@"
+
+
+# --- fingerprints --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a version of the file looks like: mtime alone is not enough (sync tools round or keep it)."""
+
+    size: int
+    mtime_ns: int
+    sha1: str
+
+
+def _fingerprint(path: Path, data: bytes) -> Fingerprint:
+    st = path.stat()
+    return Fingerprint(st.st_size, st.st_mtime_ns, hashlib.sha1(data).hexdigest())
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The whole file, with the handle closed at once so Excel can still save over it."""
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+# --- lock files ----------------------------------------------------------------------------------
+
+
+def _split_lo_fields(text: str) -> list[str]:
+    """LibreOffice's lock line: comma-separated fields, ``;`` at the end, backslash escapes."""
+    fields, cur, escaped = [], [], False
+    for ch in text.strip():
+        if escaped:
+            cur.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ",":
+            fields.append("".join(cur))
+            cur = []
+        elif ch == ";":
+            break
+        else:
+            cur.append(ch)
+    fields.append("".join(cur))
+    return [f.strip() for f in fields]
+
+
+def _libreoffice_holder(data: bytes) -> str:
+    fields = _split_lo_fields(data.decode("utf-8", errors="replace")) + ["", "", "", ""]
+    full_name, user, host, since = fields[0], fields[1], fields[2], fields[3]
+    who = full_name or user or "someone"
+    where = f" on {host}" if host and not full_name else ""
+    when = f" (since {since})" if since else ""
+    return f"The workbook is open in LibreOffice by {who}{where}{when}; writes wait until it is closed"
+
+
+def _printable(name: str) -> bool:
+    return bool(name) and all(ch.isprintable() for ch in name)
+
+
+def _excel_owner_name(data: bytes) -> str | None:
+    """Best effort: Excel's ``~$`` owner file starts with a length byte and the user name in the
+    ANSI code page, and holds the name again in UTF-16 a little further on (around byte 54)."""
+    for len_at, name_at in ((54, 56), (55, 57), (53, 55)):
+        if len(data) >= name_at:
+            n = int.from_bytes(data[len_at:len_at + 2], "little")
+            if 0 < n <= 54 and name_at + 2 * n <= len(data):
+                try:
+                    name = data[name_at:name_at + 2 * n].decode("utf-16-le")
+                except UnicodeDecodeError:
+                    continue
+                if _printable(name.strip()):
+                    return name.strip()
+    if data and 0 < data[0] <= 53 and len(data) > data[0]:
+        name = data[1:1 + data[0]].decode("cp1251", errors="replace").strip()
+        if _printable(name):
+            return name
+    return None
+
+
+def _since(path: Path) -> str:
+    try:
+        return time.strftime("%d.%m.%Y %H:%M", time.localtime(path.stat().st_mtime))
+    except OSError:
+        return ""
+
+
+# --- what openpyxl would lose ---------------------------------------------------------------------
+
+# Zip parts openpyxl drops or rebuilds on save, and how to say it to a person.
+_LOSSY_PARTS: tuple[tuple[str, str], ...] = (
+    ("xl/media/", "pictures"),
+    ("xl/charts/", "charts"),
+    ("xl/slicers/", "slicers"),
+    ("xl/slicerCaches/", "slicers"),
+    ("xl/timelines/", "timelines"),
+    ("xl/activeX/", "ActiveX controls"),
+    ("xl/ctrlProps/", "form controls (buttons, check boxes)"),
+    ("xl/embeddings/", "embedded objects"),
+    ("xl/threadedComments/", "threaded comments (use Notes instead)"),
+    ("xl/vbaProject.bin", "macros"),
+)
+# Excel 2010+ extension blocks inside a sheet's XML that openpyxl removes.
+_LOSSY_EXTENSIONS: tuple[tuple[str, str], ...] = (
+    ("x14:sparklineGroups", "sparklines"),
+    ("x14:conditionalFormattings", "conditional formatting made in newer Excel (data bars, icon sets)"),
+    ("x14:slicerList", "slicers"),
+    ("x15:timelineRefs", "timelines"),
+)
+_X14_VALIDATION = re.compile(r"<x14:dataValidation\b.*?</x14:dataValidation>", re.S)
+
+
+def _lossy_content(data: bytes) -> list[str]:
+    """Names of things in the workbook that openpyxl would drop (or rebuild badly) on save."""
+    found: list[str] = []
+
+    def add(what: str) -> None:
+        if what not in found:
+            found.append(what)
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = zf.namelist()
+        for name in names:
+            for prefix, what in _LOSSY_PARTS:
+                if name.startswith(prefix):
+                    add(what)
+            # xl/drawings/drawingN.xml holds pictures, shapes, text boxes and charts; vmlDrawingN.vml
+            # only carries comment boxes, which openpyxl keeps.
+            if name.startswith("xl/drawings/drawing") and name.endswith(".xml"):
+                add("pictures, shapes or text boxes")
+        for name in names:
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            xml = zf.read(name).decode("utf-8", errors="replace")
+            for tag, what in _LOSSY_EXTENSIONS:
+                if tag in xml:
+                    add(what)
+            # A dropdown Excel stored as an extension is lost; ours (from the lists sheet) is re-created.
+            if any(LISTS_SHEET not in block for block in _X14_VALIDATION.findall(xml)):
+                add("dropdowns (data validation) made in newer Excel")
+    return found
+
+
+# --- cells ---------------------------------------------------------------------------------------
+
+
+def _clean_text(text: str, limit: int) -> str:
+    """Control characters are not allowed in .xlsx cells (openpyxl refuses them); Excel's cell limit."""
+    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", text)
+    return cleaned[:limit]
+
+
+def _match(header_value: Any, column: Column) -> bool:
+    return header_value is not None and str(header_value).strip().casefold() == column.header.strip().casefold()
+
+
+def _header_index(header: Sequence[Any], columns: ColumnMap) -> dict[str, int]:
+    """field -> 0-based column index, by header text (people may reorder columns)."""
+    idx: dict[str, int] = {}
+    for col in columns.columns:
+        for i, value in enumerate(header):
+            if _match(value, col):
+                idx[col.field] = i
+                break
+    return idx
+
+
+def _set_cell(cell: Any, column: Column, text: str, limit: int) -> None:
+    """Store the engine's text: numbers and dates typed, everything else as a string cell (never a
+    formula, so "=SUM(1)" stays text), text columns formatted as Text so leading zeros survive."""
+    value = column.typed(_clean_text(text, limit))
+    if value is None:
+        cell.value = None
+    elif isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"
+        if column.format == "text" and cell.number_format == "General":
+            cell.number_format = TEXT_FORMAT
+    else:
+        cell.value = value
+        fmt = cell.number_format
+        if isinstance(value, datetime | date):
+            if not is_date_format(fmt):
+                cell.number_format = DATETIME_NUMBER_FORMAT
+        elif fmt in ("General", TEXT_FORMAT) or is_date_format(fmt):
+            cell.number_format = NUMBER_FORMATS.get(column.format, "General")
+
+
+def _last_used_row(ws: Any) -> int:
+    """The last row with a value in any column: trailing rows that only carry formatting don't count."""
+    # Scan the cells that exist rather than ws[row] for every row: that would create empty cells
+    # across thousands of rows a person merely formatted.
+    rows = [r for (r, _c), cell in ws._cells.items() if cell.value is not None and cell.value != ""]
+    return max(max(rows, default=1), 1)
+
+
+def _header_values(ws: Any) -> list[Any]:
+    return [c.value for c in next(ws.iter_rows(min_row=1, max_row=1))]
+
+
+def _copy_value(src: Any, dst: Any) -> None:
+    dst.value = src.value
+    if src.data_type == "s":
+        dst.data_type = "s"
+    if src.has_style:
+        dst.number_format = src.number_format
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """openpyxl warns about parts it cannot keep; we check for those ourselves and say it in words."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _load(data: bytes, path: Path) -> Any:
+    try:
+        with _quiet():
+            return openpyxl.load_workbook(io.BytesIO(data))
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise WorkbookError(
+            f"The workbook {path.name} cannot be opened ({type(exc).__name__}: {exc}); "
+            f"restore a backup or move it away and run `ozon-sync init`"
+        ) from None
+
+
+def _template_bytes(template: Path | None) -> bytes | None:
+    try:
+        if template is not None:
+            return template.read_bytes()
+        return (resources.files("sync.templates") / "orders.xlsx").read_bytes()
+    except (OSError, ModuleNotFoundError):
+        return None
+
+
+# --- the backend ---------------------------------------------------------------------------------
+
+
+class ExcelBackend(SheetBackend):
+    """One worksheet of an .xlsx workbook; see the module docstring for how it shares the file."""
+
+    name = "excel"
+    max_cell_chars = 32767
+
+    def __init__(
+        self,
+        path: Path | str,
+        worksheet: str,
+        columns: ColumnMap,
+        *,
+        template: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.path = Path(path)
+        self.worksheet = worksheet
+        self.columns = columns
+        self.template = template
+        self.clock = clock
+        self._fingerprint: Fingerprint | None = None
+        self._layout: Layout | None = None
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def read(self, fields: Sequence[str]) -> Snapshot:
+        try:
+            data = _read_bytes(self.path)
+        except FileNotFoundError:
+            raise SheetLayoutError(
+                f"The workbook {self.path} does not exist; run `ozon-sync init` to create it"
+            ) from None
+        except PermissionError:
+            raise SheetBusy(f"The workbook {self.path.name} cannot be read right now (in use); retrying next cycle") \
+                from None
+        fingerprint = _fingerprint(self.path, data)
+        grid = self._calamine_grid(data)
+        if not grid or not any(v not in (None, "") for v in grid[0]):
+            raise SheetLayoutError(
+                f"The sheet «{self.worksheet}» has no header row; run `ozon-sync init` to lay it out"
+            )
+        idx = _header_index(grid[0], self.columns)
+        if self.columns.key.field not in idx:
+            raise SheetLayoutError(
+                f"The key column «{self.columns.key.header}» is missing from the header of «{self.worksheet}»; "
+                f"restore it (or run `ozon-sync init`) before syncing"
+            )
+        wanted = [(f, c, idx[f]) for f in fields if f in idx and (c := self.columns.get(f)) is not None]
+        rows: list[SheetRow] = []
+        for n, values in enumerate(grid[1:], start=2):
+            cells = {f: col.canonical(values[i] if i < len(values) else None) for f, col, i in wanted}
+            if any(cells.values()):
+                rows.append(SheetRow(n, cells))
+        self._fingerprint = fingerprint
+        return Snapshot(rows, frozenset(f for f in fields if f not in idx))
+
+    def _calamine_grid(self, data: bytes) -> list[list[Any]]:
+        """The sheet as rows of values from A1 (calamine gives cached values for formulas)."""
+        try:
+            wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except Exception as exc:  # calamine raises its own errors and plain ones for a damaged zip
+            raise WorkbookError(
+                f"The workbook {self.path.name} cannot be read ({exc}); it may be damaged: "
+                f"restore a backup or move it away and run `ozon-sync init`"
+            ) from None
+        try:
+            if self.worksheet not in wb.sheet_names:
+                raise SheetLayoutError(
+                    f"The workbook {self.path.name} has no sheet «{self.worksheet}»; "
+                    f"run `ozon-sync init` to add it (or fix `worksheet:` in the config)"
+                )
+            try:
+                return wb.get_sheet_by_name(self.worksheet).to_python(skip_empty_area=False)
+            except Exception as exc:
+                raise WorkbookError(f"The sheet «{self.worksheet}» cannot be read ({exc})") from None
+        finally:
+            wb.close()
+
+    # --- locks and conflicts -------------------------------------------------------------------
+
+    def _lock_files(self, path: Path | None = None) -> list[tuple[str, Path]]:
+        path = path or self.path
+        name = path.name
+        candidates = [
+            ("libreoffice", path.with_name(f".~lock.{name}#")),
+            ("excel", path.with_name(f"~${name}")),
+        ]
+        if len(name) > 2:
+            candidates.append(("excel", path.with_name(f"~${name[2:]}")))
+        return [(kind, p) for kind, p in candidates if p.exists()]
+
+    def lock_holder(self, path: Path | None = None) -> str | None:
+        for kind, lock in self._lock_files(path):
+            try:
+                data = lock.read_bytes()
+            except OSError:
+                data = b""
+            if kind == "libreoffice":
+                text = _libreoffice_holder(data)
+            else:
+                who = _excel_owner_name(data) or "someone"
+                since = _since(lock)
+                text = f"The workbook is open in Excel by {who}{f' (since {since})' if since else ''}; " \
+                       f"writes wait until it is closed"
+            return text + self._stale_hint(lock)
+        return None
+
+    def _stale_hint(self, lock: Path) -> str:
+        try:
+            age_h = (self.clock() - lock.stat().st_mtime) / 3600
+        except OSError:
+            return ""
+        if age_h < STALE_LOCK_HOURS:
+            return ""
+        return (f" (the lock file {lock.name} is {int(age_h)} hours old: if nobody has the workbook open, "
+                f"delete that file)")
+
+    def conflict_copies(self) -> list[str]:
+        """Files beside the workbook that sync clients (OneDrive, Dropbox, Syncthing, Nextcloud) made
+        when two people saved at once: their edits are not in the live workbook."""
+        stem, suffix = re.escape(self.path.stem), re.escape(self.path.suffix)
+        patterns = [
+            rf"{stem} \(\d+\){suffix}",  # orders (1).xlsx
+            rf"{stem} \([^)]*conflict[^)]*\){suffix}",  # Dropbox / Nextcloud "(... conflicted copy ...)"
+            rf"{stem}\.sync-conflict-\d{{8}}-\d{{6}}(-[A-Za-z0-9]+)?{suffix}",  # Syncthing
+            rf"{stem}-(?!archive-)[A-Za-z0-9][A-Za-z0-9_-]*{suffix}",  # OneDrive: orders-DESKTOP-AB12.xlsx
+        ]
+        rx = re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+        try:
+            names = [p.name for p in self.path.parent.iterdir() if p.is_file()]
+        except OSError:
+            return []
+        return sorted(n for n in names if n != self.path.name and rx.fullmatch(n))
+
+    def _check_lock(self, path: Path | None = None) -> None:
+        holder = self.lock_holder(path)
+        if holder:
+            raise SheetBusy(holder)
+
+    # --- loading and saving for a change -------------------------------------------------------
+
+    def _open_for_change(self, *, verify_fingerprint: bool = True) -> tuple[Any, bytes]:
+        """The live workbook loaded with openpyxl, after every check that must pass before a save."""
+        self._check_lock()
+        try:
+            data = _read_bytes(self.path)
+        except PermissionError:
+            raise SheetBusy(f"The workbook {self.path.name} is in use; writes wait for the next cycle") from None
+        if verify_fingerprint and self._fingerprint is not None and _fingerprint(self.path, data) != self._fingerprint:
+            raise SheetBusy(
+                f"The workbook {self.path.name} changed since it was read (someone saved it); writing next cycle"
+            )
+        self._refuse_lossy(data, self.path)
+        return _load(data, self.path), data
+
+    @staticmethod
+    def _refuse_lossy(data: bytes, path: Path) -> None:
+        try:
+            lost = _lossy_content(data)
+        except zipfile.BadZipFile:
+            raise WorkbookError(
+                f"The workbook {path.name} is not a valid .xlsx file; restore a backup or move it away "
+                f"and run `ozon-sync init`"
+            ) from None
+        if lost:
+            raise WorkbookError(
+                f"The workbook {path.name} holds {', '.join(lost)}, which would be lost when the sync saves it; "
+                f"move them to another workbook (keep this one for the orders only), then sync again"
+            )
+
+    def _save(self, wb: Any, path: Path, loaded: bytes | None) -> None:
+        """Save atomically: a temporary file in the same folder replaces the workbook in one step.
+        ``loaded`` is the bytes we started from: if the file changed meanwhile, nothing is replaced."""
+        buf = io.BytesIO()
+        with _quiet():
+            wb.save(buf)
+        data = buf.getvalue()
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._check_lock(path)
+            current = _read_bytes(path) if path.exists() else None
+            if current != loaded:
+                raise SheetBusy(f"The workbook {path.name} changed while the sync was saving it; writing next cycle")
+            try:
+                os.replace(tmp, path)
+            except PermissionError:
+                raise SheetBusy(
+                    f"The workbook {path.name} is open elsewhere and cannot be replaced; writes wait for the next cycle"
+                ) from None
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        if path == self.path:
+            self._fingerprint = _fingerprint(path, data)
+
+    def _live_sheet(self, wb: Any) -> Any:
+        if self.worksheet not in wb.sheetnames:
+            raise SheetLayoutError(
+                f"The workbook {self.path.name} has no sheet «{self.worksheet}»; run `ozon-sync init` to add it"
+            )
+        return wb[self.worksheet]
+
+    def _sheet_index(self, ws: Any) -> dict[str, int]:
+        """field -> 1-based column number; the key column must be there."""
+        idx = {f: i + 1 for f, i in _header_index(_header_values(ws), self.columns).items()}
+        if self.columns.key.field not in idx:
+            raise SheetLayoutError(
+                f"The key column «{self.columns.key.header}» is missing from the header of «{self.worksheet}»; "
+                f"restore it (or run `ozon-sync init`) before syncing"
+            )
+        return idx
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
+        if not writes and not appends:
+            return
+        wb, loaded = self._open_for_change()
+        ws = self._live_sheet(wb)
+        idx = self._sheet_index(ws)
+        last = _last_used_row(ws)
+        limit = self.max_cell_chars
+        for w in writes:
+            col = self.columns.get(w.field)
+            if col is None or col.owner is Owner.STAFF or w.field not in idx or w.row < 2:
+                continue
+            _set_cell(ws.cell(row=w.row, column=idx[w.field]), col, w.value, limit)
+        for values in appends:
+            last += 1
+            for f, text in values.items():
+                col = self.columns.get(f)
+                if col is None or col.owner is Owner.STAFF or f not in idx:
+                    continue
+                _set_cell(ws.cell(row=last, column=idx[f]), col, text, limit)
+        if self._layout is not None:
+            self._apply_rules(wb, ws, self._layout, idx)
+        self._update_filter(ws)
+        self._save(wb, self.path, loaded)
+
+    # --- layout --------------------------------------------------------------------------------
+
+    def ensure_layout(self, layout: Layout) -> None:
+        """Lay out the current file. Unlike ``write`` it needs no earlier read: it only touches the
+        header and our rules, never data cells by row, so a person's save since our last read is no
+        conflict; a save *while* we work still is (the file is compared before it is replaced)."""
+        self._layout = layout
+        if self.path.exists():
+            wb, loaded = self._open_for_change(verify_fingerprint=False)
+        else:
+            self._check_lock()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            wb, loaded = self._new_workbook(), None
+        ws = self._sheet_for_layout(wb)
+        idx = self._lay_header(ws)
+        self._apply_rules(wb, ws, layout, idx)
+        self._update_filter(ws)
+        if ws.freeze_panes is None:
+            ws.freeze_panes = "A2"
+        if layout.protect:
+            self._protect(ws, idx)
+        self._save(wb, self.path, loaded)
+
+    def _new_workbook(self) -> Any:
+        """A new workbook from the template when its header is the mapping's, else a blank one."""
+        data = _template_bytes(self.template)
+        if data is not None:
+            wb = _load(data, self.path)
+            ws = wb.worksheets[0]
+            headers = [str(v).strip() for v in _header_values(ws) if v is not None]
+            if len(wb.worksheets) == 1 and headers == [c.header for c in self.columns.columns]:
+                ws.title = self.worksheet
+                wb.template = False
+                return wb
+        wb = openpyxl.Workbook()
+        wb.active.title = self.worksheet
+        return wb
+
+    def _sheet_for_layout(self, wb: Any) -> Any:
+        if self.worksheet in wb.sheetnames:
+            return wb[self.worksheet]
+        sheets = [s for s in wb.worksheets if s.title != LISTS_SHEET]
+        if len(sheets) == 1 and sheets[0].max_row == 1 and sheets[0].max_column == 1 and sheets[0]["A1"].value is None:
+            sheets[0].title = self.worksheet
+            return sheets[0]
+        return wb.create_sheet(self.worksheet)
+
+    def _lay_header(self, ws: Any) -> dict[str, int]:
+        """Add missing header cells at the end of row 1 (never moving, renaming or clearing one) and
+        style the mapped ones: bold, Ozon-owned shaded. Widths only for columns created now."""
+        header = _header_values(ws)
+        found = _header_index(header, self.columns)
+        next_col = max((i + 1 for i, v in enumerate(header) if v not in (None, "")), default=0) + 1
+        idx = {f: i + 1 for f, i in found.items()}
+        for col in self.columns.columns:
+            if col.field in idx:
+                continue
+            ws.cell(row=1, column=next_col, value=col.header).data_type = "s"
+            if col.width:
+                ws.column_dimensions[get_column_letter(next_col)].width = col.width
+            idx[col.field] = next_col
+            next_col += 1
+        shade = PatternFill(start_color=OZON_SHADE, end_color=OZON_SHADE, fill_type="solid")
+        for col in self.columns.columns:
+            cell = ws.cell(row=1, column=idx[col.field])
+            if not cell.font.b:
+                font = copy(cell.font)
+                font.b = True
+                cell.font = font
+            if col.owner in (Owner.OZON, Owner.KEY) and cell.fill.fill_type is None:
+                cell.fill = shade
+            letter = get_column_letter(idx[col.field])
+            # A column-wide Text format keeps what people type there text; only where a width is already
+            # stored, because openpyxl writes a default width for any column it styles.
+            if col.format == "text" and col.owner in (Owner.KEY, Owner.BOTH) and letter in ws.column_dimensions:
+                ws.column_dimensions[letter].number_format = TEXT_FORMAT
+        return idx
+
+    def _apply_rules(self, wb: Any, ws: Any, layout: Layout, idx: dict[str, int]) -> None:
+        """Dropdowns from the hidden lists sheet and colours per status label; ours are removed and
+        re-added each time so nothing duplicates and a moved column takes its rules along."""
+        lists = self._write_lists(wb, layout)
+        ws.data_validations.dataValidation = [
+            dv for dv in ws.data_validations.dataValidation if not self._ours_validation(dv)
+        ]
+        for field, name in lists.items():
+            if field not in idx:
+                continue
+            letter = get_column_letter(idx[field])
+            dv = DataValidation(type="list", formula1=name, allow_blank=True, showErrorMessage=True,
+                                errorStyle="warning", showDropDown=False)
+            dv.error = "This value is not in the list; the sync will check it and note the row if it cannot be used."
+            dv.errorTitle = "Not in the list"
+            dv.add(f"{letter}2:{letter}{LAST_LAYOUT_ROW}")
+            ws.add_data_validation(dv)
+        self._apply_colours(ws, layout, idx)
+
+    @staticmethod
+    def _ours_validation(dv: Any) -> bool:
+        formula = str(dv.formula1 or "")
+        return formula.startswith(LIST_NAME_PREFIX) or LISTS_SHEET in formula
+
+    @staticmethod
+    def _write_lists(wb: Any, layout: Layout) -> dict[str, str]:
+        """One column per dropdown on a hidden sheet, each behind a defined name: a standard
+        validation that points at a name survives Excel and openpyxl alike."""
+        if LISTS_SHEET in wb.sheetnames:
+            sheet = wb[LISTS_SHEET]
+            sheet.delete_cols(1, sheet.max_column + 1)
+        else:
+            sheet = wb.create_sheet(LISTS_SHEET)
+        sheet.sheet_state = "hidden"
+        for name in [n for n in wb.defined_names if n.startswith(LIST_NAME_PREFIX)]:
+            del wb.defined_names[name]
+        names: dict[str, str] = {}
+        column = 0
+        for field, values in layout.dropdowns.items():
+            if not values:
+                continue
+            column += 1
+            letter = get_column_letter(column)
+            for r, value in enumerate(values, start=1):
+                sheet.cell(row=r, column=column, value=value).data_type = "s"
+            name = f"{LIST_NAME_PREFIX}{field}"
+            wb.defined_names[name] = DefinedName(name, attr_text=f"'{LISTS_SHEET}'!${letter}$1:${letter}${len(values)}")
+            names[field] = name
+        return names
+
+    @staticmethod
+    def _apply_colours(ws: Any, layout: Layout, idx: dict[str, int]) -> None:
+        ours = re.compile(rf"^[A-Z]+2:[A-Z]+{LAST_LAYOUT_ROW}$")
+        kept: list[tuple[str, Any]] = []
+        for cf in ws.conditional_formatting:
+            ref = str(cf.sqref)
+            for rule in cf.rules:
+                if not (ours.match(ref) and rule.type == "cellIs"):
+                    kept.append((ref, rule))
+        ws.conditional_formatting = ConditionalFormattingList()
+        for ref, rule in kept:
+            ws.conditional_formatting.add(ref, rule)
+        if "status" not in idx:
+            return
+        letter = get_column_letter(idx["status"])
+        ref = f"{letter}2:{letter}{LAST_LAYOUT_ROW}"
+        for label, colour in layout.status_colours.items():
+            fill = PatternFill(start_color=colour, end_color=colour, fill_type="solid")
+            quoted = '"' + label.replace('"', '""') + '"'
+            ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[quoted], fill=fill))
+
+    @staticmethod
+    def _update_filter(ws: Any) -> None:
+        last_col = max((c.column for c in ws[1] if c.value not in (None, "")), default=1)
+        ws.auto_filter.ref = f"A1:{get_column_letter(last_col)}{max(_last_used_row(ws), 1)}"
+
+    def _protect(self, ws: Any, idx: dict[str, int]) -> None:
+        """Sheet protection that still lets people sort, filter and edit staff and shared columns."""
+        ws.protection.sheet = True
+        for attr in ("sort", "autoFilter", "formatColumns", "formatRows", "insertRows", "deleteRows"):
+            setattr(ws.protection, attr, False)
+        last = _last_used_row(ws)
+        for col in self.columns.columns:
+            if col.owner in (Owner.STAFF, Owner.BOTH) and col.field in idx:
+                c = idx[col.field]
+                ws.column_dimensions[get_column_letter(c)].protection = Protection(locked=False)
+                for r in range(2, last + 1):
+                    ws.cell(row=r, column=c).protection = Protection(locked=False)
+
+    # --- archive -------------------------------------------------------------------------------
+
+    def archive_path(self, period: str) -> Path:
+        safe = re.sub(r"[^\w.-]", "_", period)  # a period is YYYY-MM; never let it name another folder
+        return self.path.with_name(f"{self.path.stem}-archive-{safe}{self.path.suffix}")
+
+    def archive_rows(self, rows: Sequence[int], period: str) -> None:
+        if not rows:
+            return
+        wb, loaded = self._open_for_change()
+        ws = self._live_sheet(wb)
+        self._sheet_index(ws)
+        last = _last_used_row(ws)
+        wanted = sorted({r for r in rows if 2 <= r <= last})
+        if not wanted:
+            return
+        target = self.archive_path(period)
+        self._check_lock(target)
+        if target.exists():
+            archive_loaded: bytes | None = _read_bytes(target)
+            assert archive_loaded is not None
+            self._refuse_lossy(archive_loaded, target)
+            awb = _load(archive_loaded, target)
+        else:
+            archive_loaded = None
+            awb = openpyxl.Workbook()
+            awb.active.title = self.worksheet
+        aws = awb[self.worksheet] if self.worksheet in awb.sheetnames else awb.create_sheet(self.worksheet)
+        self._copy_rows(ws, aws, wanted)
+        self._save(awb, target, archive_loaded)
+        for r in reversed(wanted):
+            ws.delete_rows(r)
+        self._update_filter(ws)
+        self._save(wb, self.path, loaded)
+
+    @staticmethod
+    def _copy_rows(ws: Any, aws: Any, rows: list[int]) -> None:
+        """Append whole rows to the archive sheet, matching columns by header text (adding any the
+        archive lacks), so staff columns travel too."""
+        live_header = _header_values(ws)
+        arch_header = _header_values(aws)
+        pos = {str(v).strip().casefold(): i + 1 for i, v in enumerate(arch_header) if v not in (None, "")}
+        next_col = max(pos.values(), default=0) + 1
+        where: dict[int, int] = {}
+        for i, value in enumerate(live_header, start=1):
+            if value in (None, ""):
+                continue
+            key = str(value).strip().casefold()
+            if key not in pos:
+                cell = aws.cell(row=1, column=next_col, value=value)
+                cell.data_type = "s"
+                cell.font = Font(b=True)
+                width = ws.column_dimensions[get_column_letter(i)].width
+                if width:
+                    aws.column_dimensions[get_column_letter(next_col)].width = width
+                pos[key] = next_col
+                next_col += 1
+            where[i] = pos[key]
+        if aws.freeze_panes is None:
+            aws.freeze_panes = "A2"
+        out = _last_used_row(aws)
+        for r in rows:
+            out += 1
+            for src_col, dst_col in where.items():
+                src = ws.cell(row=r, column=src_col)
+                if src.value is not None:
+                    _copy_value(src, aws.cell(row=out, column=dst_col))
+
+    def close(self) -> None:
+        """Nothing is held open between calls."""

@@ -41,7 +41,8 @@ class Column:
         if isinstance(value, datetime):
             return value.strftime(DATETIME_FORMAT)
         if isinstance(value, date):
-            return value.strftime("%Y-%m-%d")
+            # A reader may hand back a midnight datetime as a bare date (calamine does).
+            return value.strftime(DATETIME_FORMAT if self.format == "datetime" else "%Y-%m-%d")
         if isinstance(value, float | int | Decimal):
             if self.format == "money":
                 return f"{Decimal(str(value)):.2f}"

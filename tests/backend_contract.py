@@ -236,6 +236,14 @@ class BackendContract:
         backend.write([CellWrite(2, "sync_note", "=HYPERLINK(\"x\")")], [])
         assert self.by_key(backend)["0012345678"]["sync_note"] == "=HYPERLINK(\"x\")"
 
+    def test_typed_values_round_trip_including_midnight(self, tmp_path: Path) -> None:
+        backend, _person = self.laid_out(tmp_path)
+        self.append(backend, order("1-1-1", in_process_at="2026-11-24 00:00", shipment_date="2026-11-24 17:45",
+                                   quantity="3", total_price="1530.50"))
+        got = self.by_key(backend)["1-1-1"]
+        assert (got["in_process_at"], got["shipment_date"]) == ("2026-11-24 00:00", "2026-11-24 17:45")
+        assert (got["quantity"], got["total_price"]) == ("3", "1530.50")
+
     def test_unicode_round_trips(self, tmp_path: Path) -> None:
         backend, person = self.laid_out(tmp_path)
         text = "Ёлка «Зимняя» — 2 × 🎄, 中文, Ελληνικά"

@@ -39,7 +39,7 @@ def layout_for(columns: ColumnMap, statuses: StatusMap, cfg: Config) -> Layout:
     )
 
 
-def make_backend(cfg: Config, columns: ColumnMap) -> SheetBackend:
+def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None) -> SheetBackend:
     sp = cfg.spreadsheet
     if sp.backend == "google":
         from sync.backends.google import GoogleBackend
@@ -51,7 +51,7 @@ def make_backend(cfg: Config, columns: ColumnMap) -> SheetBackend:
     from sync.backends.excel import ExcelBackend
 
     assert sp.path is not None
-    excel: SheetBackend = ExcelBackend(sp.path, sp.worksheet, columns)
+    excel: SheetBackend = ExcelBackend(sp.path, sp.worksheet, columns, layout=layout)
     return excel
 
 
@@ -113,11 +113,12 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
              sleep: Callable[[float], None] = time.sleep) -> App:
     columns, statuses = load_maps(cfg)
     state = StateStore(cfg.state)
-    backend = make_backend(cfg, columns)
+    layout = layout_for(columns, statuses, cfg)
+    backend = make_backend(cfg, columns, layout)
     ozon = make_ozon(cfg)
     engine = Engine(ozon, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
                     progress=progress)
-    return App(cfg, columns, statuses, backend, state, ozon, engine, layout_for(columns, statuses, cfg))
+    return App(cfg, columns, statuses, backend, state, ozon, engine, layout)
 
 
 class Redactor(logging.Filter):

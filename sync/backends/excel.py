@@ -308,15 +308,17 @@ class ExcelBackend(SheetBackend):
         columns: ColumnMap,
         *,
         template: Path | None = None,
+        layout: Layout | None = None,
         clock: Callable[[], float] = time.time,
     ):
+        """``layout``: re-applied on every save (openpyxl may drop rules), also before ``ensure_layout`` ran."""
         self.path = Path(path)
         self.worksheet = worksheet
         self.columns = columns
         self.template = template
         self.clock = clock
         self._fingerprint: Fingerprint | None = None
-        self._layout: Layout | None = None
+        self._layout: Layout | None = layout
 
     # --- reading -------------------------------------------------------------------------------
 

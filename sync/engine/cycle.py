@@ -556,7 +556,7 @@ class Engine:
                 self.state.set_meta(f"last_full:{acc}", now.isoformat())
         finally:
             self.state.commit()
-        rep.pulled = len(seen)
+        rep.pulled = len({p.key for p in seen})  # the two lists overlap
         if self.progress:
             self.progress(len(seen))
 
@@ -571,7 +571,7 @@ class Engine:
         row_states = self.state.rows()
         cells = self.state.cells()
         limit = int(getattr(self.backend, "max_cell_chars", 50000))
-        writable = [c for c in self.columns.columns if c.owner.value in ("ozon", "both", "daemon")
+        writable = [c for c in self.columns.columns if c.owner in ("ozon", "both", "daemon")
                     and c.field not in snap.missing]
         writes: list[CellWrite] = []
         row_updates: dict[int, _RowUpdate] = {}
@@ -596,7 +596,7 @@ class Engine:
             note = ctx.notes.get(key) or (rs.note if rs else "")
             if rs and rs.ozon_hash == ozon_hash(desired, self.columns) and key not in ctx.notes:
                 for c in writable:
-                    if c.owner.value == "ozon" and row.get(c.field) != desired.get(c.field, "") \
+                    if c.owner == "ozon" and row.get(c.field) != desired.get(c.field, "") \
                             and row.get(c.field) != self._truncate(desired.get(c.field, ""), limit):
                         note = n.stamp(ctx.now, "restored", header=c.header, typed=row.get(c.field))
                         break
@@ -631,7 +631,7 @@ class Engine:
             if final.pop("__truncated__", ""):
                 final["sync_note"] = note or n.stamp(ctx.now, "truncated", limit=limit)
             appends.append({c.field: final.get(c.field, "") for c in self.columns.columns
-                            if c.owner.value != "staff"})
+                            if c.owner != "staff"})
             append_keys.append(_RowUpdate(key, final, desired, set(final)))
         writes = self._guard_writes(snap, writes, row_updates, rep)
         if writes or appends:
@@ -657,13 +657,13 @@ class Engine:
         final: dict[str, str] = {}
         truncated = False
         for c in self.columns.columns:
-            if c.owner.value == "staff":
+            if c.owner == "staff":
                 continue
-            if c.owner.value == "daemon":
+            if c.owner == "daemon":
                 final[c.field] = note
                 continue
             value = desired.get(c.field, "")
-            if c.owner.value == "both" and (key, c.field) in ctx.keep:
+            if c.owner == "both" and (key, c.field) in ctx.keep:
                 value = ctx.keep[(key, c.field)]
             cut = self._truncate(value, limit)
             truncated |= cut != value

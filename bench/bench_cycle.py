@@ -1,0 +1,100 @@
+"""One sync cycle over 1,000 and 10,000 postings: the Ozon emulator over real HTTP, a real .xlsx.
+
+Prints, per size: the first cycle (backfill), an incremental cycle with no edits, and one with 10
+staff edits — wall time, CPU time of the syncing thread, peak RSS of the process so far, Ozon
+requests, and the workbook save time.
+
+    python bench/bench_cycle.py [--sizes 1000 10000] [--rps 50]
+
+Each size runs in a fresh process, so its peak RSS is its own. The emulator runs in threads of that
+process; CPU time is the main thread's (time.thread_time), so it counts the sync alone. (tracemalloc
+is not used: it slows openpyxl down about fourfold and would distort the times.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sync.app import open_app
+from sync.backends.excel import ExcelBackend
+from sync.config import load_config
+from sync.demo import edit_workbook
+from sync.emulators.ozon import OzonEmulator
+from sync.model import CellWrite
+
+CONFIG = """\
+ozon: {{client_id: "1", api_key: "bench", base_url: "{url}", rps: {rps}, lookback_days: 30}}
+spreadsheet: {{backend: excel, path: orders.xlsx, worksheet: Заказы}}
+state: state.sqlite
+sync: {{verify_wait: 0s, settle_seconds: 0s}}
+"""
+
+
+class TimedExcel(ExcelBackend):
+    """The real backend, timing each save."""
+
+    saves: list[float] = []
+
+    def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
+        t = time.perf_counter()
+        super().write(writes, appends)
+        self.saves.append(time.perf_counter() - t)
+
+
+def measure(label: str, run: object, app: object) -> None:
+    ozon = app.ozon  # type: ignore[attr-defined]
+    TimedExcel.saves = []
+    before = ozon.requests
+    wall, cpu = time.perf_counter(), time.thread_time()
+    rep = run()  # type: ignore[operator]
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    save = f"{sum(TimedExcel.saves):.2f}s" if TimedExcel.saves else "none"
+    print(f"  {label:<24} wall {wall:6.2f}s  cpu {cpu:6.2f}s  peak rss {rss:5.0f} MB  "
+          f"ozon requests {ozon.requests - before:4d}  save {save:>6}  [{rep.summary()}]", flush=True)
+
+
+def bench(size: int, rps: float) -> None:
+    print(f"{size} postings:")
+    with tempfile.TemporaryDirectory() as tmp, OzonEmulator(seed=11, postings=size, client_id="1",
+                                                            api_key="bench", ship_delay=0.0) as emu:
+        folder = Path(tmp)
+        (folder / "ozon-sync.yaml").write_text(CONFIG.format(url=emu.base_url, rps=rps), encoding="utf-8")
+        cfg = load_config(folder / "ozon-sync.yaml")
+        app = open_app(cfg)
+        app.backend = TimedExcel(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns)  # type: ignore[arg-type]
+        app.engine.backend = app.backend
+        app.ensure_sheet()
+        try:
+            measure("first cycle (backfill)", app.engine.run_cycle, app)
+            measure("incremental, no edits", app.engine.run_cycle, app)
+            packable = emu.numbers(status="awaiting_packaging")[:10]
+            edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns,  # type: ignore[arg-type]
+                          {n: {"status": "Ожидает отгрузки"} for n in packable})
+            measure(f"incremental, {len(packable)} edits", app.engine.run_cycle, app)
+        finally:
+            app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--rps", type=float, default=50.0, help="our Ozon request budget (Ozon allows 50)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size in this process
+    args = parser.parse_args()
+    if args.one:
+        bench(args.one, args.rps)
+        return
+    for size in args.sizes:
+        subprocess.run([sys.executable, __file__, "--one", str(size), "--rps", str(args.rps)], check=True)
+
+
+if __name__ == "__main__":
+    main()

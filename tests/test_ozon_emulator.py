@@ -8,7 +8,6 @@ a field name that is not in Ozon's description fails the test.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,27 +21,10 @@ import pytest
 from sync.emulators.ozon import Faults, OzonEmulator, available_actions
 from sync.errors import OzonAuthError, OzonRefused, OzonUnavailable
 from sync.ozon.client import OzonClient
+from tests.schemas import strict
 
 SCHEMAS = json.loads((Path(__file__).parent / "data" / "ozon_schemas.json").read_text(encoding="utf-8"))["paths"]
 KEY = "emulator-key"
-
-
-def strict(schema: Any) -> Any:
-    """Forbid properties the description does not name, at every level."""
-    schema = copy.deepcopy(schema)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") in ("object", ["object", "null"]) and "properties" in node:
-                node.setdefault("additionalProperties", False)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(schema)
-    return schema
 
 
 def check(path: str, kind: str, body: Any) -> None:

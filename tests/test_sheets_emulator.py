@@ -11,7 +11,6 @@ first (gspread sends them; Google treats them as absent).
 
 from __future__ import annotations
 
-import copy
 import json
 import socket
 import threading
@@ -29,6 +28,7 @@ from gspread.http_client import HTTPClient
 from requests import Response
 
 from sync.emulators.sheets import Faults, SheetsEmulator, parse_fields, quote_title
+from tests.schemas import strict
 
 SCHEMAS = json.loads((Path(__file__).parent / "data" / "sheets_schemas.json").read_text(encoding="utf-8"))
 ERROR_SCHEMA = {
@@ -49,24 +49,6 @@ KIND_TO_METHOD = {
     "drive.files.list": "drive.files.list", "drive.files.create": "drive.files.create",
 }
 SA_EMAIL = "sync-bot@ozon-sync-test.iam.gserviceaccount.com"
-
-
-def strict(schema: Any) -> Any:
-    """Forbid properties the description does not name, at every level."""
-    schema = copy.deepcopy(schema)
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "object" and "properties" in node:
-                node.setdefault("additionalProperties", False)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(schema)
-    return schema
 
 
 STRICT_DEFINITIONS = strict(SCHEMAS["definitions"])

@@ -37,10 +37,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from sync.emulators.server import LoopbackServer
 
 Json = dict[str, Any]
 
@@ -233,12 +234,14 @@ def _empty_cancellation() -> Json:
             "cancelled_after_ship": False, "affect_cancellation_rating": False}
 
 
-class OzonEmulator:
+class OzonEmulator(LoopbackServer):
     """The emulator: ``with OzonEmulator(seed=1, postings=50) as emu: ... emu.base_url``.
 
     ``clock`` gives the current time (UTC); tests may pass their own. Everything is guarded by one
     lock, so tests may call the in-process methods while the server thread answers requests.
     """
+
+    thread_name = "ozon-emulator"
 
     def __init__(
         self,
@@ -260,7 +263,7 @@ class OzonEmulator:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client_id, self.api_key = client_id, api_key
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.rate_limit_rps = rate_limit_rps
         self.ship_delay = timedelta(seconds=ship_delay)
         self.ship_fail_rate = ship_fail_rate
@@ -279,45 +282,11 @@ class OzonEmulator:
         self._postings: dict[str, _Posting] = {}
         self._order_seq = 30000000 + seed * 100000
         self._recent: deque[float] = deque()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         for _ in range(postings):
             self._seed_one()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> OzonEmulator:
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ozon-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> OzonEmulator:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     # --- Ozon-side changes (tests, the demo, /_emulator/) --------------------------------------
 
@@ -912,6 +881,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 # --- `ozon-sync emulator` ---------------------------------------------------------------------------
 
+OzonEmulator.handler_class = _Handler  # defined after the emulator, which it serves
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 picks a free one)")
@@ -947,4 +918,3 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         except KeyboardInterrupt:
             print("\nStopped.")
     return 0
-

@@ -49,10 +49,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from sync.emulators.server import LoopbackServer
 
 Json = dict[str, Any]
 Mask = dict[str, Any]  # field-mask tree: name -> True (whole value) or a sub-mask
@@ -467,13 +468,15 @@ def a1(sheet: _Sheet, r0: int, c0: int, r1: int, c1: int, *, always_quote: bool 
     return f"{title}!{start}:{col_letters(max(c1, c0 + 1) - 1)}{max(r1, r0 + 1)}"
 
 
-class SheetsEmulator:
+class SheetsEmulator(LoopbackServer):
     """The emulator: ``with SheetsEmulator() as emu: sid = emu.create_spreadsheet("Orders", ["Заказы"])``.
 
     ``clock`` gives the current time (UTC) for ``modifiedTime`` and the quota window; tests may pass
     their own. One lock guards everything, so tests may call the in-process helpers while the server
     thread answers requests.
     """
+
+    thread_name = "sheets-emulator"
 
     def __init__(
         self,
@@ -488,7 +491,7 @@ class SheetsEmulator:
         record_exchanges: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.host, self.port = host, port
+        super().__init__(host, port)
         self.record_exchanges = record_exchanges
         self.exchanges: list[tuple[str, Any, int, Any]] = []  # (method kind, request body, status, answer)
         self.allow_anonymous = allow_anonymous
@@ -502,44 +505,9 @@ class SheetsEmulator:
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(seed + 1)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
-    def start(self) -> SheetsEmulator:
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="sheets-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> SheetsEmulator:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def token_uri(self) -> str:
@@ -1739,6 +1707,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # --- `ozon-sync sheets-emulator` ---------------------------------------------------------------------------
+
+SheetsEmulator.handler_class = _Handler  # defined after the emulator, which it serves
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -41,7 +41,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from sync.emulators.server import LoopbackServer
+from sync.emulators.server import Faults, LoopbackServer
 
 Json = dict[str, Any]
 
@@ -160,38 +160,6 @@ def refused(message: str) -> ApiError:
                    "SHIP_NOT_AVAILABLE", "HAS_INCORRECT_STATUS"):
         return ApiError(409, 9, message)
     return ApiError(400, 3, message)
-
-
-@dataclass
-class Faults:
-    """What goes wrong, and how often (each rate a share of requests, 0..1).
-
-    ``script`` queues faults for the next requests to a path, in order: one of ``"429"``, ``"500"``,
-    ``"drop"`` (connection closed without an answer), ``"slow"`` (answer after ``slow_seconds``),
-    ``"circle"`` (Ozon's "Circle is open"), ``"html"`` (a 200 that is not JSON).
-    ``applied_share``: for a write met by a 500 or a drop, the chance it was applied anyway.
-    """
-
-    rate_429: float = 0.0
-    rate_500: float = 0.0
-    rate_drop: float = 0.0
-    rate_slow: float = 0.0
-    slow_seconds: float = 2.0
-    applied_share: float = 0.5
-    script: dict[str, deque[str]] = field(default_factory=dict)
-
-    def queue(self, path: str, *kinds: str) -> None:
-        self.script.setdefault(path, deque()).extend(kinds)
-
-    def pick(self, path: str, rng: random.Random) -> str | None:
-        queued = self.script.get(path)
-        if queued:
-            return queued.popleft()
-        for kind, rate in (("429", self.rate_429), ("500", self.rate_500), ("drop", self.rate_drop),
-                           ("slow", self.rate_slow)):
-            if rate and rng.random() < rate:
-                return kind
-        return None
 
 
 @dataclass
@@ -863,10 +831,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"<html><body>502 Bad Gateway</body></html>", content_type="text/html")
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
-        if fault in ("500", "drop") and path in WRITE_PATHS and applied_anyway:
+        if fault in ("500", "503", "drop") and path in WRITE_PATHS and applied_anyway:
             emu.handle(path, headers, raw)  # applied; the answer is lost
-        if fault == "500":
-            self._send(500, {"code": 13, "message": "Internal error", "details": []})
+        if fault in ("500", "503"):
+            self._send(int(fault), {"code": 13 if fault == "500" else 14, "message": "Internal error", "details": []})
             return
         if fault == "drop":
             self.close_connection = True

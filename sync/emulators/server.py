@@ -1,8 +1,11 @@
-"""What both emulators share: a threaded HTTP server on loopback, started and stopped with the emulator."""
+"""What both emulators share: a threaded HTTP server on loopback, and fault injection."""
 
 from __future__ import annotations
 
+import random
 import threading
+from collections import deque
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -49,3 +52,39 @@ class LoopbackServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+@dataclass
+class Faults:
+    """What goes wrong, and how often (each rate a share of requests, 0..1).
+
+    ``script`` queues faults for the next requests of one kind (the Ozon emulator keys by path, the
+    Sheets emulator by method, e.g. ``"values.get"``; ``"*"`` matches any), taken in order before the
+    rates are tried. Kinds both understand: ``"429"``, ``"500"``, ``"503"``, ``"html"`` (an answer that
+    is not JSON), ``"drop"`` (the connection closes without an answer), ``"slow"`` (the answer comes
+    after ``slow_seconds``); each emulator's docstring names its own extras.
+    ``applied_share``: for a write met by a 500/503 or a drop, the chance it was applied anyway.
+    """
+
+    rate_429: float = 0.0
+    rate_500: float = 0.0
+    rate_503: float = 0.0
+    rate_drop: float = 0.0
+    rate_slow: float = 0.0
+    slow_seconds: float = 2.0
+    applied_share: float = 0.5
+    script: dict[str, deque[str]] = field(default_factory=dict)
+
+    def queue(self, key: str, *kinds: str) -> None:
+        self.script.setdefault(key, deque()).extend(kinds)
+
+    def pick(self, key: str, rng: random.Random) -> str | None:
+        for k in (key, "*"):
+            queued = self.script.get(k)
+            if queued:
+                return queued.popleft()
+        for kind, rate in (("429", self.rate_429), ("500", self.rate_500), ("503", self.rate_503),
+                           ("drop", self.rate_drop), ("slow", self.rate_slow)):
+            if rate and rng.random() < rate:
+                return kind
+        return None

@@ -53,7 +53,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sync.emulators.server import LoopbackServer
+from sync.emulators.server import Faults, LoopbackServer
 
 Json = dict[str, Any]
 Mask = dict[str, Any]  # field-mask tree: name -> True (whole value) or a sub-mask
@@ -329,40 +329,6 @@ def _jwt_payload(token: str) -> Json | None:
 
 
 # --- state --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Faults:
-    """What goes wrong, and how often (each rate a share of requests, 0..1).
-
-    ``script`` queues faults for the next requests of a method kind (``"values.get"``,
-    ``"values.batchUpdate"``, ``"spreadsheets.batchUpdate"``, ``"drive.files.get"``, ``"token"``…;
-    ``"*"`` matches any), in order: ``"429"`` (quota), ``"500"``, ``"503"``, ``"html"`` (a 502 that
-    is not JSON), ``"drop"`` (connection closed, nothing applied), ``"drop_applied"`` (the request is
-    applied, then the connection is closed), ``"slow"`` (answer after ``slow_seconds``).
-    """
-
-    rate_429: float = 0.0
-    rate_500: float = 0.0
-    rate_503: float = 0.0
-    rate_drop: float = 0.0
-    rate_slow: float = 0.0
-    slow_seconds: float = 2.0
-    script: dict[str, deque[str]] = field(default_factory=dict)
-
-    def queue(self, kind: str, *faults: str) -> None:
-        self.script.setdefault(kind, deque()).extend(faults)
-
-    def pick(self, kind: str, rng: random.Random) -> str | None:
-        for key in (kind, "*"):
-            queued = self.script.get(key)
-            if queued:
-                return queued.popleft()
-        for name, rate in (("429", self.rate_429), ("500", self.rate_500), ("503", self.rate_503),
-                           ("drop", self.rate_drop), ("slow", self.rate_slow)):
-            if rate and rng.random() < rate:
-                return name
-        return None
 
 
 @dataclass

@@ -110,3 +110,27 @@ def test_python_dash_m_sync_works_as_a_separate_process(cfg: Path) -> None:
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "the Api-Key works" in done.stdout
+
+
+def test_the_emulator_command_serves_until_interrupted() -> None:
+    import re
+    import signal
+
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "sync", "emulator", "--port", "0", "--postings", "3"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", first)
+        assert url, first
+        postings = httpx.get(url.group(0) + "/_emulator/postings", timeout=5).json()
+        assert len(postings) == 3
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0 and "Stopped." in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

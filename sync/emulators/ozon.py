@@ -879,10 +879,5 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print(f"  curl -X POST {emu.base_url}/_emulator/buyer-cancel -d '{{\"posting_number\": \"...\"}}'")
         print(f"  curl {emu.base_url}/_emulator/log")
         print("Ctrl-C stops it.")
-        waiter = stop or threading.Event()
-        try:
-            while not waiter.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            print("\nStopped.")
+        emu.wait(stop)
     return 0

@@ -49,6 +49,15 @@ class LoopbackServer:
                  tb: TracebackType | None) -> None:
         self.stop()
 
+    def wait(self, stop: threading.Event | None = None) -> None:
+        """Block until ``stop`` is set or Ctrl-C (the ``ozon-sync emulator`` commands)."""
+        waiter = stop or threading.Event()
+        try:
+            while not waiter.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            print("\nStopped.")
+
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"

@@ -1701,10 +1701,5 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print(f"Point the Google backend's base URL at it; a service-account key's token_uri may be {emu.token_uri}.")
         print(f"  curl {emu.base_url}/v4/spreadsheets/{sid}")
         print("Ctrl-C stops it.")
-        waiter = stop or threading.Event()
-        try:
-            while not waiter.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            print("\nStopped.")
+        emu.wait(stop)
     return 0

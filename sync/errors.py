@@ -5,6 +5,7 @@
     ├── FatalError                 stop this command or cycle: exit 1
     │   ├── OzonAuthError          the Api-Key or Client-Id is wrong, expired or lacks a role
     │   ├── SheetLayoutError       the sheet lost its key column or header, or reads empty
+    │   ├── SheetAccessError       Google refuses the spreadsheet (not shared, no such key, bad credentials)
     │   ├── StateError             the state file is corrupt, newer than us, or held by another daemon
     │   └── WorkbookError          the workbook is corrupt, unreadable, or holds what openpyxl would drop
     ├── RetryLater                 nothing is lost; try again next cycle
@@ -40,6 +41,10 @@ class OzonAuthError(FatalError):
 
 class SheetLayoutError(FatalError):
     """The sheet's header or key column is missing, or the sheet suddenly reads empty."""
+
+
+class SheetAccessError(FatalError):
+    """Google refuses us the spreadsheet: not shared with the service account, no such key, bad credentials."""
 
 
 class StateError(FatalError):

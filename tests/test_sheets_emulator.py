@@ -12,8 +12,6 @@ first (gspread sends them; Google treats them as absent).
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from gspread.http_client import HTTPClient
 from requests import Response
 
 from sync.emulators.sheets import Faults, SheetsEmulator, parse_fields, quote_title
+from tests.conftest import SA_EMAIL, key_info
 from tests.schemas import strict
 
 SCHEMAS = json.loads((Path(__file__).parent / "data" / "sheets_schemas.json").read_text(encoding="utf-8"))
@@ -48,7 +47,6 @@ KIND_TO_METHOD = {
     "values.batchClear": "sheets.spreadsheets.values.batchClear", "drive.files.get": "drive.files.get",
     "drive.files.list": "drive.files.list", "drive.files.create": "drive.files.create",
 }
-SA_EMAIL = "sync-bot@ozon-sync-test.iam.gserviceaccount.com"
 
 
 STRICT_DEFINITIONS = strict(SCHEMAS["definitions"])
@@ -656,48 +654,6 @@ def test_one_sync_cycle_costs_few_requests(emu: SheetsEmulator, gc: gspread.Clie
 
 
 # --- service account: the real google-auth token flow, never leaving 127.0.0.1 ------------------------------
-
-
-@pytest.fixture(scope="module")
-def service_account_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Refuse (and record) any connection or name lookup that is not 127.0.0.1, in every thread."""
-    monkeypatch.delenv("GOOGLE_SDK_EXPERIMENTAL_PYTHON_REGIONAL_ACCESS_BOUNDARY_LOOKUP_ENABLED", raising=False)
-    attempts: list[str] = []
-    lock = threading.Lock()
-    real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "localhost"):
-            with lock:
-                attempts.append(f"connect {address[0]}")
-            raise OSError(f"test forbids connecting to {address[0]}")
-        real_connect(self, address)
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in ("127.0.0.1", "localhost", None):
-            with lock:
-                attempts.append(f"lookup {host}")
-            raise socket.gaierror(f"test forbids resolving {host}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return attempts
-
-
-def key_info(emu: SheetsEmulator, pem: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "service_account", "project_id": "ozon-sync-test", "private_key_id": "k1", "private_key": pem,
-            "client_email": SA_EMAIL, "client_id": "1", "token_uri": emu.token_uri, **extra}
 
 
 def test_service_account_through_the_token_endpoint(emu: SheetsEmulator, service_account_key: str,

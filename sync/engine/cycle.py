@@ -32,7 +32,7 @@ from sync.backends.base import SheetBackend, Snapshot
 from sync.engine.notes import Notes
 from sync.engine.rows import edit_id, ozon_hash, ozon_values, same_value
 from sync.engine.state import OPEN_OUTBOX, CellState, OutboxEntry, RowState, StateStore
-from sync.errors import OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError
+from sync.errors import OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap, Move, StatusMap
 from sync.model import (
     Action,
@@ -637,7 +637,7 @@ class Engine:
         if writes or appends:
             try:
                 self.backend.write(writes, appends)
-            except SheetBusy as exc:
+            except (SheetBusy, SheetUnavailable) as exc:
                 rep.deferred = str(exc)
                 log.warning("%s", exc)
                 self._save_held(ctx)
@@ -737,7 +737,7 @@ class Engine:
         period = min(due)
         try:
             self.backend.archive_rows([r for r, _ in due[period]], period)
-        except SheetBusy as exc:
+        except (SheetBusy, SheetUnavailable) as exc:
             rep.deferred = rep.deferred or str(exc)
             return
         for _r, key in due[period]:

@@ -1,0 +1,525 @@
+"""Google Sheets backend: gspread's HTTP client, with our own retries and timeouts, at most three
+requests per sync cycle.
+
+A cycle costs (reference/sheets-api.md §4, DESIGN §4):
+
+1. ``values:batchGet`` of every column the engine reads, one range per column (``C1:C``), so the
+   header cell comes back with its column and proves the column is still where we think it is;
+2. the same for the key and both-owned columns just before writing (the engine's guard re-read);
+3. one ``spreadsheets:batchUpdate``: ``updateCells`` for each changed cell and one ``appendCells``
+   for new rows — values as values (a text starting with "=" stays text).
+
+Once per process it also reads the header row and the sheet's id. When a person moves or renames
+columns, the header no longer matches and is read again (one more request, that cycle only).
+
+Retries: gspread's own BackOffHTTPClient retries for ever, so ours is bounded and jittered. Reads
+(GET) are retried on 429, 5xx and network errors. Writes are retried only on 429 and on a failed
+connect (Google did not process them); after a 5xx or a timeout the outcome is unknown, and the
+next cycle reads the sheet and sees what landed (appends are found by key, never doubled).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import gspread
+import requests
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.oauth2 import service_account
+from gspread.exceptions import APIError
+
+from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot
+from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
+from sync.mapping import ColumnMap
+from sync.model import CellWrite, Owner, SheetRow
+
+log = logging.getLogger("sync.google")
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive.metadata.readonly")
+GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
+PROTECTION_NOTE = "ozon-sync: filled from Ozon"
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+BACKOFF_BASE, BACKOFF_CAP = 1.0, 30.0
+PIXELS_PER_CHAR = 7
+
+
+class RetryingHTTPClient(gspread.http_client.HTTPClient):
+    """gspread's HTTP client with a timeout on every call, bounded jittered retries, a request
+    counter, and an optional endpoint that replaces Google's hosts (the emulator, a proxy).
+
+    gspread builds it from the class (``Client(..., http_client=cls)``), so settings are class
+    attributes: ``RetryingHTTPClient.configured(...)`` makes a subclass carrying them."""
+
+    endpoint: str | None = None
+    timeout_seconds: float = 30.0
+    retries: int = 4
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+    rng: random.Random = random.Random()
+
+    @classmethod
+    def configured(cls, *, endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
+                   sleep: Callable[[float], None] = time.sleep) -> type[RetryingHTTPClient]:
+        return type("ConfiguredHTTPClient", (cls,), {
+            "endpoint": endpoint.rstrip("/") if endpoint else None, "timeout_seconds": timeout, "retries": retries,
+            "sleep": staticmethod(sleep), "rng": random.Random(),
+        })
+
+    def __init__(self, auth: Credentials, session: requests.Session | None = None) -> None:
+        super().__init__(auth, session)
+        self.set_timeout(self.timeout_seconds)
+        self.requests = 0
+
+    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.endpoint:
+            for host in GOOGLE_HOSTS:
+                if endpoint.startswith(host):
+                    endpoint = self.endpoint + endpoint[len(host):]
+                    break
+        read = method.upper() == "GET"
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            self.requests += 1
+            try:
+                return super().request(method, endpoint, *args, **kwargs)
+            except APIError as exc:
+                status = exc.response.status_code
+                if last or status not in RETRYABLE or (not read and status != 429):
+                    raise
+                self._pause(attempt, exc.response.headers.get("retry-after"), f"HTTP {status}")
+            except requests.ConnectionError as exc:
+                # A refused or failed connect sent nothing; any other broken connection may have.
+                sent = not isinstance(exc.__context__, ConnectionRefusedError) and "Connection refused" not in str(exc)
+                if last or (not read and sent):
+                    raise SheetUnavailable(_unknown(method, endpoint, "the connection broke")) from None
+                self._pause(attempt, None, "no connection")
+            except requests.Timeout:
+                if last or not read:
+                    raise SheetUnavailable(_unknown(method, endpoint, f"no answer within {self.timeout_seconds:g} s")) \
+                        from None
+                self._pause(attempt, None, "timeout")
+        raise AssertionError("unreachable")
+
+    def _pause(self, attempt: int, retry_after: str | None, why: str) -> None:
+        delay = self.rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
+        if retry_after and retry_after.strip().isdigit():
+            delay = max(delay, min(float(retry_after), BACKOFF_CAP))
+        log.info("Google Sheets: %s; retrying in %.1f s (try %d of %d)", why, delay, attempt + 2, self.retries + 1)
+        self.sleep(delay)
+
+
+def _unknown(method: str, endpoint: str, why: str) -> str:
+    what = "reading the sheet" if method.upper() == "GET" else "writing the sheet (it may or may not have landed)"
+    return f"Google Sheets did not answer while {what}: {why}; the next cycle reads it again"
+
+
+def load_credentials(credentials: str | None) -> Credentials:
+    """``anonymous`` (emulators), a service-account JSON path, or $GOOGLE_APPLICATION_CREDENTIALS."""
+    if credentials == "anonymous":
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]
+    path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not path:
+        raise SheetAccessError("No Google credentials: set spreadsheet.credentials to a service-account JSON key "
+                               "file, or the environment variable GOOGLE_APPLICATION_CREDENTIALS")
+    try:
+        creds: Credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            path, scopes=list(SCOPES))
+    except (OSError, ValueError, KeyError) as exc:
+        raise SheetAccessError(f"The service-account key {path} cannot be used ({exc}); download a JSON key "
+                               f"from Google Cloud console → IAM → Service accounts → Keys") from None
+    return creds
+
+
+def quote(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def letters(index: int) -> str:
+    """0-based column index -> A1 letters."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def rgb(hex_colour: str) -> dict[str, float]:
+    h = hex_colour.lstrip("#")
+    return {"red": int(h[0:2], 16) / 255, "green": int(h[2:4], 16) / 255, "blue": int(h[4:6], 16) / 255}
+
+
+class GoogleBackend(SheetBackend):
+    """One worksheet (tab) of a Google spreadsheet."""
+
+    name = "google"
+    max_cell_chars = 50000
+
+    def __init__(self, spreadsheet: str, worksheet: str, columns: ColumnMap, *, credentials: str | None = None,
+                 api_endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
+                 sleep: Callable[[float], None] = time.sleep):
+        m = re.search(r"/spreadsheets/d/([A-Za-z0-9_-]+)", spreadsheet)
+        self.key = m.group(1) if m else spreadsheet.strip()
+        self.worksheet = worksheet
+        self.columns = columns
+        self._credentials_setting = credentials
+        self._http_class = RetryingHTTPClient.configured(endpoint=api_endpoint, timeout=timeout, retries=retries,
+                                                         sleep=sleep)
+        self._http: RetryingHTTPClient | None = None
+        self._creds: Credentials | None = None
+        self._sheet_id: int | None = None
+        self._cols: dict[str, int] | None = None  # field -> 0-based column, from the last header read
+        self._header: list[str] = []
+        self._last_keys: dict[int, str] = {}  # row -> key, from the last read that had the key column
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def http(self) -> RetryingHTTPClient:
+        if self._http is None:
+            self._creds = load_credentials(self._credentials_setting)
+            client = gspread.Client(self._creds, http_client=self._http_class)
+            http = client.http_client
+            assert isinstance(http, RetryingHTTPClient)
+            self._http = http
+        return self._http
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (tries included), for benchmarks and tests."""
+        return self._http.requests if self._http else 0
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One API call, with Google's refusals turned into our errors."""
+        try:
+            return fn(*args, **kwargs)
+        except APIError as exc:
+            raise self._explain(exc) from None
+        except requests.RequestException as exc:
+            raise SheetUnavailable(f"Google Sheets could not be reached ({type(exc).__name__}); "
+                                   f"the next cycle tries again") from None
+
+    def _explain(self, exc: APIError) -> Exception:
+        status = exc.response.status_code
+        message = str(exc.error.get("message", "")) if isinstance(exc.error, Mapping) else str(exc)
+        if status == 403:
+            who = getattr(self._creds, "service_account_email", None)
+            share = f"share it with {who} as an editor" if who else "share it with the service account as an editor"
+            return SheetAccessError(f"Google refuses access to spreadsheet {self.key}: {share} "
+                                    f"(Google said: {message})")
+        if status == 404:
+            return SheetAccessError(f"There is no spreadsheet with key {self.key}: check spreadsheet.spreadsheet "
+                                    f"(the key is the part of its URL after /d/)")
+        if status == 401:
+            return SheetAccessError(f"Google rejected the credentials ({message}): check spreadsheet.credentials")
+        if status == 429:
+            return SheetUnavailable(f"Google's Sheets quota is used up for now ({message}); the next cycle tries again")
+        if status >= 500:
+            return SheetUnavailable(f"Google Sheets failed (HTTP {status}: {message}); the next cycle tries again")
+        if "Unable to parse range" in message or "No grid with id" in message:
+            self._sheet_id, self._cols = None, None
+            return SheetLayoutError(f"The spreadsheet has no tab «{self.worksheet}»; run `ozon-sync init` to add it "
+                                    f"(or fix spreadsheet.worksheet)")
+        return SheetLayoutError(f"Google Sheets refused a request (HTTP {status}: {message})")
+
+    def _sheets(self) -> list[dict[str, Any]]:
+        meta = self._call(self.http.fetch_sheet_metadata, self.key,
+                          params={"fields": "sheets(properties(sheetId,title,gridProperties),conditionalFormats,"
+                                            "protectedRanges,basicFilter)"})
+        sheets: list[dict[str, Any]] = meta.get("sheets", [])
+        return sheets
+
+    def _find(self, sheets: list[dict[str, Any]], title: str) -> dict[str, Any] | None:
+        return next((s for s in sheets if s["properties"]["title"] == title), None)
+
+    def _id(self) -> int:
+        if self._sheet_id is None:
+            sheet = self._find(self._sheets(), self.worksheet)
+            if sheet is None:
+                raise SheetLayoutError(f"The spreadsheet has no tab «{self.worksheet}»; run `ozon-sync init` to add it")
+            self._sheet_id = int(sheet["properties"]["sheetId"])
+        return self._sheet_id
+
+    def _read_header(self) -> None:
+        got = self._call(self.http.values_get, self.key, f"{quote(self.worksheet)}!1:1",
+                         params={"valueRenderOption": "UNFORMATTED_VALUE"})
+        values = got.get("values") or [[]]
+        self._header = [str(v).strip() for v in values[0]]
+        self._cols = {}
+        for col in self.columns.columns:
+            for i, h in enumerate(self._header):
+                if h.casefold() == col.header.casefold():
+                    self._cols[col.field] = i
+                    break
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def read(self, fields: Sequence[str]) -> Snapshot:
+        if self._cols is None:
+            self._read_header()
+        columns = self._read_columns(fields)
+        if columns is None or any(f not in (self._cols or {}) for f in fields):
+            self._read_header()  # a person moved, renamed or added columns
+            columns = self._read_columns(fields)
+        assert self._cols is not None
+        if not any(self._header):
+            raise SheetLayoutError(f"The sheet «{self.worksheet}» has no header row; "
+                                   f"run `ozon-sync init` to lay it out")
+        key = self.columns.key
+        if key.field not in self._cols:
+            raise SheetLayoutError(f"The key column «{key.header}» is missing from the header of «{self.worksheet}»; "
+                                   f"restore it (or run `ozon-sync init`) before syncing")
+        columns = columns or {}
+        height = max((len(v) for v in columns.values()), default=0)
+        rows: list[SheetRow] = []
+        for i in range(1, height):
+            cells = {}
+            for f, values in columns.items():
+                col = self.columns.get(f)
+                if col is not None:
+                    cells[f] = col.canonical(values[i] if i < len(values) else None)
+            if any(cells.values()):
+                rows.append(SheetRow(i + 1, cells))
+        if key.field in columns:
+            self._last_keys = {r.row: r.get(key.field) for r in rows}
+        return Snapshot(rows, frozenset(f for f in fields if f not in self._cols))
+
+    def _read_columns(self, fields: Sequence[str]) -> dict[str, list[Any]] | None:
+        """field -> the column's values from row 1; None when a header cell is not where it was."""
+        assert self._cols is not None
+        wanted = [f for f in fields if f in self._cols]
+        if not wanted:
+            return {}
+        title = quote(self.worksheet)
+        ranges = [f"{title}!{letters(self._cols[f])}1:{letters(self._cols[f])}" for f in wanted]
+        got = self._call(self.http.values_batch_get, self.key, ranges,
+                         params={"majorDimension": "COLUMNS", "valueRenderOption": "UNFORMATTED_VALUE"})
+        out: dict[str, list[Any]] = {}
+        for f, vr in zip(wanted, got.get("valueRanges", []), strict=False):
+            values = (vr.get("values") or [[]])[0]
+            col = self.columns.get(f)
+            if col is None or not values or str(values[0]).strip().casefold() != col.header.casefold():
+                return None
+            out[f] = values
+        return out if len(out) == len(wanted) else None
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def _cell(self, field: str, text: str) -> dict[str, Any]:
+        col = self.columns.get(field)
+        value = col.typed(text) if col is not None else text
+        if value is None or value == "":
+            return {}
+        if isinstance(value, bool):
+            return {"userEnteredValue": {"stringValue": text}}
+        if isinstance(value, int | float):
+            return {"userEnteredValue": {"numberValue": value}}
+        return {"userEnteredValue": {"stringValue": text}}  # dates stay text in the engine's format
+
+    def _writable(self, field: str) -> int | None:
+        col = self.columns.get(field)
+        if col is None or col.owner is Owner.STAFF or self._cols is None:
+            return None
+        return self._cols.get(field)
+
+    def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
+        if not writes and not appends:
+            return
+        if self._cols is None:
+            self._read_header()
+        sheet_id = self._id()
+        reqs: list[dict[str, Any]] = []
+        for w in writes:
+            ci = self._writable(w.field)
+            if ci is None or w.row < 2:
+                continue
+            reqs.append({"updateCells": {"rows": [{"values": [self._cell(w.field, w.value)]}],
+                                         "fields": "userEnteredValue",
+                                         "start": {"sheetId": sheet_id, "rowIndex": w.row - 1, "columnIndex": ci}}})
+        if appends:
+            targets = {c.field: ci for c in self.columns.columns if (ci := self._writable(c.field)) is not None}
+            width = max(targets.values(), default=-1) + 1
+            rows = []
+            for values in appends:
+                cells: list[dict[str, Any]] = [{} for _ in range(width)]
+                for f, text in values.items():
+                    if f in targets:
+                        cells[targets[f]] = self._cell(f, text)
+                rows.append({"values": cells})
+            reqs.append({"appendCells": {"sheetId": sheet_id, "rows": rows, "fields": "userEnteredValue"}})
+        if reqs:
+            self._call(self.http.batch_update, self.key, {"requests": reqs})
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def ensure_layout(self, layout: Layout) -> None:
+        """Create the tab if missing, add missing header cells at the end, and (re)apply in one
+        batchUpdate: frozen header, bold header with Ozon columns shaded, text format on text
+        columns, dropdowns (advisory), status colours, protected Ozon columns (warning-only unless
+        ``layout.protect`` or editors are given) and a filter. Our earlier rules are replaced."""
+        sheets = self._sheets()
+        sheet = self._find(sheets, self.worksheet)
+        reqs: list[dict[str, Any]] = []
+        if sheet is None:
+            new_id = max((int(s["properties"]["sheetId"]) for s in sheets), default=0) + 1
+            reqs.append({"addSheet": {"properties": {"sheetId": new_id, "title": self.worksheet,
+                                                     "gridProperties": {"rowCount": 1000, "columnCount": 26}}}})
+            sheet = {"properties": {"sheetId": new_id, "title": self.worksheet,
+                                    "gridProperties": {"rowCount": 1000, "columnCount": 26}}}
+            header: list[str] = []
+        else:
+            self._sheet_id = int(sheet["properties"]["sheetId"])
+            self._read_header()
+            header = list(self._header)
+        sid = int(sheet["properties"]["sheetId"])
+        while header and not header[-1]:
+            header.pop()
+        known = {h.casefold() for h in header}
+        new = [c for c in self.columns.columns if c.header.casefold() not in known]
+        start = len(header)
+        header += [c.header for c in new]
+        width = len(header)
+        grid_cols = int(sheet["properties"].get("gridProperties", {}).get("columnCount", 26))
+        if width > grid_cols:
+            reqs.append({"appendDimension": {"sheetId": sid, "dimension": "COLUMNS", "length": width - grid_cols}})
+        if new:
+            reqs.append({"updateCells": {"rows": [{"values": [{"userEnteredValue": {"stringValue": c.header}}
+                                                              for c in new]}],
+                                         "fields": "userEnteredValue",
+                                         "start": {"sheetId": sid, "rowIndex": 0, "columnIndex": start}}})
+            for i, c in enumerate(new, start=start):
+                if c.width:
+                    reqs.append({"updateDimensionProperties": {
+                        "range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
+                        "properties": {"pixelSize": int(c.width * PIXELS_PER_CHAR)}, "fields": "pixelSize"}})
+        cols = {c.field: i for c in self.columns.columns for i, h in enumerate(header)
+                if h.casefold() == c.header.casefold()}
+        reqs += self._rules(sheet, sid, cols, width, layout)
+        self._call(self.http.batch_update, self.key, {"requests": reqs})
+        self._sheet_id, self._cols = sid, None
+
+    def _rules(self, sheet: dict[str, Any], sid: int, cols: dict[str, int], width: int,
+               layout: Layout) -> list[dict[str, Any]]:
+        def column(ci: int, first_row: int = 1) -> dict[str, int]:
+            return {"sheetId": sid, "startRowIndex": first_row, "startColumnIndex": ci, "endColumnIndex": ci + 1}
+
+        reqs: list[dict[str, Any]] = [
+            {"updateSheetProperties": {"properties": {"sheetId": sid, "gridProperties": {"frozenRowCount": 1}},
+                                       "fields": "gridProperties.frozenRowCount"}},
+            {"repeatCell": {"range": {"sheetId": sid, "startRowIndex": 0, "endRowIndex": 1,
+                                      "startColumnIndex": 0, "endColumnIndex": width},
+                            "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                            "fields": "userEnteredFormat.textFormat.bold"}},
+        ]
+        for c in self.columns.columns:
+            ci = cols.get(c.field)
+            if ci is None:
+                continue
+            if c.owner in (Owner.OZON, Owner.KEY):
+                reqs.append({"repeatCell": {"range": {**column(ci, 0), "endRowIndex": 1},
+                                            "cell": {"userEnteredFormat": {"backgroundColor": rgb(OZON_SHADE)}},
+                                            "fields": "userEnteredFormat.backgroundColor"}})
+            if c.format == "text" and c.owner in (Owner.KEY, Owner.BOTH):
+                reqs.append({"repeatCell": {"range": column(ci),
+                                            "cell": {"userEnteredFormat": {"numberFormat": {"type": "TEXT"}}},
+                                            "fields": "userEnteredFormat.numberFormat"}})
+        for f, choices in layout.dropdowns.items():
+            if f in cols and choices:
+                reqs.append({"setDataValidation": {"range": column(cols[f]), "rule": {
+                    "condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in choices]},
+                    "strict": False, "showCustomUi": True}}})
+        status = cols.get("status")
+        if status is not None:
+            ours = [i for i, rule in enumerate(sheet.get("conditionalFormats", []))
+                    if all(r.get("startColumnIndex") == status and r.get("endColumnIndex") == status + 1
+                           for r in rule.get("ranges", []))]
+            reqs += [{"deleteConditionalFormatRule": {"sheetId": sid, "index": i}} for i in reversed(ours)]
+            reqs += [{"addConditionalFormatRule": {"index": n, "rule": {
+                "ranges": [column(status)],
+                "booleanRule": {"condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": label}]},
+                                "format": {"backgroundColor": rgb(colour)}}}}}
+                for n, (label, colour) in enumerate(layout.status_colours.items())]
+        reqs += [{"deleteProtectedRange": {"protectedRangeId": p["protectedRangeId"]}}
+                 for p in sheet.get("protectedRanges", []) if p.get("description") == PROTECTION_NOTE]
+        enforced = layout.protect or bool(layout.editors)
+        me = getattr(self._creds, "service_account_email", None)  # never lock ourselves out
+        editors = sorted({*layout.editors, *([me] if me else [])})
+        for c in self.columns.columns:
+            ci = cols.get(c.field)
+            if ci is None or c.owner is not Owner.OZON:
+                continue
+            protected: dict[str, Any] = {"range": column(ci), "description": PROTECTION_NOTE,
+                                         "warningOnly": not enforced}
+            if enforced:
+                protected["editors"] = {"users": editors}
+            reqs.append({"addProtectedRange": {"protectedRange": protected}})
+        if not sheet.get("basicFilter"):
+            reqs.append({"setBasicFilter": {"filter": {"range": {"sheetId": sid, "startRowIndex": 0,
+                                                                 "startColumnIndex": 0, "endColumnIndex": width}}}})
+        return reqs
+
+    # --- archive -----------------------------------------------------------------------------
+
+    def archive_title(self, period: str) -> str:
+        return f"{'Архив' if self.columns.language == 'ru' else 'Archive'} {period}"
+
+    def archive_rows(self, rows: Sequence[int], period: str) -> None:
+        """Copy whole rows (every column; a formula as its value) to the archive tab for ``period`` and
+        delete them, in one batchUpdate. Rows whose key is no longer where the last read saw it (a
+        person inserted or deleted rows since) are left for the next cycle."""
+        if not rows:
+            return
+        title = quote(self.worksheet)
+        wanted = sorted(set(rows))
+        got = self._call(self.http.values_batch_get, self.key, [f"{title}!{r}:{r}" for r in wanted],
+                         params={"valueRenderOption": "UNFORMATTED_VALUE"})
+        if self._cols is None:
+            self._read_header()
+        key_col = (self._cols or {}).get(self.columns.key.field)
+        moved: list[tuple[int, list[Any]]] = []
+        for r, vr in zip(wanted, got.get("valueRanges", []), strict=False):
+            values = (vr.get("values") or [[]])[0]
+            key = values[key_col] if key_col is not None and key_col < len(values) else None
+            if key is not None and str(key) == self._last_keys.get(r):
+                moved.append((r, values))
+        if not moved:
+            return
+        sheets = self._sheets()
+        sid = self._id()
+        archive = self._find(sheets, self.archive_title(period))
+        reqs: list[dict[str, Any]] = []
+        if archive is None:
+            aid = max(int(s["properties"]["sheetId"]) for s in sheets) + 1
+            reqs.append({"addSheet": {"properties": {"sheetId": aid, "title": self.archive_title(period),
+                                                     "gridProperties": {"frozenRowCount": 1}}}})
+            reqs.append({"appendCells": {"sheetId": aid, "fields": "userEnteredValue", "rows": [
+                {"values": [{"userEnteredValue": {"stringValue": h}} for h in self._header]}]}})
+        else:
+            aid = int(archive["properties"]["sheetId"])
+        reqs.append({"appendCells": {"sheetId": aid, "fields": "userEnteredValue",
+                                     "rows": [{"values": [_raw_cell(v) for v in values]} for _, values in moved]}})
+        reqs += [{"deleteDimension": {"range": {"sheetId": sid, "dimension": "ROWS", "startIndex": r - 1,
+                                                "endIndex": r}}} for r, _ in sorted(moved, reverse=True)]
+        self._call(self.http.batch_update, self.key, {"requests": reqs})
+        self._last_keys = {}
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.session.close()
+            self._http = None
+
+
+def _raw_cell(value: Any) -> dict[str, Any]:
+    """A value read with valueRenderOption UNFORMATTED_VALUE, written back as that value (never as a formula)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    return {"userEnteredValue": {"stringValue": str(value)}}

@@ -1,0 +1,253 @@
+"""The Google Sheets backend through real gspread HTTP to the Sheets emulator: the shared contract,
+plus what only Google has — the request budget, quotas and retries, sharing errors, the layout
+requests, and a person editing in the browser between our read and our write.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sync.backends.base import SheetBackend
+from sync.backends.google import GoogleBackend, letters, quote
+from sync.emulators.sheets import SheetsEmulator
+from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
+from sync.model import CellWrite
+from tests.backend_contract import ALL, COLUMNS, HEADERS, LAYOUT, BackendContract, H, Person, order
+from tests.conftest import SA_EMAIL, key_info
+
+SHEET = "Заказы"
+
+
+def text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class GooglePerson:
+    """Someone editing the spreadsheet in the browser (the emulator's in-process helpers)."""
+
+    def __init__(self, emu: SheetsEmulator, spreadsheet: str, sheet: str = SHEET):
+        self.emu, self.id, self.sheet = emu, spreadsheet, sheet
+
+    def _grid(self, title: str | None = None) -> list[list[str]]:
+        return [[text_of(v) for v in row] for row in self.emu.grid(self.id, title or self.sheet)]
+
+    def header(self) -> list[str]:
+        grid = self._grid()
+        return grid[0] if grid else []
+
+    def rows(self) -> list[list[str]]:
+        width = len(self.header())
+        return [(row + [""] * width)[:width] for row in self._grid()[1:]]
+
+    def _col(self, header: str) -> int:
+        return self.header().index(header)
+
+    def get(self, row: int, header: str) -> str:
+        grid = self._grid()
+        c = self._col(header)
+        return grid[row - 1][c] if row - 1 < len(grid) and c < len(grid[row - 1]) else ""
+
+    def set(self, row: int, header: str, value: str) -> None:
+        self.emu.set_values(self.id, f"{quote(self.sheet)}!{letters(self._col(header))}{row}", [[value]])
+
+    def delete_row(self, row: int) -> None:
+        self.emu.delete_rows(self.id, self.sheet, row)
+
+    def sort_by(self, header: str) -> None:
+        self.emu.sort_rows(self.id, self.sheet, self._col(header) + 1)
+
+    def _rewrite(self, grid: list[list[str]]) -> None:
+        width = max((len(r) for r in grid), default=0) + 1
+        self.emu.set_values(self.id, f"{quote(self.sheet)}!A1", [(r + [""] * width)[:width] for r in grid])
+
+    def move_column(self, header: str, index: int) -> None:
+        i = self._col(header)
+        grid = self._grid()
+        width = max(len(r) for r in grid)
+        grid = [(r + [""] * width)[:width] for r in grid]
+        for r in grid:
+            r.insert(index, r.pop(i))
+        self._rewrite([["'" + v if v.isdigit() else v for v in r] for r in grid])
+
+    def delete_column(self, header: str) -> None:
+        sheet_id = self.emu.sheet_meta(self.id, self.sheet)["properties"]["sheetId"]
+        i = self._col(header)
+        httpx.post(f"{self.emu.base_url}/v4/spreadsheets/{self.id}:batchUpdate", timeout=5, json={"requests": [
+            {"deleteDimension": {"range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i,
+                                           "endIndex": i + 1}}}]}).raise_for_status()
+
+    def archived(self, period: str) -> list[dict[str, str]]:
+        title = f"Архив {period}"
+        if title not in [s for s in self._titles()]:
+            return []
+        grid = self._grid(title)
+        return [dict(zip(grid[0], (r + [""] * len(grid[0]))[:len(grid[0])], strict=True)) for r in grid[1:]]
+
+    def _titles(self) -> list[str]:
+        got = httpx.get(f"{self.emu.base_url}/v4/spreadsheets/{self.id}", timeout=5).json()
+        return [s["properties"]["title"] for s in got["sheets"]]
+
+
+@pytest.fixture
+def emu() -> Iterator[SheetsEmulator]:
+    with SheetsEmulator() as e:
+        yield e
+
+
+def backend_for(emu: SheetsEmulator, **kw: Any) -> tuple[GoogleBackend, str]:
+    sid = emu.create_spreadsheet("Заказы Ozon", ["Лист1"])
+    return GoogleBackend(sid, SHEET, COLUMNS, credentials="anonymous", api_endpoint=emu.base_url,
+                         sleep=lambda s: None, **kw), sid
+
+
+class TestGoogleContract(BackendContract):
+    @pytest.fixture(autouse=True)
+    def _emulator(self, emu: SheetsEmulator) -> None:
+        self.emu = emu
+        self.ids: dict[int, str] = {}
+
+    def make_backend(self, tmp_path: Path) -> SheetBackend:
+        backend, sid = backend_for(self.emu)
+        self.ids[id(backend)] = sid
+        return backend
+
+    def person(self, backend: SheetBackend) -> Person:
+        return GooglePerson(self.emu, self.ids[id(backend)])
+
+
+# --- Google only --------------------------------------------------------------------------------------
+
+
+def test_a_steady_cycle_costs_three_requests_whatever_the_number_of_edits(emu: SheetsEmulator) -> None:
+    backend, _ = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    backend.read(ALL)
+    backend.write([], [order(f"{n:04d}-0001-1") for n in range(300)])
+    for edits in (0, 10, 300):
+        before = backend.requests
+        snap = backend.read(COLUMNS.read_fields)
+        backend.read(COLUMNS.guard_fields)
+        backend.write([CellWrite(r.row, "sync_note", f"note {edits}") for r in snap.rows[:edits]], [])
+        assert backend.requests - before == (2 if edits == 0 else 3)
+    assert backend.read(["sync_note"]).rows[299].get("sync_note") == "note 300"
+
+
+def test_values_are_written_as_values(emu: SheetsEmulator) -> None:
+    backend, sid = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    backend.read(ALL)
+    backend.write([], [order("0012-0001-1", products="=HYPERLINK(\"x\")", tracking_number="0098", quantity="3")])
+    person = GooglePerson(emu, sid)
+    assert person.get(2, H["products"]) == "=HYPERLINK(\"x\")"
+    got = backend.read(ALL).rows[0]
+    assert (got.get("tracking_number"), got.get("quantity"), got.get("posting_number")) == ("0098", "3", "0012-0001-1")
+
+
+def test_layout_lays_out_dropdowns_colours_text_format_protection_and_filter(emu: SheetsEmulator) -> None:
+    backend, sid = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    backend.ensure_layout(LAYOUT)  # twice: nothing doubles
+    meta = emu.sheet_meta(sid, SHEET)
+    assert meta["frozen_rows"] == 1 and meta["basic_filter"]
+    status_col = letters(HEADERS.index(H["status"]))
+    rules = [v["rule"] for v in meta["validations"] if v["range"] == f"{status_col}2:{status_col}1000"]
+    assert rules and rules[0]["strict"] is False
+    assert [v["userEnteredValue"] for v in rules[0]["condition"]["values"]] == LAYOUT.dropdowns["status"]
+    assert len(meta["conditional_formats"]) == len(LAYOUT.status_colours)
+    ozon_cols = [c for c in COLUMNS.columns if c.owner.value == "ozon"]
+    assert len(meta["protected_ranges"]) == len(ozon_cols)
+    assert all(p["warningOnly"] for p in meta["protected_ranges"])
+    assert {"range": "A2:A1000", "format": {"numberFormat": {"type": "TEXT"}}} in meta["formats"]  # the key column
+    assert GooglePerson(emu, sid).header() == HEADERS
+
+
+def test_editors_make_protection_enforced(emu: SheetsEmulator) -> None:
+    from sync.backends.base import Layout
+
+    backend, sid = backend_for(emu)
+    backend.ensure_layout(Layout(editors=("boss@shop.ru",)))
+    ranges = emu.sheet_meta(sid, SHEET)["protected_ranges"]
+    assert ranges and all(not p["warningOnly"] and p["editors"]["users"] == ["boss@shop.ru"] for p in ranges)
+
+
+def test_a_person_moving_columns_costs_one_more_request_that_cycle_only(emu: SheetsEmulator) -> None:
+    backend, sid = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    backend.read(ALL)
+    backend.write([], [order("1-1-1", status="Новый")])
+    backend.read(ALL)
+    GooglePerson(emu, sid).move_column(H["status"], 0)
+    before = backend.requests
+    assert backend.read(["status"]).rows[0].get("status") == "Новый"
+    assert backend.requests - before == 3  # stale columns, the header, the columns again
+    before = backend.requests
+    backend.read(["status"])
+    assert backend.requests - before == 1
+
+
+def test_quota_and_server_errors_are_retried_within_bounds(emu: SheetsEmulator) -> None:
+    backend, _ = backend_for(emu, retries=2)
+    backend.ensure_layout(LAYOUT)
+    emu.faults.queue("values.batchGet", "429", "503")
+    backend.read(ALL)  # two failures, then the answer
+    emu.faults.queue("values.batchGet", "429", "429", "429")
+    with pytest.raises(SheetUnavailable, match="quota"):
+        backend.read(ALL)
+    emu.faults.queue("spreadsheets.batchUpdate", "500")
+    with pytest.raises(SheetUnavailable):  # a write whose outcome is unknown is not repeated
+        backend.write([], [order("1-1-1")])
+
+
+def test_per_minute_quota_of_the_emulator_reaches_us_as_unavailable() -> None:
+    with SheetsEmulator(reads_per_minute=2) as emu:
+        backend, _ = backend_for(emu, retries=0)
+        with pytest.raises((SheetUnavailable, SheetLayoutError)):
+            for _ in range(5):
+                backend.read(ALL)
+
+
+def test_sharing_and_key_errors_say_what_to_do(emu: SheetsEmulator) -> None:
+    missing = GoogleBackend("no-such-key", SHEET, COLUMNS, credentials="anonymous", api_endpoint=emu.base_url)
+    with pytest.raises(SheetAccessError, match="no spreadsheet with key no-such-key"):
+        missing.read(ALL)
+    backend, _ = backend_for(emu)
+    with pytest.raises(SheetLayoutError, match="ozon-sync init"):
+        backend.read(ALL)  # the tab does not exist yet
+
+
+def test_not_shared_names_the_service_account_and_nothing_leaves_loopback(
+        tmp_path: Path, service_account_key: str, loopback_only: list[str]) -> None:
+    with SheetsEmulator(allow_anonymous=False) as emu:
+        key = tmp_path / "sa.json"
+        key.write_text(json.dumps(key_info(emu, service_account_key)), encoding="utf-8")
+        sid = emu.create_spreadsheet("Чужая", [SHEET], shared_with={"someone@else.ru"})
+        backend = GoogleBackend(sid, SHEET, COLUMNS, credentials=str(key), api_endpoint=emu.base_url)
+        with pytest.raises(SheetAccessError, match=f"share it with {SA_EMAIL}"):
+            backend.read(ALL)
+        emu.share(sid, SA_EMAIL)
+        backend.ensure_layout(LAYOUT)
+        assert backend.read(ALL).rows == []
+        backend.close()
+    assert loopback_only == []
+
+
+def test_archive_skips_rows_that_moved_since_the_read(emu: SheetsEmulator) -> None:
+    backend, sid = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    backend.read(ALL)
+    backend.write([], [order("1-1-1"), order("2-2-2")])
+    backend.read(ALL)
+    GooglePerson(emu, sid).delete_row(2)  # 2-2-2 is now on row 2
+    backend.archive_rows([3], "2026-10")  # row 3 held 2-2-2 at our read; it holds nothing now
+    assert [r[0] for r in GooglePerson(emu, sid).rows()] == ["2-2-2"]
+

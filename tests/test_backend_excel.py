@@ -9,11 +9,8 @@ from __future__ import annotations
 import struct
 import time
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
@@ -27,121 +24,7 @@ from sync.errors import SheetBusy, SheetLayoutError, WorkbookError
 from sync.mapping import default_mapping_path, load_columns
 from sync.model import CellWrite
 from tests.backend_contract import ALL, COLUMNS, HEADERS, LAYOUT, BackendContract, H, Person, order
-
-SHEET = "Заказы"
-
-
-def text_of(value: Any) -> str:
-    """A cell value as a person reads it (dates in the engine's format, 3.0 as 3)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-class ExcelPerson:
-    """Someone with the workbook open in Excel: every edit is a full load and save of the file."""
-
-    def __init__(self, path: Path, sheet: str = SHEET):
-        self.path = path
-        self.sheet = sheet
-
-    @contextmanager
-    def edit(self) -> Iterator[Any]:
-        wb = openpyxl.load_workbook(self.path)
-        yield wb[self.sheet]
-        wb.save(self.path)
-
-    def ws(self) -> Any:
-        return openpyxl.load_workbook(self.path)[self.sheet]
-
-    @staticmethod
-    def _header(ws: Any) -> list[str]:
-        values = [text_of(c.value) for c in ws[1]]
-        while values and not values[-1]:
-            values.pop()
-        return values
-
-    @staticmethod
-    def _last(ws: Any) -> int:
-        for r in range(ws.max_row, 1, -1):
-            if any(c.value not in (None, "") for c in ws[r]):
-                return r
-        return 1
-
-    def _col(self, ws: Any, header: str) -> int:
-        return self._header(ws).index(header) + 1
-
-    def header(self) -> list[str]:
-        return self._header(self.ws())
-
-    def rows(self) -> list[list[str]]:
-        ws = self.ws()
-        width = len(self._header(ws))
-        return [[text_of(ws.cell(row=r, column=c).value) for c in range(1, width + 1)]
-                for r in range(2, self._last(ws) + 1)]
-
-    def get(self, row: int, header: str) -> str:
-        ws = self.ws()
-        return text_of(ws.cell(row=row, column=self._col(ws, header)).value)
-
-    def set(self, row: int, header: str, value: str) -> None:
-        with self.edit() as ws:
-            cell = ws.cell(row=row, column=self._col(ws, header))
-            cell.value = value or None
-            if value:
-                cell.data_type = "s"
-
-    def delete_row(self, row: int) -> None:
-        with self.edit() as ws:
-            ws.delete_rows(row)
-
-    @staticmethod
-    def _grab(ws: Any, rows: range, width: int) -> list[list[tuple[Any, str, str]]]:
-        return [[(c.value, c.data_type, c.number_format) for c in
-                 (ws.cell(row=r, column=k) for k in range(1, width + 1))] for r in rows]
-
-    @staticmethod
-    def _put(ws: Any, first: int, grid: list[list[tuple[Any, str, str]]]) -> None:
-        for r, row in enumerate(grid, start=first):
-            for k, (value, dtype, fmt) in enumerate(row, start=1):
-                cell = ws.cell(row=r, column=k)
-                cell.value = value
-                cell.data_type = dtype
-                cell.number_format = fmt
-
-    def sort_by(self, header: str) -> None:
-        with self.edit() as ws:
-            i = self._col(ws, header) - 1
-            width = ws.max_column
-            grid = self._grab(ws, range(2, self._last(ws) + 1), width)
-            grid.sort(key=lambda row: text_of(row[i][0]))
-            self._put(ws, 2, grid)
-
-    def move_column(self, header: str, index: int) -> None:
-        with self.edit() as ws:
-            i = self._col(ws, header) - 1
-            width = ws.max_column
-            grid = self._grab(ws, range(1, self._last(ws) + 1), width)
-            for row in grid:
-                row.insert(index, row.pop(i))
-            self._put(ws, 1, grid)
-
-    def delete_column(self, header: str) -> None:
-        with self.edit() as ws:
-            ws.delete_cols(self._col(ws, header))
-
-    def archived(self, period: str) -> list[dict[str, str]]:
-        path = self.path.with_name(f"{self.path.stem}-archive-{period}{self.path.suffix}")
-        if not path.exists():
-            return []
-        ws = openpyxl.load_workbook(path)[self.sheet]
-        header = self._header(ws)
-        return [{h: text_of(ws.cell(row=r, column=k).value) for k, h in enumerate(header, start=1)}
-                for r in range(2, self._last(ws) + 1)]
+from tests.people import SHEET, ExcelPerson, text_of
 
 
 class TestExcelContract(BackendContract):

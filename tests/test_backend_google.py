@@ -10,92 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from sync.backends.base import SheetBackend
-from sync.backends.google import GoogleBackend, letters, quote
+from sync.backends.google import GoogleBackend, letters
 from sync.emulators.sheets import SheetsEmulator
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.model import CellWrite
 from tests.backend_contract import ALL, COLUMNS, HEADERS, LAYOUT, BackendContract, H, Person, order
 from tests.conftest import SA_EMAIL, key_info
-
-SHEET = "Заказы"
-
-
-def text_of(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-class GooglePerson:
-    """Someone editing the spreadsheet in the browser (the emulator's in-process helpers)."""
-
-    def __init__(self, emu: SheetsEmulator, spreadsheet: str, sheet: str = SHEET):
-        self.emu, self.id, self.sheet = emu, spreadsheet, sheet
-
-    def _grid(self, title: str | None = None) -> list[list[str]]:
-        return [[text_of(v) for v in row] for row in self.emu.grid(self.id, title or self.sheet)]
-
-    def header(self) -> list[str]:
-        grid = self._grid()
-        return grid[0] if grid else []
-
-    def rows(self) -> list[list[str]]:
-        width = len(self.header())
-        return [(row + [""] * width)[:width] for row in self._grid()[1:]]
-
-    def _col(self, header: str) -> int:
-        return self.header().index(header)
-
-    def get(self, row: int, header: str) -> str:
-        grid = self._grid()
-        c = self._col(header)
-        return grid[row - 1][c] if row - 1 < len(grid) and c < len(grid[row - 1]) else ""
-
-    def set(self, row: int, header: str, value: str) -> None:
-        self.emu.set_values(self.id, f"{quote(self.sheet)}!{letters(self._col(header))}{row}", [[value]])
-
-    def delete_row(self, row: int) -> None:
-        self.emu.delete_rows(self.id, self.sheet, row)
-
-    def sort_by(self, header: str) -> None:
-        self.emu.sort_rows(self.id, self.sheet, self._col(header) + 1)
-
-    def _rewrite(self, grid: list[list[str]]) -> None:
-        width = max((len(r) for r in grid), default=0) + 1
-        self.emu.set_values(self.id, f"{quote(self.sheet)}!A1", [(r + [""] * width)[:width] for r in grid])
-
-    def move_column(self, header: str, index: int) -> None:
-        i = self._col(header)
-        grid = self._grid()
-        width = max(len(r) for r in grid)
-        grid = [(r + [""] * width)[:width] for r in grid]
-        for r in grid:
-            r.insert(index, r.pop(i))
-        self._rewrite([["'" + v if v.isdigit() else v for v in r] for r in grid])
-
-    def delete_column(self, header: str) -> None:
-        sheet_id = self.emu.sheet_meta(self.id, self.sheet)["properties"]["sheetId"]
-        i = self._col(header)
-        httpx.post(f"{self.emu.base_url}/v4/spreadsheets/{self.id}:batchUpdate", timeout=5, json={"requests": [
-            {"deleteDimension": {"range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": i,
-                                           "endIndex": i + 1}}}]}).raise_for_status()
-
-    def archived(self, period: str) -> list[dict[str, str]]:
-        title = f"Архив {period}"
-        if title not in [s for s in self._titles()]:
-            return []
-        grid = self._grid(title)
-        return [dict(zip(grid[0], (r + [""] * len(grid[0]))[:len(grid[0])], strict=True)) for r in grid[1:]]
-
-    def _titles(self) -> list[str]:
-        got = httpx.get(f"{self.emu.base_url}/v4/spreadsheets/{self.id}", timeout=5).json()
-        return [s["properties"]["title"] for s in got["sheets"]]
+from tests.people import SHEET, GooglePerson
 
 
 @pytest.fixture

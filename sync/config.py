@@ -434,8 +434,10 @@ class _Validator:
             "spreadsheet": self.take(data, "spreadsheet", p, _spreadsheet_id,
                                      required="the spreadsheet key or its URL" if backend == "google" else None),
             "credentials": self.take(data, "credentials", p, self.credentials,
-                                     required='the service-account JSON file, or "anonymous" for the emulator'
-                                     if backend == "google" else None),
+                                     required='the service-account JSON file (or set GOOGLE_APPLICATION_CREDENTIALS), '
+                                              'or "anonymous" for the emulator'
+                                     if backend == "google" and not self.env.get("GOOGLE_APPLICATION_CREDENTIALS")
+                                     else None),
             "api_endpoint": self.take(data, "api_endpoint", p, _url),
             "lock_wait": self.take(data, "lock_wait", p, _duration(minimum=0)),
             "protect": self.take(data, "protect", p, _boolean),

@@ -175,3 +175,20 @@ def test_archive_skips_rows_that_moved_since_the_read(emu: SheetsEmulator) -> No
     backend.archive_rows([3], "2026-10")  # row 3 held 2-2-2 at our read; it holds nothing now
     assert [r[0] for r in GooglePerson(emu, sid).rows()] == ["2-2-2"]
 
+
+
+def test_credentials_from_the_environment(tmp_path: Path, service_account_key: str, loopback_only: list[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    with SheetsEmulator(allow_anonymous=False) as emu:
+        key = tmp_path / "sa.json"
+        key.write_text(json.dumps(key_info(emu, service_account_key)), encoding="utf-8")
+        sid = emu.create_spreadsheet("Заказы", [SHEET], shared_with={SA_EMAIL})
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+        backend = GoogleBackend(sid, SHEET, COLUMNS, api_endpoint=emu.base_url)
+        backend.ensure_layout(LAYOUT)
+        assert GooglePerson(emu, sid).header() == HEADERS
+        backend.close()
+        monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS")
+        with pytest.raises(SheetAccessError, match="GOOGLE_APPLICATION_CREDENTIALS"):
+            GoogleBackend(sid, SHEET, COLUMNS, api_endpoint=emu.base_url).read(ALL)
+    assert loopback_only == []

@@ -168,6 +168,9 @@ def test_excel_needs_a_path_and_google_needs_spreadsheet_and_credentials(tmp_pat
     del google["spreadsheet"]["path"]
     problems = problems_of_dict(google, tmp_path)
     assert [p.split(":")[0] for p in problems] == ["spreadsheet.spreadsheet", "spreadsheet.credentials"]
+    google["spreadsheet"]["spreadsheet"] = "KEY"
+    from_env = config_from_dict(google, tmp_path, {"GOOGLE_APPLICATION_CREDENTIALS": "/keys/sa.json"})
+    assert from_env.spreadsheet.credentials is None  # the backend reads the variable itself
 
 
 def test_google_backend(tmp_path: Path) -> None:

@@ -42,13 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the daemon: sync every schedule.every until stopped (SIGTERM/Ctrl-C)")
     run.add_argument("--cycles", type=int, default=None, help=argparse.SUPPRESS)
     sub.add_parser("status", help="last cycles, pending pushes, recent events")
-    demo = sub.add_parser("demo", help="the whole loop offline: the bundled Ozon emulator and an Excel workbook")
+    demo = sub.add_parser("demo", help="the whole loop offline: the bundled Ozon emulator and a spreadsheet")
     demo.add_argument("--dir", type=Path, default=Path("ozon-sync-demo"), help="folder for the demo files")
     demo.add_argument("--serve", action="store_true",
                       help="keep running so you can edit the workbook and watch edits land (Ctrl-C to stop)")
     demo.add_argument("--postings", type=int, default=24, help="how many postings the emulator seeds")
     demo.add_argument("--seed", type=int, default=7, help="emulator seed")
     demo.add_argument("--every", type=float, default=5.0, help="--serve: seconds between cycles")
+    demo.add_argument("--backend", choices=["excel", "google"], default="excel",
+                      help="the spreadsheet: an Excel workbook, or a Google sheet on the bundled Sheets emulator")
     emu = sub.add_parser("emulator", help="run the Ozon Seller API emulator alone on 127.0.0.1")
     from sync.emulators import ozon as ozon_emulator
 
@@ -89,7 +91,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from sync.demo import run_demo
 
         return run_demo(args.dir, serve=args.serve, postings=args.postings, seed=args.seed, every=args.every,
-                        verbose=args.verbose)
+                        verbose=args.verbose, backend=args.backend)
     from sync import commands
     from sync.config import load_config
 

@@ -1,4 +1,5 @@
-"""`ozon-sync demo`: the whole loop offline — the bundled Ozon emulator and a real Excel workbook.
+"""`ozon-sync demo`: the whole loop offline — the bundled Ozon emulator and a real Excel workbook
+(or, with ``--backend google``, the bundled Google Sheets emulator driven by gspread).
 
 It seeds postings, applies scripted staff edits covering every row of DESIGN §3 plus a refusal, an
 unknown status and an Ozon-side cancel, runs cycles until every push is verified, and prints what
@@ -14,22 +15,25 @@ from pathlib import Path
 
 import openpyxl
 
-from sync.app import open_app, setup_logging
+from sync.app import App, open_app, setup_logging
+from sync.backends.google import letters, quote
 from sync.config import load_config
+from sync.daemon import Daemon
 from sync.emulators.ozon import OzonEmulator
+from sync.emulators.sheets import SheetsEmulator
 from sync.mapping import ColumnMap
+from sync.model import Owner
 
+EXCEL_SHEET = "spreadsheet:\n  backend: excel\n  path: orders.xlsx\n  worksheet: Заказы\n"
+GOOGLE_SHEET = ("spreadsheet:\n  backend: google\n  spreadsheet: {key}\n  credentials: anonymous\n"
+                "  api_endpoint: {url}\n  worksheet: Заказы\n")
 CONFIG_TEMPLATE = """\
-# Written by `ozon-sync demo`: the bundled Ozon emulator and an Excel workbook in this folder.
+# Written by `ozon-sync demo`: the bundled Ozon emulator and a spreadsheet (see below).
 ozon:
   client_id: "{client_id}"
   api_key: "{api_key}"
   base_url: "{base_url}"
-spreadsheet:
-  backend: excel
-  path: orders.xlsx
-  worksheet: Заказы
-state: state.sqlite
+{spreadsheet}state: state.sqlite
 sync:
   verify_wait: 2s
   settle_seconds: 5s
@@ -43,6 +47,19 @@ class Scene:
     number: str
     edits: dict[str, str]
     story: str
+
+
+def edit_google_sheet(emu: SheetsEmulator, key: str, worksheet: str, columns: ColumnMap,
+                      edits: dict[str, dict[str, str]]) -> None:
+    """Type into the Google sheet as a person in the browser does: find the row by posting number, set cells."""
+    grid = emu.grid(key, worksheet)
+    header = [str(h).strip() for h in grid[0]]
+    col_of = {c.field: header.index(c.header) for c in columns.columns if c.header in header}
+    key_col = col_of[columns.key.field]
+    for n, row in enumerate(grid[1:], start=2):
+        number = str(row[key_col]) if key_col < len(row) else ""
+        for field, value in edits.get(number, {}).items():
+            emu.set_values(key, f"{quote(worksheet)}!{letters(col_of[field])}{n}", [[value]])
 
 
 def edit_workbook(path: Path, worksheet: str, columns: ColumnMap, edits: dict[str, dict[str, str]]) -> None:
@@ -107,7 +124,7 @@ def _short(text: str, width: int) -> str:
 
 
 def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int = 7, every: float = 5.0,
-             verbose: bool = False) -> int:
+             verbose: bool = False, backend: str = "excel") -> int:
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     for old in ("orders.xlsx", "state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "ozon-writes.jsonl"):
@@ -116,23 +133,31 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
         archive.unlink()
     setup_logging("DEBUG" if verbose else "WARNING")
     with OzonEmulator(seed=seed, postings=postings, ship_delay=0.5, client_id="123456", api_key="demo-key",
-                      write_log_path=folder / "ozon-writes.jsonl") as emu:
+                      write_log_path=folder / "ozon-writes.jsonl") as emu, SheetsEmulator() as sheets:
+        if backend == "google":
+            key = sheets.create_spreadsheet("Заказы Ozon (демо)", ["Лист1"])
+            spreadsheet = GOOGLE_SHEET.format(key=key, url=sheets.base_url)
+            where = f"the Google sheet {key} on the Sheets emulator ({sheets.base_url})"
+        else:
+            spreadsheet, where = EXCEL_SHEET, str(folder / "orders.xlsx")
         cfg_path = folder / "ozon-sync.yaml"
         cfg_path.write_text(CONFIG_TEMPLATE.format(client_id="123456", api_key="demo-key", base_url=emu.base_url,
-                                                   every=max(5, int(every))), encoding="utf-8")
+                                                   spreadsheet=spreadsheet, every=max(5, int(every))),
+                            encoding="utf-8")
         cfg = load_config(cfg_path)
         scenes, race = _scenes(emu)
         app = open_app(cfg)
         try:
             app.ensure_sheet()
             rep = app.engine.run_cycle()
-            print(f"1. Pulled {rep.pulled} postings from the Ozon emulator ({emu.base_url}) "
-                  f"into {cfg.spreadsheet.path}")
-            edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns,  # type: ignore[arg-type]
-                          {s.number: s.edits for s in scenes})
+            print(f"1. Pulled {rep.pulled} postings from the Ozon emulator ({emu.base_url}) into {where}")
+            edits = {s.number: s.edits for s in scenes}
+            if backend == "google":
+                edit_google_sheet(sheets, key, cfg.spreadsheet.worksheet, app.columns, edits)
+            else:
+                edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns, edits)  # type: ignore[arg-type]
             emu.buyer_cancel(race)
-            print(f"2. A person typed {len(scenes)} edits into the workbook and saved it; "
-                  f"meanwhile a buyer cancelled {race} at Ozon")
+            print(f"2. A person typed {len(scenes)} edits into the sheet; meanwhile a buyer cancelled {race} at Ozon")
             cycles = 0
             while cycles < 8:
                 cycles += 1
@@ -152,22 +177,28 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
             dups = [e for e in emu.write_log if e.get("duplicate")]
             print(f"\nOzon received {len(emu.write_log)} write calls: {len(accepted)} accepted, "
                   f"{len(emu.write_log) - len(accepted)} refused, {len(dups)} duplicates.")
-            print(f"Files: {cfg.spreadsheet.path}, state {cfg.state}, Ozon's write log {folder / 'ozon-writes.jsonl'}")
+            if backend == "google":
+                print(f"Google Sheets API requests: {sheets.request_count}")
+            print(f"Files: config {cfg_path}, state {cfg.state}, Ozon's write log {folder / 'ozon-writes.jsonl'}")
             if serve:
-                _serve(app, emu.base_url, every)
+                _serve(app, emu.base_url, every, sheets.base_url if backend == "google" else None)
         finally:
             app.close()
     return 0
 
 
-def _serve(app: object, base_url: str, every: float) -> None:
-    from sync.app import App
-    from sync.daemon import Daemon
-
-    assert isinstance(app, App)
+def _serve(app: App, base_url: str, every: float, sheets_url: str | None = None) -> None:
     setup_logging("INFO")
-    print(f"\nServing: open {app.config.spreadsheet.path} in Excel or LibreOffice, change a Статус, save "
-          f"and close it; a cycle runs every {every:g}s. The emulator listens on {base_url}. Ctrl-C stops.")
+    sp = app.config.spreadsheet
+    if sheets_url is None:
+        how = f"open {sp.path} in Excel or LibreOffice, change a Статус, save and close it"
+    else:
+        col = letters(app.columns.fields(*Owner).index("status"))  # the demo sheet is laid out in mapping order
+        how = (f"change a Статус through the Sheets API, e.g.\n  curl -X PUT '{sheets_url}/v4/spreadsheets/"
+               f"{sp.spreadsheet}/values/{sp.worksheet}!{col}2?valueInputOption=USER_ENTERED' "
+               f"-H 'Content-Type: application/json' -d '{{\"values\": [[\"Ожидает отгрузки\"]]}}'\n")
+    print(f"\nServing: {how}; a cycle runs every {every:g}s. The Ozon emulator listens on {base_url}. Ctrl-C stops.")
     lock = app.config.state.with_name(app.config.state.name + ".lock")
     Daemon(lambda: app.engine.run_cycle(), every=every, lock_path=lock).run()
     logging.getLogger("sync").info("Demo stopped")
+

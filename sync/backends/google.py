@@ -74,6 +74,8 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
         super().__init__(auth, session)
         self.set_timeout(self.timeout_seconds)
         self.requests = 0
+        self.bytes_sent = 0  # request bodies
+        self.bytes_received = 0  # response bodies
 
     def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
         if self.endpoint:
@@ -86,8 +88,11 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
             last = attempt == self.retries
             self.requests += 1
             try:
-                return super().request(method, endpoint, *args, **kwargs)
+                response = super().request(method, endpoint, *args, **kwargs)
+                self._count(response)
+                return response
             except APIError as exc:
+                self._count(exc.response)
                 status = exc.response.status_code
                 if last or status not in RETRYABLE or (not read and status != 429):
                     raise
@@ -104,6 +109,11 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
                         from None
                 self._pause(attempt, None, "timeout")
         raise AssertionError("unreachable")
+
+    def _count(self, response: requests.Response) -> None:
+        body = response.request.body if response.request is not None else None
+        self.bytes_sent += len(body) if isinstance(body, bytes | str) else 0
+        self.bytes_received += len(response.content)
 
     def _pause(self, attempt: int, retry_after: str | None, why: str) -> None:
         delay = self.rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))

@@ -34,6 +34,7 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
 
+from sync.a1 import col_letters
 from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap
@@ -149,14 +150,7 @@ def quote(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-def letters(index: int) -> str:
-    """0-based column index -> A1 letters."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+letters = col_letters  # 0-based column index -> A1 letters
 
 
 def rgb(hex_colour: str) -> dict[str, float]:

@@ -37,11 +37,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from sync.emulators.server import Faults, LoopbackServer
+from sync.emulators.server import Faults, LoopbackServer, QuietHandler
 
 Json = dict[str, Any]
 
@@ -777,27 +776,13 @@ WRITE_PATHS = frozenset({"/v4/posting/fbs/ship", "/v2/posting/fbs/awaiting-deliv
                          "/v2/fbs/posting/tracking-number/set", "/v2/posting/fbs/cancel"})
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     emu: OzonEmulator
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
-        pass  # quiet: tests and the demo print what matters
-
-    def _read(self) -> bytes:
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
               content_type: str = "application/json") -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_body(status, data, content_type, headers)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         if self.path.startswith("/_emulator/"):
@@ -806,7 +791,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"code": 5, "message": "method is not allowed", "details": []})
 
     def do_POST(self) -> None:  # noqa: N802
-        raw = self._read()
+        raw = self.read_body()
         path = self.path.split("?", 1)[0]
         if path.startswith("/_emulator/"):
             try:
@@ -837,9 +822,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(int(fault), {"code": 13 if fault == "500" else 14, "message": "Internal error", "details": []})
             return
         if fault == "drop":
-            self.close_connection = True
-            self.wfile.flush()
-            self.connection.close()
+            self.drop()
             return
         if fault == "slow":
             time.sleep(emu.faults.slow_seconds)

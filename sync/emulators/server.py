@@ -11,6 +11,36 @@ from types import TracebackType
 from typing import Any, Self
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive (clients reuse connections, as with the real services), no access log."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+        pass  # quiet: tests and the demo print what matters
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send_body(self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if data or status != 204:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+
+    def drop(self) -> None:
+        """Close the connection without an answer (a network fault)."""
+        self.close_connection = True
+        self.wfile.flush()
+        self.connection.close()
+
+
 class LoopbackServer:
     """Serves ``handler_class`` (bound to this emulator as its ``emu`` attribute) on host:port in a
     daemon thread. Port 0 picks a free port; ``base_url`` tells which."""

@@ -49,11 +49,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sync.emulators.server import Faults, LoopbackServer
+from sync.a1 import col_letters
+from sync.emulators.server import Faults, LoopbackServer, QuietHandler
 
 Json = dict[str, Any]
 Mask = dict[str, Any]  # field-mask tree: name -> True (whole value) or a sub-mask
@@ -101,16 +101,6 @@ def bad(message: str) -> ApiError:
 
 
 # --- helpers: A1, field masks, values ---------------------------------------------------------------
-
-
-def col_letters(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def col_index(letters: str) -> int:
@@ -634,14 +624,18 @@ class SheetsEmulator(LoopbackServer):
         self._books[book.spreadsheet_id] = book
         return book
 
+    def _free_id(self, used: set[int]) -> int:
+        """A random positive int32 not in ``used``, as Google picks sheet and range ids."""
+        while (new := self._rng.randrange(1, 2**31 - 1)) in used:
+            pass
+        return new
+
     def _add_sheet(self, book: _Book, props: Json) -> _Sheet:
         props = copy.deepcopy(props)
         used = {s.sheet_id for s in book.sheets}
         sheet_id = props.get("sheetId")
         if sheet_id is None:
-            sheet_id = self._rng.randrange(1, 2**31 - 1)
-            while sheet_id in used:
-                sheet_id = self._rng.randrange(1, 2**31 - 1)
+            sheet_id = self._free_id(used)
         elif int(sheet_id) in used:
             raise bad(f"A sheet with the id {sheet_id} already exists.")
         title = props.get("title")
@@ -1370,9 +1364,7 @@ class SheetsEmulator(LoopbackServer):
         used = {int(x["protectedRangeId"]) for s in book.sheets for x in s.protected}
         pid = pr.get("protectedRangeId")
         if pid is None:
-            pid = self._rng.randrange(1, 2**31 - 1)
-            while pid in used:
-                pid = self._rng.randrange(1, 2**31 - 1)
+            pid = self._free_id(used)
         elif int(pid) in used:
             raise bad(f"A protected range with the id {pid} already exists.")
         pr["protectedRangeId"] = int(pid)
@@ -1606,29 +1598,18 @@ BATCH_REQUESTS: dict[str, Callable[[SheetsEmulator, _Book, Json], Json]] = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     emu: SheetsEmulator
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
-        pass
 
     def _send(self, status: int, payload: Any, content_type: str = "application/json; charset=UTF-8") -> None:
         if isinstance(payload, bytes):
             data = payload
         else:
             data = (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode()
-        self.send_response(status)
-        if data or status != 204:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
+        self.send_body(status, data, content_type)
 
     def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         method = self.command.upper()
@@ -1654,9 +1635,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault in ("drop", "drop_applied"):
             if fault == "drop_applied":
                 emu.handle(method, parts.path, query, headers, raw, kind=kind)
-            self.close_connection = True
-            self.wfile.flush()
-            self.connection.close()
+            self.drop()
             return
         if fault == "slow":
             time.sleep(emu.faults.slow_seconds)

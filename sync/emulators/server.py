@@ -15,6 +15,7 @@ class QuietHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive (clients reuse connections, as with the real services), no access log."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answers go out at once, not after the client's delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
         pass  # quiet: tests and the demo print what matters

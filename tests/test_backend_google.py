@@ -20,12 +20,16 @@ from sync.model import CellWrite
 from tests.backend_contract import ALL, COLUMNS, HEADERS, LAYOUT, BackendContract, H, Person, order
 from tests.conftest import SA_EMAIL, key_info
 from tests.people import SHEET, GooglePerson
+from tests.schemas import check_exchanges
 
 
 @pytest.fixture
 def emu() -> Iterator[SheetsEmulator]:
-    with SheetsEmulator() as e:
+    """The Sheets emulator; every body our backend sent and got back is checked against Google's
+    discovery document when the test ends (tests/data/sheets_schemas.json, unknown fields refused)."""
+    with SheetsEmulator(record_exchanges=True) as e:
         yield e
+        check_exchanges(e)
 
 
 def backend_for(emu: SheetsEmulator, **kw: Any) -> tuple[GoogleBackend, str]:
@@ -75,6 +79,7 @@ def test_values_are_written_as_values(emu: SheetsEmulator) -> None:
     assert person.get(2, H["products"]) == "=HYPERLINK(\"x\")"
     got = backend.read(ALL).rows[0]
     assert (got.get("tracking_number"), got.get("quantity"), got.get("posting_number")) == ("0098", "3", "0012-0001-1")
+    assert check_exchanges(emu) >= 5  # layout, reads and the write were all checked against Google's schemas
 
 
 def test_layout_lays_out_dropdowns_colours_text_format_protection_and_filter(emu: SheetsEmulator) -> None:

@@ -11,10 +11,8 @@ first (gspread sends them; Google treats them as absent).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 
 import google.auth.credentials
@@ -27,67 +25,9 @@ from requests import Response
 
 from sync.emulators.sheets import Faults, SheetsEmulator, parse_fields, quote_title
 from tests.conftest import SA_EMAIL, key_info
-from tests.schemas import strict
-
-SCHEMAS = json.loads((Path(__file__).parent / "data" / "sheets_schemas.json").read_text(encoding="utf-8"))
-ERROR_SCHEMA = {
-    "type": "object", "required": ["error"], "additionalProperties": False,
-    "properties": {"error": {
-        "type": "object", "required": ["code", "message"], "additionalProperties": False,
-        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "status": {"type": "string"},
-                       "details": {"type": "array"},
-                       "errors": {"type": "array", "items": {"type": "object"}}}}},
-}
-KIND_TO_METHOD = {
-    "spreadsheets.create": "sheets.spreadsheets.create", "spreadsheets.get": "sheets.spreadsheets.get",
-    "spreadsheets.batchUpdate": "sheets.spreadsheets.batchUpdate", "values.get": "sheets.spreadsheets.values.get",
-    "values.batchGet": "sheets.spreadsheets.values.batchGet", "values.update": "sheets.spreadsheets.values.update",
-    "values.batchUpdate": "sheets.spreadsheets.values.batchUpdate",
-    "values.append": "sheets.spreadsheets.values.append", "values.clear": "sheets.spreadsheets.values.clear",
-    "values.batchClear": "sheets.spreadsheets.values.batchClear", "drive.files.get": "drive.files.get",
-    "drive.files.list": "drive.files.list", "drive.files.create": "drive.files.create",
-}
-
-
-STRICT_DEFINITIONS = strict(SCHEMAS["definitions"])
-
-
-def without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [without_nulls(v) for v in value]
-    return value
-
-
-VALIDATORS: dict[str, jsonschema.Draft4Validator] = {}
-
-
-def check(name: str, body: Any) -> None:
-    """Validate ``body`` against the named discovery schema, strictly."""
-    if name not in VALIDATORS:
-        VALIDATORS[name] = jsonschema.Draft4Validator({"$ref": f"#/definitions/{name}",
-                                                       "definitions": STRICT_DEFINITIONS})
-    VALIDATORS[name].validate(body)
-
-
-def check_exchanges(emu: SheetsEmulator) -> int:
-    checked = 0
-    for kind, request, status, answer in emu.exchanges:
-        if kind == "token":  # OAuth, not a Google API body
-            continue
-        method = SCHEMAS["methods"].get(KIND_TO_METHOD.get(kind, ""))
-        if status >= 400:
-            jsonschema.validate(answer, ERROR_SCHEMA)
-            assert answer["error"]["code"] == status
-            continue
-        if method is None or status == 204:
-            continue
-        if method["request"] and isinstance(request, dict):
-            check(method["request"], without_nulls(request))
-        check(method["response"], answer)
-        checked += 1
-    return checked
+from tests.schemas import KIND_TO_METHOD, check_exchanges
+from tests.schemas import SHEETS as SCHEMAS
+from tests.schemas import check_sheets as check
 
 
 class Clock:

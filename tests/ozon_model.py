@@ -37,6 +37,9 @@ class OzonModel:
     changed_at: dict[str, datetime] = field(default_factory=dict)
     log: list[dict[str, object]] = field(default_factory=list)
     requests: int = 0
+    changes: dict[str, int] = field(default_factory=dict)  # number -> how many times Ozon's state changed
+    seen_version: dict[str, int] = field(default_factory=dict)  # number -> ``changes`` at the last get_posting
+    stale_calls: list[str] = field(default_factory=list)  # write calls made on state not read since it changed
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- Ozon-side changes ---------------------------------------------------------------------
@@ -56,6 +59,7 @@ class OzonModel:
     def set_state(self, number: str, status: str, substatus: str = "", **extra: object) -> None:
         self.postings[number] = replace(self.postings[number], status=status, substatus=substatus, **extra)  # type: ignore[arg-type]
         self.changed_at[number] = self.clock[0]
+        self.changes[number] = self.changes.get(number, 0) + 1
         self.shipping_until.pop(number, None)
 
     def buyer_cancel(self, number: str) -> None:
@@ -102,11 +106,19 @@ class OzonModel:
         self._req()
         if number not in self.postings:
             raise OzonRefused("POSTING_NOT_FOUND", "posting not found", number)
-        return self._settle(number)
+        p = self._settle(number)
+        self.seen_version[number] = self.changes.get(number, 0)
+        return p
+
+    def _check_fresh(self, number: str, action: str) -> None:
+        """A write must follow a read of the posting's current state (no call on stale state)."""
+        if self.seen_version.get(number) != self.changes.get(number, 0):
+            self.stale_calls.append(f"{action} {number}")
 
     def _write(self, number: str, action: str, gate: str, target: tuple[str, str], applied_if: bool = True) -> None:
         self._req()
         p = self._settle(number)
+        self._check_fresh(number, action)
         entry: dict[str, object] = {"number": number, "action": action, "accepted": False, "duplicate": False}
         self.log.append(entry)
         if gate not in p.available_actions:
@@ -119,6 +131,7 @@ class OzonModel:
         self._req()
         number = posting.posting_number
         p = self._settle(number)
+        self._check_fresh(number, "ship")
         entry: dict[str, object] = {"number": number, "action": "ship", "accepted": False, "duplicate": False}
         self.log.append(entry)
         if "ship" not in p.available_actions:
@@ -146,6 +159,7 @@ class OzonModel:
     def set_tracking_number(self, number: str, tracking: str) -> None:
         self._req()
         p = self._settle(number)
+        self._check_fresh(number, "track")
         entry: dict[str, object] = {"number": number, "action": "track", "accepted": False,
                                     "duplicate": p.tracking_number == tracking}
         self.log.append(entry)
@@ -158,6 +172,7 @@ class OzonModel:
     def cancel(self, number: str, reason_id: int, message: str = "") -> None:
         self._req()
         p = self._settle(number)
+        self._check_fresh(number, "cancel")
         entry: dict[str, object] = {"number": number, "action": "cancel", "accepted": False, "duplicate": False}
         self.log.append(entry)
         if "cancel" not in p.available_actions:

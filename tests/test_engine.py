@@ -279,3 +279,55 @@ def test_a_cancel_ozon_refuses_shows_ozons_status_and_reason_again(w: World) -> 
     assert (r["status"], r["cancel_reason"]) == ("Ожидает сборки", "")
     assert "Ozon отказал" in r["sync_note"] and "«Отменено»" in r["sync_note"]
     assert not w.ozon.accepted(n)
+
+
+class Died(BaseException):
+    """The process dies (nothing in the engine catches a BaseException)."""
+
+
+def test_an_edit_after_a_crash_between_sheet_write_and_commit_is_still_pushed(w: World) -> None:
+    n = w.ozon.add()
+    real = w.sheet.write
+
+    def write_then_die(*args: object) -> None:
+        real(*args)  # type: ignore[arg-type]
+        raise Died
+
+    w.sheet.write = write_then_die  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        w.engine.run_cycle()  # the row reached the sheet; the state never heard of it
+    w.sheet.write = real  # type: ignore[method-assign]
+    w.engine = w.new_engine()
+    w.type(n, status="Ожидает отгрузки")
+    w.cycle(2)
+    assert w.ozon.accepted(n) == ["ship"] and "Готово" in w.row(n)["sync_note"]
+
+
+def test_a_note_written_just_before_a_crash_is_not_wiped(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Упаковано")
+    real = w.sheet.write
+
+    def write_then_die(*args: object) -> None:
+        real(*args)  # type: ignore[arg-type]
+        raise Died
+
+    w.sheet.write = write_then_die  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        w.engine.run_cycle()
+    w.sheet.write = real  # type: ignore[method-assign]
+    w.engine = w.new_engine()
+    w.cycle(2)
+    assert "«Упаковано»" in w.row(n)["sync_note"]
+
+
+def test_two_problems_in_one_row_are_both_answered(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Доставляется", tracking_number="0012")
+    w.cycle()
+    note = w.row(n)["sync_note"]
+    assert "«Доставляется»" in note and "«0012»" in note
+    w.cycle()
+    assert w.row(n)["sync_note"] == note  # answered once, not rewritten

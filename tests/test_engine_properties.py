@@ -47,6 +47,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.engine = self._engine()
         self.comments: dict[str, str] = {}
         self.numbers: list[str] = []
+        # posting -> (typed status, length of Ozon's write log then): the last status change a cycle saw
+        self.edits: dict[str, tuple[str, int]] = {}
+        self.seen: dict[str, str] = {}  # posting -> its status cell as the last cycle left it
 
     def _engine(self) -> Engine:
         opts = EngineOptions(settle_seconds=60, hold_minutes=1)
@@ -116,6 +119,7 @@ class SyncMachine(RuleBasedStateMachine):
         keyed = sum(1 for row in self.sheet.grid if row[0])
         if r is not None and keyed > 1:  # emptying the whole sheet trips the empty-side guard (tested apart)
             self.comments.pop(self.sheet.cell(r, "posting_number"), None)
+            self.edits.pop(self.sheet.cell(r, "posting_number"), None)  # the edit went with the row
             self.sheet.delete_row(r)
 
     @rule(i=st.integers(0, 100))
@@ -131,15 +135,39 @@ class SyncMachine(RuleBasedStateMachine):
             key = self.sheet.cell(r, "posting_number")
             if key and key in seen:
                 self.comments.pop(key, None)
+                self.edits.pop(key, None)  # which copy held the edit is not tracked: leave it out
                 self.sheet.delete_row(r)
                 return
             seen.add(key)
+
+    def _status_cells(self) -> dict[str, str]:
+        keys = [self.sheet.cell(r, "posting_number") for r in range(2, len(self.sheet.grid) + 2)]
+        return {k: self.sheet.row_dict(self.sheet.find(k)[0])["status"] for k in keys if k and keys.count(k) == 1}
+
+    def _run(self) -> None:
+        """One engine run. Status cells that differ from what the last written sheet showed are the
+        person's changes; a cell typed back to that value is no change (the engine cannot tell it
+        from an untouched one, and need not: nothing is asked of Ozon)."""
+        for key, status in self._status_cells().items():
+            if key not in self.seen:
+                continue
+            if status != self.seen[key]:
+                self.edits[key] = (status, len(self.ozon.log))
+            elif key in self.edits and self.edits[key][0] != status:
+                del self.edits[key]  # typed back before any run wrote the sheet
+        writes, done = self.sheet.writes, False
+        try:
+            self.engine.run_cycle()
+            done = True
+        finally:
+            if done or self.sheet.writes > writes:  # a run that died before writing left the sheet as it was
+                self.seen = self._status_cells()
 
     # --- the daemon -----------------------------------------------------------------------------
 
     @rule(seconds=st.sampled_from([5, 30, 90]))
     def cycle(self, seconds: int) -> None:
-        self.engine.run_cycle()
+        self._run()
         self.ozon.clock[0] += timedelta(seconds=seconds)
 
     @rule(at=st.sampled_from(["ship", "cancel", "set_delivering", "set_tracking_number"]))
@@ -153,7 +181,7 @@ class SyncMachine(RuleBasedStateMachine):
 
         setattr(self.ozon, at, dies)
         try:
-            self.engine.run_cycle()
+            self._run()
         except Crash:
             pass
         finally:
@@ -161,7 +189,31 @@ class SyncMachine(RuleBasedStateMachine):
         self.engine = self._engine()  # restart on the same state file
         self.ozon.clock[0] += timedelta(seconds=30)
 
+    @rule(after=st.booleans())
+    def crash_around_the_sheet_write(self, after: bool) -> None:
+        """The process dies just before or just after the batch write to the sheet."""
+        real = self.sheet.write
+
+        def dies(*args: object, **kw: object) -> None:
+            if after:
+                real(*args, **kw)  # type: ignore[arg-type]
+            raise Crash
+
+        self.sheet.write = dies  # type: ignore[method-assign]
+        try:
+            self._run()
+        except Crash:
+            pass
+        finally:
+            self.sheet.write = real  # type: ignore[method-assign]
+        self.engine = self._engine()
+        self.ozon.clock[0] += timedelta(seconds=30)
+
     # --- invariants -----------------------------------------------------------------------------
+
+    @invariant()
+    def no_call_on_stale_state(self) -> None:
+        assert self.ozon.stale_calls == []
 
     @invariant()
     def no_duplicate_calls(self) -> None:
@@ -178,7 +230,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.ozon.down = False
         self.ozon.ship_fails = 0
         for _ in range(6):
-            self.engine.run_cycle()
+            self._run()
             self.ozon.clock[0] += timedelta(minutes=3)
 
     def teardown_check(self) -> None:
@@ -194,6 +246,22 @@ class SyncMachine(RuleBasedStateMachine):
             want = ozon_values(self.ozon._settle(n), STATUSES, EngineOptions().tz, None, False)
             assert cell["status"] == want["status"], (n, cell, p)
             assert cell["tracking_number"] == want["tracking_number"]
+        self.every_edit_landed_or_was_answered()
+
+    def every_edit_landed_or_was_answered(self) -> None:
+        """A person's last status change reached Ozon (an accepted call since it was typed), or shows
+        as Ozon's state now, or its row's note quotes it. Rows with copies are left out."""
+        for key, (typed, log_len) in self.edits.items():
+            rows = self.sheet.find(key)
+            if not typed.strip() or len(rows) != 1 or key not in self.ozon.postings:
+                continue
+            row = self.sheet.row_dict(rows[0])
+            label = STATUSES.parse(typed)
+            reached = any(e["number"] == key and e["accepted"] for e in self.ozon.log[log_len:])
+            shown = label is not None and row["status"] == label.label
+            quoted = {f"«{typed}»"} | ({f"«{label.label}»"} if label is not None else set())
+            answered = any(q in row["sync_note"] for q in quoted)
+            assert reached or shown or answered, (key, typed, row["status"], row["sync_note"])
 
 
 def test_the_machine(request: pytest.FixtureRequest) -> None:

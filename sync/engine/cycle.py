@@ -132,7 +132,9 @@ class _Ctx:
     now: datetime
     known: dict[Key, Posting]
     since: dict[Key, datetime]
-    notes: dict[Key, str] = field(default_factory=dict)
+    notes: dict[Key, str] = field(default_factory=dict)  # the outcome of this cycle's push, per posting
+    answers: dict[Key, list[str]] = field(default_factory=dict)  # answers to edits refused or held while planning
+    pending: set[Key] = field(default_factory=set)  # rows with write-ahead values to clear once committed
     keep: dict[tuple[Key, str], str] = field(default_factory=dict)  # both-cells left as the sheet has them
     held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
 
@@ -233,7 +235,7 @@ class Engine:
     # --- 2-3. plan edits --------------------------------------------------------------------------
 
     def _plan_edits(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]], rep: CycleReport, dry_run: bool) -> None:
-        cells = self.state.cells()
+        cells, pending = self.state.cells(), self.state.pending()
         open_fields = {(e.key, e.field) for e in self.state.open_entries()}
         for key, rows in by_key.items():
             posting = ctx.known.get(key)
@@ -243,20 +245,21 @@ class Engine:
             for fld in self.both:
                 cs = cells.get((*key, fld))
                 sheet = row.get(fld)
-                if cs is None or sheet == cs.base:
+                base = _edited(cs, pending.get((*key, fld)), sheet)
+                if base is None:
                     continue
                 if (key, fld) in open_fields:
                     ctx.keep[(key, fld)] = sheet
                     continue
-                self._plan_cell(ctx, key, row, fld, sheet, cs.base, cs.version, cs.held_since, posting, rep, dry_run)
+                self._plan_cell(ctx, key, row, fld, sheet, base, cs.version if cs else 0,
+                                cs.held_since if cs else None, posting, rep, dry_run)
 
     def _keep_edits(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> None:
         """Pull without push: leave every unpushed edit in the sheet as the person typed it."""
-        cells = self.state.cells()
+        cells, pending = self.state.cells(), self.state.pending()
         for key, rows in by_key.items():
             for fld in self.both:
-                cs = cells.get((*key, fld))
-                if cs is not None and rows[0].get(fld) != cs.base:
+                if _edited(cells.get((*key, fld)), pending.get((*key, fld)), rows[0].get(fld)) is not None:
                     ctx.keep[(key, fld)] = rows[0].get(fld)
 
     def _plan_cell(self, ctx: _Ctx, key: Key, row: SheetRow, fld: str, sheet: str, base: str, version: int,
@@ -270,25 +273,45 @@ class Engine:
             # Ozon moved since the base: Ozon wins.
             when = n.clock(ctx.since.get(key, ctx.now))
             kind = "ozon_cancelled" if p.status == "cancelled" else "ozon_moved"
-            ctx.notes[key] = n.stamp(ctx.now, kind, typed=sheet, current=cur_label, time=when,
-                                     initiator=p.cancellation_initiator or "Ozon")
+            self._answer(ctx, key, n.stamp(ctx.now, kind, typed=sheet, current=cur_label, time=when,
+                                     initiator=p.cancellation_initiator or "Ozon"))
             return
         if fld == "status":
             self._plan_status(ctx, key, row, sheet, base, version, held_since, p, rep, dry_run)
         elif fld == "tracking_number":
             if p.scheme is Scheme.FBS:
-                ctx.notes[key] = n.stamp(ctx.now, "track_fbs", typed=sheet)
+                self._answer(ctx, key, n.stamp(ctx.now, "track_fbs", typed=sheet))
             elif not sheet.strip():
                 return  # Ozon cannot unset a tracking number; its value comes back
             elif Action.SET_TRACK.value in p.available_actions or self._has_pending_move(ctx, key):
                 self._enqueue(ctx, key, Action.SET_TRACK, sheet.strip(), fld, sheet, base, version, {}, p, rep,
                               dry_run)
             else:
-                ctx.notes[key] = n.stamp(ctx.now, "track_not_now", typed=sheet, current=cur_label)
+                self._answer(ctx, key, n.stamp(ctx.now, "track_not_now", typed=sheet, current=cur_label))
         elif fld == "cancel_reason" and (key, "status") not in ctx.keep and not p.finished:
             cancelled = next(lab.label for lab in self.statuses.labels if lab.id == "cancelled")
             ctx.keep[(key, fld)] = sheet
-            ctx.notes.setdefault(key, n.stamp(ctx.now, "reason_alone", label=cancelled))
+            self._answer(ctx, key, n.stamp(ctx.now, "reason_alone", label=cancelled))
+
+    @staticmethod
+    def _answer(ctx: _Ctx, key: Key, note: str) -> None:
+        """Record the answer to one refused or held cell; a row with two such cells gets both."""
+        answers = ctx.answers.setdefault(key, [])
+        if note not in answers:
+            answers.append(note)
+
+    def _note_for(self, ctx: _Ctx, key: Key, previous: str = "") -> str:
+        """This cycle's note for a row: the push outcome, then every planning answer (one time stamp).
+        Answers the ``previous`` note already gives are not given again, so a note is written once."""
+        stamp = self.notes.clock(ctx.now) + " "
+        answers = [a.removeprefix(stamp) for a in ctx.answers.get(key, [])]
+        if key in ctx.notes:
+            return _sentences([ctx.notes[key], *answers])
+        if not answers:
+            return ""
+        if previous and all(a in previous for a in answers):
+            return previous
+        return stamp + _sentences(answers)
 
     def _has_pending_move(self, ctx: _Ctx, key: Key) -> bool:
         return any(k == key for (k, f) in ctx.keep if f == "status")
@@ -300,14 +323,14 @@ class Engine:
         choices = n.choices(self.statuses.targets_from(p))
         lab = self.statuses.parse(sheet)
         if lab is None:
-            ctx.notes[key] = n.stamp(ctx.now, "unknown_status", typed=sheet, choices=choices)
+            self._answer(ctx, key, n.stamp(ctx.now, "unknown_status", typed=sheet, choices=choices))
             return
         move = self.statuses.move_to(lab, p)
         if move is None:
-            ctx.notes[key] = n.stamp(ctx.now, "no_move", typed=sheet, current=cur_label, choices=choices)
+            self._answer(ctx, key, n.stamp(ctx.now, "no_move", typed=sheet, current=cur_label, choices=choices))
             return
         if move.action.value not in p.available_actions:
-            ctx.notes[key] = n.stamp(ctx.now, "not_allowed", typed=sheet, current=cur_label, choices=choices)
+            self._answer(ctx, key, n.stamp(ctx.now, "not_allowed", typed=sheet, current=cur_label, choices=choices))
             return
         params: dict[str, object] = {}
         if "cancel_reason" in move.requires:
@@ -320,18 +343,18 @@ class Engine:
                     ctx.keep[(key, "status")] = sheet
                     ctx.held[(key, "status")] = since
                     rep.held += 1
-                    ctx.notes[key] = n.stamp(ctx.now, "need_reason", until=n.clock(until)[-5:], choices=reasons)
+                    self._answer(ctx, key, n.stamp(ctx.now, "need_reason", until=n.clock(until)[-5:], choices=reasons))
                 else:
-                    ctx.notes[key] = n.stamp(ctx.now, "reason_timeout", typed=sheet)
+                    self._answer(ctx, key, n.stamp(ctx.now, "reason_timeout", typed=sheet))
                     ctx.held[(key, "status")] = None
                 return
             parsed = self.statuses.parse_reason(reason_cell)
             if parsed is None:
-                ctx.notes[key] = n.stamp(ctx.now, "bad_reason", typed=sheet, reason=reason_cell, choices=reasons)
+                self._answer(ctx, key, n.stamp(ctx.now, "bad_reason", typed=sheet, reason=reason_cell, choices=reasons))
                 return
             choice = self.statuses.reason(parsed.id)
             if choice is not None and choice.needs_message and not parsed.message:
-                ctx.notes[key] = n.stamp(ctx.now, "reason_no_message", typed=sheet)
+                self._answer(ctx, key, n.stamp(ctx.now, "reason_no_message", typed=sheet))
                 return
             params = {"reason_id": parsed.id, "message": parsed.message}
             ctx.keep[(key, "cancel_reason")] = reason_cell
@@ -568,6 +591,8 @@ class Engine:
 
     def _write(self, ctx: _Ctx, snap: Snapshot, by_key: dict[Key, list[SheetRow]], rep: CycleReport) -> None:
         n = self.notes
+        pending = self.state.pending()
+        ctx.pending = {(a, num) for a, num, _f in pending}
         row_states = self.state.rows()
         cells = self.state.cells()
         limit = int(getattr(self.backend, "max_cell_chars", 50000))
@@ -593,8 +618,13 @@ class Engine:
                 continue
             desired = self._desired(ctx, key)
             rs = row_states.get(key)
-            note = ctx.notes.get(key) or (rs.note if rs else "")
-            if rs and rs.ozon_hash == ozon_hash(desired, self.columns) and key not in ctx.notes:
+            # A note we wrote just before dying (never committed) is still the row's note.
+            ours = pending.get((*key, "sync_note"))
+            previous = ours if ours is not None and row.get("sync_note") == ours else \
+                rs.note if rs else row.get("sync_note")
+            fresh = self._note_for(ctx, key, previous)
+            note = fresh or previous
+            if rs and rs.ozon_hash == ozon_hash(desired, self.columns) and not fresh:
                 for c in writable:
                     if c.owner == "ozon" and row.get(c.field) != desired.get(c.field, "") \
                             and row.get(c.field) != self._truncate(desired.get(c.field, ""), limit):
@@ -625,7 +655,7 @@ class Engine:
             else:
                 if p.finished and self._archivable(ctx, key):
                     continue
-                note = ctx.notes.get(key, "")
+                note = self._note_for(ctx, key)
             desired = self._desired(ctx, key)
             final = self._final_values(ctx, key, desired, note, limit)
             if final.pop("__truncated__", ""):
@@ -635,9 +665,20 @@ class Engine:
             append_keys.append(_RowUpdate(key, final, desired, set(final)))
         writes = self._guard_writes(snap, writes, row_updates, rep)
         if writes or appends:
+            # Write-ahead: if we die after the sheet write but before the commit below, the next
+            # cycle still knows these values are ours, not a person's.
+            tracked = {*self.both, "sync_note"}
+            written = [(row_updates[w.row].key, w.field, w.value) for w in writes
+                       if w.field in tracked and w.row in row_updates]
+            written += [(u.key, f, u.final.get(f, "")) for u in append_keys for f in tracked]
+            self.state.set_pending([(*k, f, v) for k, f, v in written])
+            ctx.pending |= {k for k, _f, _v in written}
             try:
                 self.backend.write(writes, appends)
             except (SheetBusy, SheetUnavailable) as exc:
+                if isinstance(exc, SheetBusy):  # nothing was written; an unavailable sheet may have been
+                    for k in {k for k, _f, _v in written}:
+                        self.state.clear_pending(*k)
                 rep.deferred = str(exc)
                 log.warning("%s", exc)
                 self._save_held(ctx)
@@ -706,6 +747,8 @@ class Engine:
             value = u.final.get(fld, "")
             if cs is None or fld in u.written or cs.base != value or cs.held_since is not None:
                 self.state.set_cell(*key, fld, value, bump=fld in u.written)
+        if key in ctx.pending:
+            self.state.clear_pending(*key)
         h = ozon_hash(u.desired, self.columns)
         note = u.final.get("sync_note", "")
         rs = row_states.get(key)
@@ -743,3 +786,26 @@ class Engine:
         for _r, key in due[period]:
             self.state.set_row(*key, on_sheet=False, archived=True)
         rep.rows_archived = len(due[period])
+
+
+def _sentences(parts: list[str]) -> str:
+    """Join notes into one: a part that ends a sentence is followed by a space, others by "; "."""
+    out = ""
+    for part in parts:
+        if out:
+            out += " " if out.endswith((".", "!", "?")) else "; "
+        out += part
+    return out
+
+
+def _edited(cs: CellState | None, pending: str | None, sheet: str) -> str | None:
+    """The base to merge a both-owned cell against when the person changed it, else None.
+
+    ``pending`` is a value we sent in a write whose outcome was never recorded: the sheet showing
+    it (or the older base) is our own doing, anything else was typed. A cell we never wrote or saw
+    (no base, nothing pending) is not an edit."""
+    if pending is not None:
+        return None if sheet == pending or (cs is not None and sheet == cs.base) else pending
+    if cs is None or sheet == cs.base:
+        return None
+    return cs.base

@@ -4,6 +4,8 @@ Tables (schema version in ``meta``):
     postings   last Ozon snapshot of each posting (JSON), its status, and when we first saw that status
     history    every observed status change with its time (reports measure "late" from it)
     cells      per posting and both-owned field: the base (value we last wrote or saw) and a version
+    pending    both-owned values in a sheet write whose outcome is not recorded yet (a crash between
+               the write and the commit): the next read tells a person's edit from our own write
                that grows each time the daemon writes that cell
     rows       per posting: the sync note, the hash of the Ozon-owned values last written, on_sheet
     outbox     push requests: queued -> sending -> sent -> verified | failed, each step committed
@@ -40,6 +42,9 @@ CREATE INDEX IF NOT EXISTS history_key ON history (account, number);
 CREATE TABLE IF NOT EXISTS cells (
     account TEXT NOT NULL, number TEXT NOT NULL, field TEXT NOT NULL, base TEXT NOT NULL,
     version INTEGER NOT NULL DEFAULT 0, held_since TEXT,
+    PRIMARY KEY (account, number, field));
+CREATE TABLE IF NOT EXISTS pending (
+    account TEXT NOT NULL, number TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (account, number, field));
 CREATE TABLE IF NOT EXISTS rows (
     account TEXT NOT NULL, number TEXT NOT NULL, note TEXT NOT NULL DEFAULT '',
@@ -236,6 +241,18 @@ class StateStore:
             (account, number, field, base, 1 if bump else 0, _iso(held_since) if held_since else None,
              1 if bump else 0),
         )
+
+    def pending(self) -> dict[tuple[str, str, str], str]:
+        """Values of both-owned cells sent to the sheet in a write not yet known to have landed."""
+        return {(a, n, f): v for a, n, f, v in self.db.execute("SELECT account, number, field, value FROM pending")}
+
+    def set_pending(self, values: list[tuple[str, str, str, str]]) -> None:
+        """Record (account, number, field, value) before the sheet write that carries them."""
+        self.db.executemany("INSERT OR REPLACE INTO pending (account, number, field, value) VALUES (?, ?, ?, ?)",
+                            values)
+
+    def clear_pending(self, account: str, number: str) -> None:
+        self.db.execute("DELETE FROM pending WHERE account=? AND number=?", (account, number))
 
     def set_held(self, account: str, number: str, field: str, since: datetime | None) -> None:
         self.db.execute(

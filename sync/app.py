@@ -46,7 +46,7 @@ def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None) 
 
         assert sp.spreadsheet is not None
         backend: SheetBackend = GoogleBackend(sp.spreadsheet, sp.worksheet, columns, credentials=sp.credentials,
-                             api_endpoint=sp.api_endpoint)
+                                              api_endpoint=sp.api_endpoint, timeout=sp.timeout)
         return backend
     from sync.backends.excel import ExcelBackend
 

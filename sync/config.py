@@ -82,6 +82,7 @@ class SpreadsheetConfig:
     protect: bool = False  # sheet protection (blocks sorting and deleting rows)
     editors: tuple[str, ...] = ()
     archive_after_days: int = 14
+    timeout: float = 30.0  # google: seconds to wait for one answer from the Sheets API
 
 
 @dataclass(frozen=True)
@@ -443,6 +444,7 @@ class _Validator:
             "protect": self.take(data, "protect", p, _boolean),
             "editors": self.take(data, "editors", p, _editors),
             "archive_after_days": self.take(data, "archive_after_days", p, _integer(minimum=1)),
+            "timeout": self.take(data, "timeout", p, _duration(minimum=0, strict=True)),
         }
         if backend == "excel":
             path, worksheet = values["path"], values["worksheet"]

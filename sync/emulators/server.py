@@ -20,6 +20,12 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
         pass  # quiet: tests and the demo print what matters
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped waiting (a timeout, a fault test): nothing to answer
+
     def read_body(self) -> bytes:
         length = int(self.headers.get("content-length") or 0)
         return self.rfile.read(length) if length else b""

@@ -1,0 +1,91 @@
+"""The real daemon, killed with SIGKILL at random moments, over and over, while a person keeps editing.
+
+`ozon-sync run` runs as a separate process against the Ozon emulator (in this process, logging every
+write call) and a real workbook. Between kills a person types valid status changes with openpyxl.
+At the end a few clean passes settle what was in flight; then every edit must have reached Ozon
+(none lost) and the write log must hold no duplicate (no edit pushed twice).
+
+    python -m pytest -m slow tests/test_crash_daemon.py -s      # ~5 minutes; prints the counts
+
+CRASH_RUNS (default 200) sets how many times the daemon is started and killed.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sync.app import open_app
+from sync.config import load_config
+from sync.demo import edit_workbook
+from sync.emulators.ozon import OzonEmulator
+from tests.conftest import API_KEY, CLIENT_ID, write_config
+
+RUNS = int(os.environ.get("CRASH_RUNS", "200"))
+TARGETS = {"awaiting_packaging": ("Ожидает отгрузки", "awaiting_deliver"),
+           "awaiting_deliver": ("Доставляется", "delivering")}
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_no_edit_and_pushes_none_twice(tmp_path: Path) -> None:
+    rng = random.Random(20261129)
+    with OzonEmulator(seed=5, postings=0, client_id=CLIENT_ID, api_key=API_KEY, ship_delay=0.3,
+                      write_log_path=tmp_path / "writes.jsonl") as emu:
+        numbers = [emu.add_posting() for _ in range(40)]
+        numbers += [emu.add_posting(scheme="rFBS", status="awaiting_deliver") for _ in range(40)]
+        cfg_path = write_config(tmp_path, emu.base_url, extra="schedule:\n  every: 5s\n")
+        cfg_path.write_text(cfg_path.read_text(encoding="utf-8").replace(
+            "settle_seconds: 0s", "settle_seconds: 1s"), encoding="utf-8")
+        cfg = load_config(cfg_path)
+        app = open_app(cfg)
+        app.ensure_sheet()
+        app.engine.run_cycle()
+        app.close()
+        assert cfg.spreadsheet.path is not None
+        book, columns = cfg.spreadsheet.path, app.columns
+
+        intents: dict[str, str] = {}  # posting -> the Ozon status the person asked for
+        todo = list(numbers)
+        rng.shuffle(todo)
+        kills = 0
+        for _ in range(RUNS):
+            if todo and rng.random() < 0.5:
+                number = todo.pop()
+                label, target = TARGETS[emu.posting(number)["status"]]
+                edit_workbook(book, cfg.spreadsheet.worksheet, columns, {number: {"status": label}})
+                intents[number] = target
+            daemon = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(cfg_path), "run"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.2, 1.6))
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait(10)
+            kills += 1
+
+        by_daemon = sum(1 for e in emu.write_log if e["accepted"])  # pushes the killed daemons made
+        app = open_app(cfg)  # a clean run settles what the kills left in flight
+        try:
+            for _ in range(10):
+                app.engine.run_cycle()
+                if not app.state.open_entries():
+                    break
+                time.sleep(1.2)
+            assert not app.state.open_entries()
+        finally:
+            app.close()
+
+        lost = [n for n, target in intents.items() if emu.posting(n)["status"] != target]
+        accepted = [e for e in emu.write_log if e["accepted"]]
+        duplicates = [e for e in emu.write_log if e["duplicate"]]
+        pushed_twice = {e["posting_number"] for e in accepted
+                        if sum(1 for x in accepted if x["posting_number"] == e["posting_number"]) > 1}
+        print(f"\n{kills} kills, {len(intents)} edits, {len(accepted)} accepted calls ({by_daemon} by killed daemons), "
+              f"{len(lost)} lost, {len(duplicates)} duplicates, {len(pushed_twice)} postings pushed twice")
+        assert kills == RUNS and by_daemon > len(intents) // 2  # the daemons did the work, between kills
+        assert lost == [] and duplicates == [] and not pushed_twice

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import google.auth.exceptions
 import gspread
 import requests
 from google.auth.credentials import AnonymousCredentials, Credentials
@@ -104,6 +105,14 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
                 if last or (not read and sent):
                     raise SheetUnavailable(_unknown(method, endpoint, "the connection broke")) from None
                 self._pause(attempt, None, "no connection")
+            except google.auth.exceptions.TransportError:
+                if last:
+                    raise SheetUnavailable("Google's sign-in service could not be reached; "
+                                           "the next cycle tries again") from None
+                self._pause(attempt, None, "sign-in unreachable")
+            except google.auth.exceptions.GoogleAuthError as exc:
+                raise SheetAccessError(f"Google did not accept our credentials ({exc}): check spreadsheet.credentials "
+                                       f"(a service-account JSON key, shared with the spreadsheet)") from None
             except requests.Timeout:
                 if last or not read:
                     raise SheetUnavailable(_unknown(method, endpoint, f"no answer within {self.timeout_seconds:g} s")) \

@@ -181,6 +181,7 @@ class Engine:
         try:
             self._load_known(ctx)
             snap = self.backend.read(self.columns.read_fields)
+            self._report_missing(snap, rep)
             by_key = self._group(snap)
             self._guard_empty(by_key)
             if push:
@@ -204,6 +205,15 @@ class Engine:
         return rep
 
     # --- 1. read ----------------------------------------------------------------------------------
+
+    def _report_missing(self, snap: Snapshot, rep: CycleReport) -> None:
+        """A mapped column whose header is gone (renamed, deleted) is neither read nor written: say so."""
+        gone = [f"«{c.header}»" for c in self.columns.columns if c.field in snap.missing]
+        if gone:
+            problem = (f"The sheet has no column {', '.join(gone)}: edits there are not seen and it is not filled; "
+                       f"rename it back, or run `ozon-sync init` to add it (empty) at the end")
+            rep.problems.append(problem)
+            log.warning("%s", problem)
 
     def _load_known(self, ctx: _Ctx) -> None:
         for _acc, _num, data, since in self.state.posting_rows():

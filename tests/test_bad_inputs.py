@@ -1,0 +1,310 @@
+"""The bad-input catalogue: every way a config, a cell, an Ozon answer or a file can be wrong, run
+through the real command line. Each case names the words the person must see, the exit code of
+DESIGN §6 (0 ok — refusals are in the notes —, 1 failure, 2 bad config or usage), and checks that
+nothing was lost: the workbook, the state and Ozon are left as they were, or hold exactly the answer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sync.cli import main
+from sync.demo import edit_workbook
+from sync.emulators.ozon import OzonEmulator
+from sync.emulators.server import Faults
+from sync.emulators.sheets import SheetsEmulator
+from sync.mapping import PRIVATE_FIELDS, load_columns
+from tests.conftest import write_config
+
+COLUMNS = load_columns().without(PRIVATE_FIELDS)
+SHEET = "Заказы"
+
+
+@dataclass
+class Env:
+    """A shop with one synced workbook: ``number`` is an FBS posting awaiting packaging, ``rfbs`` an
+    rFBS one awaiting delivery. ``config`` is the config file every case starts from."""
+
+    tmp: Path
+    ozon: OzonEmulator
+    config: Path
+    number: str = ""
+    rfbs: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def book(self) -> Path:
+        return self.tmp / "orders.xlsx"
+
+    def set_config(self, old: str, new: str) -> list[str]:
+        text = self.config.read_text(encoding="utf-8")
+        assert old in text, old
+        self.config.write_text(text.replace(old, new), encoding="utf-8")
+        return ["--config", str(self.config), "sync"]
+
+    def add_config(self, extra: str, command: str = "sync") -> list[str]:
+        self.config.write_text(self.config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+        return ["--config", str(self.config), command]
+
+    def type(self, number: str, **cells: str) -> list[str]:
+        edit_workbook(self.book, SHEET, COLUMNS, {number: cells})
+        return ["--config", str(self.config), "sync"]
+
+    def cmd(self, command: str = "sync") -> list[str]:
+        return ["--config", str(self.config), command]
+
+    def row(self, number: str) -> dict[str, str]:
+        ws = openpyxl.load_workbook(self.book)[SHEET]
+        header = [c.value for c in ws[1]]
+        for r in ws.iter_rows(min_row=2, values_only=True):
+            if r[0] == number:
+                return {str(h): "" if v is None else str(v) for h, v in zip(header, r, strict=False)}
+        raise AssertionError(f"{number} not in the workbook")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    prepare: Callable[[Env], list[str]]
+    code: int
+    words: tuple[str, ...]
+    check: Callable[[Env], None] | None = None
+
+
+def untouched(env: Env) -> None:
+    """Nothing lost: the workbook still holds the synced row as it was, and Ozon got no write call."""
+    assert env.row(env.number)["Статус"] == "Ожидает сборки"
+    assert not env.ozon.write_log
+
+
+def note(number_attr: str, *words: str, status: str | None = None) -> Callable[[Env], None]:
+    def check(env: Env) -> None:
+        row = env.row(getattr(env, number_attr))
+        for w in words:
+            assert w in row["Синхронизация"], row["Синхронизация"]
+        if status is not None:
+            assert row["Статус"] == status
+    return check
+
+
+def corrupt(path_of: Callable[[Env], Path], data: bytes) -> Callable[[Env], list[str]]:
+    def prepare(env: Env) -> list[str]:
+        path_of(env).write_bytes(data)
+        return env.cmd()
+    return prepare
+
+
+def ozon_fault(kind: str, times: int = 20) -> Callable[[Env], list[str]]:
+    def prepare(env: Env) -> list[str]:
+        env.ozon.faults = Faults()
+        for path in ("/v4/posting/fbs/list", "/v4/posting/fbs/unfulfilled/list"):
+            env.ozon.faults.queue(path, *[kind] * times)
+        return env.cmd("pull")
+    return prepare
+
+
+def google(prepare_sheet: Callable[[SheetsEmulator], str], **emu: bool) -> Callable[[Env], list[str]]:
+    """A Google config against a Sheets emulator that lives for the rest of the case."""
+    def prepare(env: Env) -> list[str]:
+        sheets = SheetsEmulator(**emu).start()
+        _RUNNING.append(sheets)
+        key = prepare_sheet(sheets)
+        block = (f"spreadsheet:\n  backend: google\n  spreadsheet: {key}\n  credentials: anonymous\n"
+                 f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
+        write_config(env.tmp, env.ozon.base_url, backend=block)
+        return env.cmd("pull")
+    return prepare
+
+
+_RUNNING: list[SheetsEmulator] = []
+
+
+def merged(env: Env) -> list[str]:
+    wb = openpyxl.load_workbook(env.book)
+    ws = wb[SHEET]
+    col = [c.value for c in ws[1]].index("Комментарий") + 1
+    ws.cell(row=2, column=col, value="общий комментарий")
+    ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
+    wb.save(env.book)
+    return env.type(env.number, status="Ожидает отгрузки")
+
+
+def rename_header(old: str, new: str | None) -> Callable[[Env], list[str]]:
+    def prepare(env: Env) -> list[str]:
+        wb = openpyxl.load_workbook(env.book)
+        ws = wb[SHEET]
+        col = [c.value for c in ws[1]].index(old) + 1
+        if new is None:
+            ws.delete_cols(col)
+        else:
+            ws.cell(row=1, column=col, value=new)
+        wb.save(env.book)
+        return env.cmd()
+    return prepare
+
+
+def blank_sheet(env: Env) -> list[str]:
+    for _ in range(6):
+        env.ozon.add_posting()
+    main(env.cmd())  # three or more rows on the sheet arm the empty-side guard
+    wb = openpyxl.load_workbook(env.book)
+    ws = wb[SHEET]
+    ws.delete_rows(2, ws.max_row)
+    wb.save(env.book)
+    return env.cmd()
+
+
+def long_product(env: Env) -> list[str]:
+    env.notes["long"] = env.ozon.add_posting(products=[("Очень длинное название " * 2200, "LONG-1", 1, "10.00")])
+    return env.cmd()
+
+
+def unknown_ozon_status(env: Env) -> list[str]:
+    env.ozon.set_state(env.number, "awaiting_verification_v2", "something_new")
+    return env.cmd("pull")
+
+
+def lock(env: Env) -> list[str]:
+    (env.tmp / ".~lock.orders.xlsx#").write_text("Анна Смирнова,anna,PC-2,29.11.2026 09:00,file:///;\n",
+                                                  encoding="utf-8")
+    env.set_config("  worksheet: Заказы\n", "  worksheet: Заказы\n  lock_wait: 0s\n")
+    return env.type(env.number, status="Ожидает отгрузки")
+
+
+def newer_state(env: Env) -> list[str]:
+    db = sqlite3.connect(env.tmp / "state.sqlite")
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    return env.cmd()
+
+
+def image_in_book(env: Env) -> list[str]:
+    """A picture pasted into the workbook (as Excel stores it: a media part in the file)."""
+    import zipfile
+
+    argv = env.type(env.number, status="Ожидает отгрузки")
+    with zipfile.ZipFile(env.book, "a") as zf:
+        zf.writestr("xl/media/image1.png", b"\x89PNG\r\n\x1a\n")
+    env.notes["before"] = env.book.read_bytes().hex()
+    return argv
+
+
+C = Case
+CASES = [
+    # --- config files: exit 2, every problem named by its key, nothing touched --------------------
+    C("config: missing key", lambda e: e.set_config('  client_id: "123456"\n', ""), 2, ("ozon.client_id",), untouched),
+    C("config: missing state", lambda e: e.set_config("state: state.sqlite\n", ""), 2, ("state",), untouched),
+    C("config: unknown top-level key", lambda e: e.add_config("shedule:\n  every: 30s\n"), 2,
+      ("shedule", "schedule"), untouched),
+    C("config: unknown nested key", lambda e: e.add_config("privacy:\n  customer_dta: true\n"), 2,
+      ("privacy.customer_dta",), untouched),
+    C("config: wrong type", lambda e: e.add_config("schedule:\n  every: fast\n"), 2, ("schedule.every",), untouched),
+    C("config: interval too short", lambda e: e.add_config("schedule:\n  every: 1s\n"), 2, ("schedule.every", "5"),
+      untouched),
+    C("config: bad env reference", lambda e: e.set_config('api_key: "test-key-0000"', 'api_key: "${OZON_NOPE_KEY}"'),
+      2, ("OZON_NOPE_KEY",), untouched),
+    C("config: YAML syntax error", lambda e: e.add_config("schedule: [every: \n"), 2, ("line",), untouched),
+    C("config: duplicate key", lambda e: e.add_config("state: other.sqlite\n"), 2, ("state",), untouched),
+    C("config: unknown backend", lambda e: e.set_config("backend: excel", "backend: csv"), 2,
+      ("spreadsheet.backend", "excel", "google"), untouched),
+    C("config: not an .xlsx", lambda e: e.set_config("path: orders.xlsx", "path: orders.xls"), 2,
+      ("spreadsheet.path", ".xlsx"), untouched),
+    C("config: unknown time zone", lambda e: e.add_config("timezone: Mars/Olympus\n"), 2, ("timezone",), untouched),
+    C("config: negative lookback", lambda e: e.set_config('base_url:', 'lookback_days: -1\n  base_url:'), 2,
+      ("ozon.lookback_days",), untouched),
+    C("config: not a boolean", lambda e: e.add_config("privacy:\n  customer_data: maybe\n"), 2,
+      ("privacy.customer_data",), untouched),
+    C("config: Api-Key pasted with Cyrillic", lambda e: e.set_config("test-key-0000", "test-кеу-0000"), 2,
+      ("ozon.api_key",), untouched),
+    C("config: mapping file missing", lambda e: e.add_config("mapping: my-columns.yaml\n"), 2, ("mapping",),
+      untouched),
+    C("config: file missing", lambda e: ["--config", str(e.tmp / "nope.yaml"), "sync"], 2, ("nope.yaml",), untouched),
+    # --- cells: exit 0, the row says what and why, Ozon's value shown again ------------------------
+    C("cell: unknown status", lambda e: e.type(e.number, status="Упаковано"), 0, (),
+      note("number", "Не понял статус «Упаковано»", "«Ожидает отгрузки»", status="Ожидает сборки")),
+    C("cell: cancel without reason", lambda e: e.type(e.number, status="Отменено"), 0, (),
+      note("number", "Укажите причину отмены")),
+    C("cell: unknown cancel reason", lambda e: e.type(e.number, status="Отменено", cancel_reason="надоело"), 0, (),
+      note("number", "«надоело»", status="Ожидает сборки")),
+    C("cell: reason 402 without words", lambda e: e.type(e.number, status="Отменено", cancel_reason="402"), 0, (),
+      note("number", "«Отменено»", status="Ожидает сборки")),
+    C("cell: tracking number on FBS", lambda e: e.type(e.number, tracking_number="RA1"), 0, (),
+      note("number", "для FBS назначает Ozon", "«RA1»")),
+    C("cell: formula in the status", lambda e: e.type(e.number, status="=1+1"), 0, (),
+      note("number", "«=1+1»", status="Ожидает сборки")),
+    C("cell: a move Ozon does not allow", lambda e: e.type(e.number, status="Доставлено"), 0, (),
+      note("number", "так перевести нельзя", status="Ожидает сборки")),
+    C("cell: staff typed in an Ozon column", lambda e: e.type(e.number, order_number="123"), 0, (),
+      note("number", "Заказ")),
+    C("cell: number where text is expected", lambda e: e.type(e.rfbs, tracking_number="0012345"), 0, (),
+      note("rfbs", "Готово", "0012345")),
+    C("cell: merged cells in a staff column", merged, 0, (), note("number", "Готово", status="Ожидает отгрузки")),
+    C("cell: Ozon text longer than a cell holds", long_product, 0, (),
+      lambda e: None if len(e.row(e.notes["long"])["Товары"]) <= 32767 and "обрезан" in
+      e.row(e.notes["long"])["Синхронизация"] else pytest.fail(str(e.row(e.notes["long"])))),
+    # --- the sheet's shape ---------------------------------------------------------------------------
+    C("sheet: key column deleted", rename_header("Отправление", None), 1, ("Отправление", "init")),
+    C("sheet: key header renamed", rename_header("Отправление", "Номер"), 1, ("Отправление",)),
+    C("sheet: status header renamed", rename_header("Статус", "Статус заказа"), 0, ("no column «Статус»", "init")),
+    C("sheet: emptied by accident", blank_sheet, 1, ("empty", "6")),
+    C("sheet: wrong tab name", lambda e: e.set_config("worksheet: Заказы", "worksheet: Orders"), 1,
+      ("Orders", "init")),
+    # --- Ozon's answers ------------------------------------------------------------------------------
+    C("ozon: HTML page instead of JSON", ozon_fault("html"), 1, ("not JSON",)),
+    C("ozon: keeps failing", ozon_fault("500"), 1, ("did not answer",)),
+    C("ozon: rate limit that does not end", ozon_fault("429"), 1, ("rate limit",)),
+    C("ozon: wrong Api-Key", lambda e: e.set_config("test-key-0000", "wrong-key-0000"), 1,
+      ("Ozon rejected the Api-Key: check ozon.api_key",)),
+    C("config: non-numeric Client-Id", lambda e: e.set_config('client_id: "123456"', 'client_id: "abc"'), 2,
+      ("ozon.client_id", "numeric"), untouched),
+    C("ozon: deactivated key", lambda e: (setattr(e.ozon, "key_deactivated", True), e.cmd("pull"))[1], 1,
+      ("deactivated",)),
+    C("ozon: unknown status value", unknown_ozon_status, 0, (),
+      lambda e: None if e.row(e.number)["Статус"] == "awaiting_verification_v2" else pytest.fail("raw code")),
+    # --- files ----------------------------------------------------------------------------------------
+    C("file: workbook open in LibreOffice", lock, 0, ("Анна Смирнова",),
+      lambda e: None if [x["accepted"] for x in e.ozon.write_log] == [True] else pytest.fail("not pushed")),
+    C("file: corrupt workbook", corrupt(lambda e: e.book, b"PK\x03\x04 broken"), 1, ("orders.xlsx", "backup")),
+    C("file: workbook missing on push", lambda e: (e.book.unlink(), e.cmd("push"))[1], 1, ("does not exist",
+                                                                                            "init")),
+    C("file: corrupt state", corrupt(lambda e: e.tmp / "state.sqlite", b"not a database" * 100), 1,
+      ("state", "move it aside")),
+    C("file: state from a newer version", newer_state, 1, ("newer", "upgrade")),
+    C("file: workbook with a picture", image_in_book, 1, ("pictures", "another workbook"),
+      lambda e: None if e.book.read_bytes().hex() == e.notes["before"] and e.ozon.write_log[0]["accepted"]
+      else pytest.fail("the workbook was saved, or the edit not pushed")),
+    # --- Google ---------------------------------------------------------------------------------------
+    C("google: wrong spreadsheet key", google(lambda s: "no-such-key"), 1, ("no spreadsheet with key no-such-key",)),
+    C("google: credentials refused", google(lambda s: s.create_spreadsheet("x", [SHEET], shared_with={"a@b.ru"}),
+                                   allow_anonymous=False), 1, ("credentials",)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(case: Case, tmp_path: Path, emulator: OzonEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, emulator.base_url)
+    env = Env(tmp_path, emulator, cfg, emulator.add_posting(),
+              emulator.add_posting(scheme="rFBS", status="awaiting_deliver"))
+    assert main(["--config", str(cfg), "pull"]) == 0
+    capsys.readouterr()
+    try:
+        argv = case.prepare(env)
+        code = main(argv)
+        out = capsys.readouterr()
+        text = out.out + out.err
+        assert code == case.code, text
+        for word in case.words:
+            assert word.casefold() in text.casefold(), (word, text)
+        if case.check is not None:
+            case.check(env)
+    finally:
+        while _RUNNING:
+            _RUNNING.pop().stop()
+

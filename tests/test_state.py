@@ -82,3 +82,15 @@ def test_cell_versions_grow_only_when_written(tmp_path: Path) -> None:
     store.set_cell("main", "1", "status", "C", bump=True)
     cs = store.cells()[("main", "1", "status")]
     assert (cs.base, cs.version) == ("C", 2)
+
+
+def test_another_process_writing_the_state_is_noticed(tmp_path: Path) -> None:
+    """The daemon keeps parsed postings between cycles only while nobody else writes the file."""
+    ours, theirs = StateStore(tmp_path / "s.sqlite"), StateStore(tmp_path / "s.sqlite")
+    before = ours.data_version()
+    ours.upsert_posting("main", "1-1-1", "awaiting_packaging", "", {"posting_number": "1-1-1"}, T0)
+    assert ours.data_version() == before  # our own writes
+    theirs.upsert_posting("main", "1-1-1", "cancelled", "", {"posting_number": "1-1-1"}, T0)
+    assert ours.data_version() != before  # someone else's
+    ours.close()
+    theirs.close()

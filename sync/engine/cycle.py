@@ -166,6 +166,7 @@ class Engine:
         self.progress = progress
         self.notes = Notes(columns.language, self.opt.tz)
         self.both = [f for f in ("status", "tracking_number", "cancel_reason") if columns.get(f)]
+        self._known_cache: tuple[int, dict[Key, Posting], dict[Key, datetime]] | None = None
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -202,6 +203,8 @@ class Engine:
             self.state.finish_cycle(cycle_id, self.clock(), rep.summary(), str(exc))
             raise
         self.state.finish_cycle(cycle_id, self.clock(), rep.summary(), "; ".join(rep.problems))
+        if not dry_run:
+            self._known_cache = (self.state.data_version(), ctx.known, ctx.since)
         return rep
 
     # --- 1. read ----------------------------------------------------------------------------------
@@ -216,6 +219,13 @@ class Engine:
             log.warning("%s", problem)
 
     def _load_known(self, ctx: _Ctx) -> None:
+        """Every posting the state knows. Parsing them all costs most of an idle cycle at 10k
+        postings, so a daemon keeps them from its last good cycle — unless another process wrote
+        the state file since (SQLite's data_version tells), or that cycle failed."""
+        cached, self._known_cache = self._known_cache, None
+        if cached is not None and cached[0] == self.state.data_version():
+            ctx.known, ctx.since = dict(cached[1]), dict(cached[2])
+            return
         for _acc, _num, data, since in self.state.posting_rows():
             p = posting_from_dict(data)
             ctx.known[p.key] = p
@@ -687,8 +697,7 @@ class Engine:
                 self.backend.write(writes, appends)
             except (SheetBusy, SheetUnavailable) as exc:
                 if isinstance(exc, SheetBusy):  # nothing was written; an unavailable sheet may have been
-                    for k in {k for k, _f, _v in written}:
-                        self.state.clear_pending(*k)
+                    self.state.clear_pending(list({k for k, _f, _v in written}))
                 rep.deferred = str(exc)
                 log.warning("%s", exc)
                 self._save_held(ctx)
@@ -699,6 +708,7 @@ class Engine:
         try:
             for update in list(row_updates.values()) + append_keys:
                 self._commit_row(ctx, update, cells, row_states)
+            self.state.clear_pending([u.key for u in list(row_updates.values()) + append_keys if u.key in ctx.pending])
             self._save_held(ctx)
         finally:
             self.state.commit()
@@ -757,8 +767,6 @@ class Engine:
             value = u.final.get(fld, "")
             if cs is None or fld in u.written or cs.base != value or cs.held_since is not None:
                 self.state.set_cell(*key, fld, value, bump=fld in u.written)
-        if key in ctx.pending:
-            self.state.clear_pending(*key)
         h = ozon_hash(u.desired, self.columns)
         note = u.final.get("sync_note", "")
         rs = row_states.get(key)

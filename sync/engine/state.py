@@ -202,6 +202,10 @@ class StateStore:
                             (account, number, status, substatus, _iso(now)))
         return changed
 
+    def data_version(self) -> int:
+        """Changes when another connection (another process) commits to the file; our own do not."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
     def posting_rows(self) -> Iterator[tuple[str, str, dict[str, Any], datetime]]:
         """(account, number, data, status_since) for every known posting."""
         for acc, num, data, since in self.db.execute("SELECT account, number, data, status_since FROM postings"):
@@ -247,12 +251,17 @@ class StateStore:
         return {(a, n, f): v for a, n, f, v in self.db.execute("SELECT account, number, field, value FROM pending")}
 
     def set_pending(self, values: list[tuple[str, str, str, str]]) -> None:
-        """Record (account, number, field, value) before the sheet write that carries them."""
+        """Record (account, number, field, value) before the sheet write that carries them (one commit)."""
+        outer = self.db.in_transaction
+        self.begin()
         self.db.executemany("INSERT OR REPLACE INTO pending (account, number, field, value) VALUES (?, ?, ?, ?)",
                             values)
+        if not outer:
+            self.commit()
 
-    def clear_pending(self, account: str, number: str) -> None:
-        self.db.execute("DELETE FROM pending WHERE account=? AND number=?", (account, number))
+    def clear_pending(self, keys: list[tuple[str, str]]) -> None:
+        """Forget the write-ahead values of these (account, number) rows: their write is recorded."""
+        self.db.executemany("DELETE FROM pending WHERE account=? AND number=?", keys)
 
     def set_held(self, account: str, number: str, field: str, since: datetime | None) -> None:
         self.db.execute(

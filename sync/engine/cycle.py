@@ -167,6 +167,7 @@ class Engine:
         self.notes = Notes(columns.language, self.opt.tz)
         self.both = [f for f in ("status", "tracking_number", "cancel_reason") if columns.get(f)]
         self._known_cache: tuple[int, dict[Key, Posting], dict[Key, datetime]] | None = None
+        self._desired_cache: dict[Key, tuple[Posting, datetime | None, dict[str, str], str]] = {}
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -606,8 +607,19 @@ class Engine:
     # --- 6. write ---------------------------------------------------------------------------------
 
     def _desired(self, ctx: _Ctx, key: Key) -> dict[str, str]:
-        p = ctx.known[key]
-        return ozon_values(p, self.statuses, self.opt.tz, ctx.since.get(key), self.opt.customer_data)
+        """The row as Ozon's view of the posting makes it (do not mutate). Kept per posting object,
+        so an idle cycle does not rebuild 10k rows it built before."""
+        p, since = ctx.known[key], ctx.since.get(key)
+        hit = self._desired_cache.get(key)
+        if hit is not None and hit[0] is p and hit[1] == since:
+            return hit[2]
+        desired = ozon_values(p, self.statuses, self.opt.tz, since, self.opt.customer_data)
+        self._desired_cache[key] = (p, since, desired, ozon_hash(desired, self.columns))
+        return desired
+
+    def _desired_hash(self, ctx: _Ctx, key: Key) -> str:
+        self._desired(ctx, key)
+        return self._desired_cache[key][3]
 
     def _write(self, ctx: _Ctx, snap: Snapshot, by_key: dict[Key, list[SheetRow]], rep: CycleReport) -> None:
         n = self.notes
@@ -644,7 +656,7 @@ class Engine:
                 rs.note if rs else row.get("sync_note")
             fresh = self._note_for(ctx, key, previous)
             note = fresh or previous
-            if rs and rs.ozon_hash == ozon_hash(desired, self.columns) and not fresh:
+            if rs and rs.ozon_hash == self._desired_hash(ctx, key) and not fresh:
                 for c in writable:
                     if c.owner == "ozon" and row.get(c.field) != desired.get(c.field, "") \
                             and row.get(c.field) != self._truncate(desired.get(c.field, ""), limit):
@@ -767,7 +779,7 @@ class Engine:
             value = u.final.get(fld, "")
             if cs is None or fld in u.written or cs.base != value or cs.held_since is not None:
                 self.state.set_cell(*key, fld, value, bump=fld in u.written)
-        h = ozon_hash(u.desired, self.columns)
+        h = self._desired_hash(ctx, key)
         note = u.final.get("sync_note", "")
         rs = row_states.get(key)
         if rs is None or rs.note != note or rs.ozon_hash != h or not rs.on_sheet:

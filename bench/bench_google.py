@@ -26,7 +26,8 @@ from sync.emulators.sheets import SheetsEmulator
 
 CONFIG = """\
 ozon: {{client_id: "1", api_key: "bench", base_url: "{ozon}", rps: 50, lookback_days: 30}}
-spreadsheet: {{backend: google, spreadsheet: {key}, credentials: anonymous, api_endpoint: "{sheets}", worksheet: Заказы}}
+spreadsheet: {{backend: google, spreadsheet: {key}, credentials: anonymous, api_endpoint: "{sheets}",
+              worksheet: Заказы}}
 state: state.sqlite
 sync: {{verify_wait: 0s, settle_seconds: 0s}}
 """

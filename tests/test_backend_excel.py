@@ -438,3 +438,22 @@ def test_notes_on_cells_do_not_block_saves(book: tuple[ExcelBackend, ExcelPerson
     backend.read(ALL)
     backend.write([CellWrite(2, "sync_note", "ok")], [])
     assert person.ws()["A2"].comment.text == "звонил клиент"
+
+
+def test_a_workbook_caught_half_saved_is_busy_not_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "orders.xlsx"
+    good = ExcelBackend(path, SHEET, COLUMNS)
+    good.ensure_layout(LAYOUT)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 3])  # someone's save is half-way through
+
+    def the_save_finishes(_: float) -> None:
+        path.write_bytes(whole)
+
+    backend = ExcelBackend(path, SHEET, COLUMNS, sleep=the_save_finishes)
+    with pytest.raises(SheetBusy, match="being saved"):
+        backend.read(ALL)
+    assert backend.read(ALL).rows == []  # next cycle: read as usual
+    path.write_bytes(b"PK\x03\x04 nothing more")  # really damaged: it does not change
+    with pytest.raises(WorkbookError, match="damaged"):
+        ExcelBackend(path, SHEET, COLUMNS, sleep=lambda s: None).read(ALL)

@@ -146,6 +146,7 @@ def _since(path: Path) -> str:
 # --- what openpyxl would lose ---------------------------------------------------------------------
 
 # Zip parts openpyxl drops or rebuilds on save, and how to say it to a person.
+SAVE_SETTLE = 0.5  # seconds to wait before deciding an unreadable workbook is damaged, not half-saved
 _LOSSY_PARTS: tuple[tuple[str, str], ...] = (
     ("xl/media/", "pictures"),
     ("xl/charts/", "charts"),
@@ -310,6 +311,7 @@ class ExcelBackend(SheetBackend):
         template: Path | None = None,
         layout: Layout | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         """``layout``: re-applied on every save (openpyxl may drop rules), also before ``ensure_layout`` ran."""
         self.path = Path(path)
@@ -317,6 +319,7 @@ class ExcelBackend(SheetBackend):
         self.columns = columns
         self.template = template
         self.clock = clock
+        self.sleep = sleep
         self._fingerprint: Fingerprint | None = None
         self._layout: Layout | None = layout
 
@@ -333,7 +336,16 @@ class ExcelBackend(SheetBackend):
             raise SheetBusy(f"The workbook {self.path.name} cannot be read right now (in use); retrying next cycle") \
                 from None
         fingerprint = _fingerprint(self.path, data)
-        grid = self._calamine_grid(data)
+        try:
+            grid = self._calamine_grid(data)
+        except WorkbookError:
+            # A program that writes the file in place (openpyxl, some sync clients) shows a half-written
+            # file for a moment: if the bytes are changing, it is being saved, not damaged.
+            self.sleep(SAVE_SETTLE)
+            if _read_bytes(self.path) != data:
+                raise SheetBusy(f"The workbook {self.path.name} was being saved while we read it; "
+                                f"reading it again next cycle") from None
+            raise
         if not grid or not any(v not in (None, "") for v in grid[0]):
             raise SheetLayoutError(
                 f"The sheet «{self.worksheet}» has no header row; run `ozon-sync init` to lay it out"

@@ -1,0 +1,101 @@
+"""Staff-edit-to-Ozon latency with the daemon running at its interval.
+
+The daemon (the real `Daemon` loop with a real `schedule` interval) syncs an Excel workbook with the
+Ozon emulator. A person saves a status change at random moments; latency is the time from the save
+to Ozon accepting the call (the emulator's write log). Prints p50, p95 and the maximum.
+
+    python bench/bench_latency.py [--every 30] [--edits 20]
+
+Target: p95 ≤ interval + 2 s (an edit waits at most one interval, plus the cycle that pushes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from sync.app import open_app
+from sync.config import load_config
+from sync.daemon import Daemon
+from sync.demo import edit_workbook
+from sync.emulators.ozon import OzonEmulator
+
+CONFIG = """\
+ozon: {{client_id: "1", api_key: "bench", base_url: "{url}"}}
+spreadsheet: {{backend: excel, path: orders.xlsx, worksheet: Заказы}}
+state: state.sqlite
+schedule: {{every: {every}s}}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--every", type=int, default=30, help="the daemon's interval in seconds (default 30)")
+    parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument("--postings", type=int, default=300)
+    args = parser.parse_args()
+    rng = random.Random(1)
+    with tempfile.TemporaryDirectory() as tmp, OzonEmulator(seed=3, postings=args.postings, client_id="1",
+                                                            api_key="bench", ship_delay=1.0) as emu:
+        folder = Path(tmp)
+        (folder / "ozon-sync.yaml").write_text(CONFIG.format(url=emu.base_url, every=args.every), encoding="utf-8")
+        cfg = load_config(folder / "ozon-sync.yaml")
+        app = open_app(cfg)
+        app.ensure_sheet()
+        app.engine.run_cycle()
+        daemon = Daemon(app.engine.run_cycle, every=args.every, lock_path=folder / "state.lock", install_signals=False)
+        assert cfg.spreadsheet.path is not None
+        book, sheet = cfg.spreadsheet.path, cfg.spreadsheet.worksheet
+        saved: dict[str, float] = {}
+        todo = emu.numbers(status="awaiting_packaging")
+        rng.shuffle(todo)
+
+        def person() -> None:
+            """Saves an edit at a random moment of each interval, then stops the daemon once all landed."""
+            try:
+                for number in todo[: args.edits]:
+                    time.sleep(rng.uniform(0, args.every))
+                    while True:  # the daemon may be saving the workbook this very moment: save again
+                        try:
+                            edit_workbook(book, sheet, app.columns, {number: {"status": "Ожидает отгрузки"}})
+                            break
+                        except Exception:
+                            time.sleep(0.2)
+                    saved[number] = time.time()
+                deadline = time.time() + 2 * args.every + 10
+                while time.time() < deadline and len(accepted(emu, saved)) < len(saved):
+                    time.sleep(0.5)
+            finally:
+                daemon.stop()
+
+        threading.Thread(target=person, daemon=True).start()
+        try:
+            daemon.run()  # the daemon owns this thread, as `ozon-sync run` does
+        finally:
+            app.close()
+        got = accepted(emu, saved)
+        latencies = sorted(got[n] - saved[n] for n in got)
+        missing = len(saved) - len(got)
+        p50 = statistics.median(latencies)
+        p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
+        print(f"interval {args.every}s, {len(saved)} edits: latency p50 {p50:.1f}s, p95 {p95:.1f}s, "
+              f"max {latencies[-1]:.1f}s; {missing} not pushed (target p95 <= {args.every + 2}s)")
+
+
+def accepted(emu: OzonEmulator, saved: dict[str, float]) -> dict[str, float]:
+    """posting -> when Ozon accepted its call (epoch seconds)."""
+    out: dict[str, float] = {}
+    for e in emu.write_log:
+        if e["accepted"] and e["posting_number"] in saved and e["posting_number"] not in out:
+            out[e["posting_number"]] = datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp()
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.emulators import ozon as ozon_emulator
 
     ozon_emulator.add_arguments(emu)
+    sheets = sub.add_parser("sheets-emulator",
+                            help="run the Google Sheets API emulator alone on 127.0.0.1 (spreadsheet.api_endpoint)")
+    from sync.emulators import sheets as sheets_emulator
+
+    sheets_emulator.add_arguments(sheets)
     return p
 
 
@@ -87,6 +92,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from sync.emulators import ozon as ozon_emulator
 
         return int(ozon_emulator.run(args))
+    if cmd == "sheets-emulator":
+        from sync.emulators import sheets as sheets_emulator
+
+        return int(sheets_emulator.run(args))
     if cmd == "demo":
         from sync.demo import run_demo
 

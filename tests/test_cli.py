@@ -112,21 +112,26 @@ def test_python_dash_m_sync_works_as_a_separate_process(cfg: Path) -> None:
     assert "the Api-Key works" in done.stdout
 
 
-def test_the_emulator_command_serves_until_interrupted() -> None:
+@pytest.mark.parametrize(("command", "probe"), [
+    (["emulator", "--postings", "3"], "/_emulator/postings"),
+    (["sheets-emulator", "--title", "Заказы"], "/v4/spreadsheets/{id}"),
+])
+def test_the_emulator_commands_serve_until_interrupted(command: list[str], probe: str) -> None:
     import re
     import signal
 
     import httpx
 
-    proc = subprocess.Popen([sys.executable, "-u", "-m", "sync", "emulator", "--port", "0", "--postings", "3"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "sync", *command, "--port", "0"], stdout=subprocess.PIPE,
+                            text=True)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", first)
+        key = re.search(r"has id (\S+)\.", first)
         assert url, first
-        postings = httpx.get(url.group(0) + "/_emulator/postings", timeout=5).json()
-        assert len(postings) == 3
+        answer = httpx.get(url.group(0) + probe.format(id=key.group(1) if key else ""), timeout=5)
+        assert answer.status_code == 200 and answer.json()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
         assert proc.returncode == 0 and "Stopped." in out

@@ -4,7 +4,7 @@ Prints, per size: the first cycle (backfill), an incremental cycle with no edits
 staff edits — wall time, CPU time of the syncing thread, peak RSS of the process so far, Ozon
 requests, and the workbook save time.
 
-    python bench/bench_cycle.py [--sizes 1000 10000] [--rps 50]
+    python bench/bench_cycle.py [--sizes 1000 10000] [--rps 50] [--backend excel|memory]
 
 Each size runs in a fresh process, so its peak RSS is its own. The emulator runs in threads of that
 process; CPU time is the main thread's (time.thread_time), so it counts the sync alone. (tracemalloc
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sync.app import open_app
 from sync.backends.excel import ExcelBackend
+from sync.backends.memory import MemoryBackend
 from sync.config import load_config
 from sync.demo import edit_workbook
 from sync.emulators.ozon import OzonEmulator
@@ -61,23 +62,30 @@ def measure(label: str, run: object, app: object) -> None:
           f"ozon requests {ozon.requests - before:4d}  save {save:>6}  [{rep.summary()}]", flush=True)
 
 
-def bench(size: int, rps: float) -> None:
-    print(f"{size} postings:")
+def bench(size: int, rps: float, backend: str) -> None:
+    print(f"{size} postings, {backend} sheet:")
     with tempfile.TemporaryDirectory() as tmp, OzonEmulator(seed=11, postings=size, client_id="1",
                                                             api_key="bench", ship_delay=0.0) as emu:
         folder = Path(tmp)
         (folder / "ozon-sync.yaml").write_text(CONFIG.format(url=emu.base_url, rps=rps), encoding="utf-8")
         cfg = load_config(folder / "ozon-sync.yaml")
         app = open_app(cfg)
-        app.backend = TimedExcel(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns)  # type: ignore[arg-type]
+        if backend == "memory":  # the engine alone: a sheet in memory, no file to read or save
+            app.backend = MemoryBackend(app.columns)
+        else:
+            app.backend = TimedExcel(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns)  # type: ignore[arg-type]
         app.engine.backend = app.backend
         app.ensure_sheet()
         try:
             measure("first cycle (backfill)", app.engine.run_cycle, app)
             measure("incremental, no edits", app.engine.run_cycle, app)
             packable = emu.numbers(status="awaiting_packaging")[:10]
-            edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns,  # type: ignore[arg-type]
-                          {n: {"status": "Ожидает отгрузки"} for n in packable})
+            edits = {n: {"status": "Ожидает отгрузки"} for n in packable}
+            if isinstance(app.backend, MemoryBackend):
+                for n in packable:
+                    app.backend.set_cell(app.backend.find(n)[0], "status", "Ожидает отгрузки")
+            else:
+                edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns, edits)  # type: ignore[arg-type]
             measure(f"incremental, {len(packable)} edits", app.engine.run_cycle, app)
         finally:
             app.close()
@@ -87,13 +95,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--rps", type=float, default=50.0, help="our Ozon request budget (Ozon allows 50)")
+    parser.add_argument("--backend", choices=["excel", "memory"], default="excel",
+                        help="excel: a real .xlsx; memory: the engine alone, with a sheet in memory")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size in this process
     args = parser.parse_args()
     if args.one:
-        bench(args.one, args.rps)
+        bench(args.one, args.rps, args.backend)
         return
     for size in args.sizes:
-        subprocess.run([sys.executable, __file__, "--one", str(size), "--rps", str(args.rps)], check=True)
+        one = [sys.executable, __file__, "--one", str(size), "--rps", str(args.rps), "--backend", args.backend]
+        subprocess.run(one, check=True)
 
 
 if __name__ == "__main__":

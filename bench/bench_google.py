@@ -18,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from sync.a1 import col_letters
 from sync.app import open_app
-from sync.backends.google import GoogleBackend, letters, quote
+from sync.backends.google import GoogleBackend, quote
 from sync.config import load_config
 from sync.emulators.ozon import OzonEmulator
 from sync.emulators.sheets import SheetsEmulator
@@ -54,7 +55,7 @@ def main() -> None:
             print(f"{args.rows} postings, Google Sheets backend (emulator):")
             measure("first cycle (backfill)", app, backend)
             measure("incremental, no edits", app, backend)
-            status_col = letters(app.columns.fields(*{c.owner for c in app.columns.columns}).index("status"))
+            status_col = col_letters([c.field for c in app.columns.columns].index("status"))
             for edits in args.edits:
                 if not edits:
                     continue

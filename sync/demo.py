@@ -8,6 +8,7 @@ happened. ``--serve`` then keeps the daemon running so a person can edit the wor
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -15,14 +16,14 @@ from pathlib import Path
 
 import openpyxl
 
+from sync.a1 import col_letters
 from sync.app import App, open_app, setup_logging
-from sync.backends.google import letters, quote
+from sync.backends.google import quote
 from sync.config import load_config
 from sync.daemon import Daemon
 from sync.emulators.ozon import OzonEmulator
 from sync.emulators.sheets import SheetsEmulator
 from sync.mapping import ColumnMap
-from sync.model import Owner
 
 EXCEL_SHEET = "spreadsheet:\n  backend: excel\n  path: orders.xlsx\n  worksheet: Заказы\n"
 GOOGLE_SHEET = ("spreadsheet:\n  backend: google\n  spreadsheet: {key}\n  credentials: anonymous\n"
@@ -59,7 +60,7 @@ def edit_google_sheet(emu: SheetsEmulator, key: str, worksheet: str, columns: Co
     for n, row in enumerate(grid[1:], start=2):
         number = str(row[key_col]) if key_col < len(row) else ""
         for field, value in edits.get(number, {}).items():
-            emu.set_values(key, f"{quote(worksheet)}!{letters(col_of[field])}{n}", [[value]])
+            emu.set_values(key, f"{quote(worksheet)}!{col_letters(col_of[field])}{n}", [[value]])
 
 
 def edit_workbook(path: Path, worksheet: str, columns: ColumnMap, edits: dict[str, dict[str, str]]) -> None:
@@ -132,9 +133,11 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
     for archive in folder.glob("orders-archive-*.xlsx"):
         archive.unlink()
     setup_logging("DEBUG" if verbose else "WARNING")
-    with OzonEmulator(seed=seed, postings=postings, ship_delay=0.5, client_id="123456", api_key="demo-key",
-                      write_log_path=folder / "ozon-writes.jsonl") as emu, SheetsEmulator() as sheets:
-        if backend == "google":
+    with contextlib.ExitStack() as running:
+        emu = running.enter_context(OzonEmulator(seed=seed, postings=postings, ship_delay=0.5, client_id="123456",
+                                                 api_key="demo-key", write_log_path=folder / "ozon-writes.jsonl"))
+        sheets = running.enter_context(SheetsEmulator()) if backend == "google" else None
+        if sheets is not None:
             key = sheets.create_spreadsheet("Заказы Ozon (демо)", ["Лист1"])
             spreadsheet = GOOGLE_SHEET.format(key=key, url=sheets.base_url)
             where = f"the Google sheet {key} on the Sheets emulator ({sheets.base_url})"
@@ -152,7 +155,7 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
             rep = app.engine.run_cycle()
             print(f"1. Pulled {rep.pulled} postings from the Ozon emulator ({emu.base_url}) into {where}")
             edits = {s.number: s.edits for s in scenes}
-            if backend == "google":
+            if sheets is not None:
                 edit_google_sheet(sheets, key, cfg.spreadsheet.worksheet, app.columns, edits)
             else:
                 edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns, edits)  # type: ignore[arg-type]
@@ -177,11 +180,11 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
             dups = [e for e in emu.write_log if e.get("duplicate")]
             print(f"\nOzon received {len(emu.write_log)} write calls: {len(accepted)} accepted, "
                   f"{len(emu.write_log) - len(accepted)} refused, {len(dups)} duplicates.")
-            if backend == "google":
+            if sheets is not None:
                 print(f"Google Sheets API requests: {sheets.request_count}")
             print(f"Files: config {cfg_path}, state {cfg.state}, Ozon's write log {folder / 'ozon-writes.jsonl'}")
             if serve:
-                _serve(app, emu.base_url, every, sheets.base_url if backend == "google" else None)
+                _serve(app, emu.base_url, every, sheets.base_url if sheets is not None else None)
         finally:
             app.close()
     return 0
@@ -193,7 +196,7 @@ def _serve(app: App, base_url: str, every: float, sheets_url: str | None = None)
     if sheets_url is None:
         how = f"open {sp.path} in Excel or LibreOffice, change a Статус, save and close it"
     else:
-        col = letters(app.columns.fields(*Owner).index("status"))  # the demo sheet is laid out in mapping order
+        col = col_letters([c.field for c in app.columns.columns].index("status"))  # laid out in mapping order
         how = (f"change a Статус through the Sheets API, e.g.\n  curl -X PUT '{sheets_url}/v4/spreadsheets/"
                f"{sp.spreadsheet}/values/{sp.worksheet}!{col}2?valueInputOption=USER_ENTERED' "
                f"-H 'Content-Type: application/json' -d '{{\"values\": [[\"Ожидает отгрузки\"]]}}'\n")
@@ -201,4 +204,3 @@ def _serve(app: App, base_url: str, every: float, sheets_url: str | None = None)
     lock = app.config.state.with_name(app.config.state.name + ".lock")
     Daemon(lambda: app.engine.run_cycle(), every=every, lock_path=lock).run()
     logging.getLogger("sync").info("Demo stopped")
-

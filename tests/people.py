@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import openpyxl
 
-from sync.backends.google import letters, quote
+from sync.a1 import col_letters
+from sync.backends.google import quote
 from sync.emulators.sheets import SheetsEmulator
 
 SHEET = "Заказы"
@@ -158,7 +159,7 @@ class GooglePerson:
         return grid[row - 1][c] if row - 1 < len(grid) and c < len(grid[row - 1]) else ""
 
     def set(self, row: int, header: str, value: str) -> None:
-        self.emu.set_values(self.id, f"{quote(self.sheet)}!{letters(self._col(header))}{row}", [[value]])
+        self.emu.set_values(self.id, f"{quote(self.sheet)}!{col_letters(self._col(header))}{row}", [[value]])
 
     def delete_row(self, row: int) -> None:
         self.emu.delete_rows(self.id, self.sheet, row)

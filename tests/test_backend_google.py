@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from sync.a1 import col_letters
 from sync.backends.base import SheetBackend
-from sync.backends.google import GoogleBackend, letters
+from sync.backends.google import GoogleBackend
 from sync.emulators.sheets import SheetsEmulator
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.model import CellWrite
@@ -88,7 +89,7 @@ def test_layout_lays_out_dropdowns_colours_text_format_protection_and_filter(emu
     backend.ensure_layout(LAYOUT)  # twice: nothing doubles
     meta = emu.sheet_meta(sid, SHEET)
     assert meta["frozen_rows"] == 1 and meta["basic_filter"]
-    status_col = letters(HEADERS.index(H["status"]))
+    status_col = col_letters(HEADERS.index(H["status"]))
     rules = [v["rule"] for v in meta["validations"] if v["range"] == f"{status_col}2:{status_col}1000"]
     assert rules and rules[0]["strict"] is False
     assert [v["userEnteredValue"] for v in rules[0]["condition"]["values"]] == LAYOUT.dropdowns["status"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sync.mapping import ColumnMap
 from sync.model import CellWrite, SheetRow
@@ -44,6 +45,19 @@ STATUS_COLOURS: dict[str, str] = {
     "not_accepted": "F4B084",
 }
 OZON_SHADE = "F2F2F2"
+
+
+def header_index(header: Sequence[Any], columns: ColumnMap) -> dict[str, int]:
+    """field -> 0-based column index, found by header text (trimmed, any case): people reorder columns.
+    With the same header twice, the first one counts."""
+    idx: dict[str, int] = {}
+    for col in columns.columns:
+        want = col.header.strip().casefold()
+        for i, value in enumerate(header):
+            if value is not None and str(value).strip().casefold() == want:
+                idx[col.field] = i
+                break
+    return idx
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot
+from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot, header_index
 from sync.errors import SheetBusy, SheetLayoutError, WorkbookError
 from sync.mapping import Column, ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
@@ -209,21 +209,6 @@ def _clean_text(text: str, limit: int) -> str:
     return cleaned[:limit]
 
 
-def _match(header_value: Any, column: Column) -> bool:
-    return header_value is not None and str(header_value).strip().casefold() == column.header.strip().casefold()
-
-
-def _header_index(header: Sequence[Any], columns: ColumnMap) -> dict[str, int]:
-    """field -> 0-based column index, by header text (people may reorder columns)."""
-    idx: dict[str, int] = {}
-    for col in columns.columns:
-        for i, value in enumerate(header):
-            if _match(value, col):
-                idx[col.field] = i
-                break
-    return idx
-
-
 def _set_cell(cell: Any, column: Column, text: str, limit: int) -> None:
     """Store the engine's text: numbers and dates typed, everything else as a string cell (never a
     formula, so "=SUM(1)" stays text), text columns formatted as Text so leading zeros survive."""
@@ -350,7 +335,7 @@ class ExcelBackend(SheetBackend):
             raise SheetLayoutError(
                 f"The sheet «{self.worksheet}» has no header row; run `ozon-sync init` to lay it out"
             )
-        idx = _header_index(grid[0], self.columns)
+        idx = header_index(grid[0], self.columns)
         if self.columns.key.field not in idx:
             raise SheetLayoutError(
                 f"The key column «{self.columns.key.header}» is missing from the header of «{self.worksheet}»; "
@@ -518,7 +503,7 @@ class ExcelBackend(SheetBackend):
 
     def _sheet_index(self, ws: Any) -> dict[str, int]:
         """field -> 1-based column number; the key column must be there."""
-        idx = {f: i + 1 for f, i in _header_index(_header_values(ws), self.columns).items()}
+        idx = {f: i + 1 for f, i in header_index(_header_values(ws), self.columns).items()}
         if self.columns.key.field not in idx:
             raise SheetLayoutError(
                 f"The key column «{self.columns.key.header}» is missing from the header of «{self.worksheet}»; "
@@ -604,7 +589,7 @@ class ExcelBackend(SheetBackend):
         """Add missing header cells at the end of row 1 (never moving, renaming or clearing one) and
         style the mapped ones: bold, Ozon-owned shaded. Widths only for columns created now."""
         header = _header_values(ws)
-        found = _header_index(header, self.columns)
+        found = header_index(header, self.columns)
         next_col = max((i + 1 for i, v in enumerate(header) if v not in (None, "")), default=0) + 1
         idx = {f: i + 1 for f, i in found.items()}
         for col in self.columns.columns:

@@ -36,7 +36,7 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 
 from sync.a1 import col_letters
-from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot
+from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot, header_index
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
@@ -159,7 +159,6 @@ def quote(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"
 
 
-letters = col_letters  # 0-based column index -> A1 letters
 
 
 def rgb(hex_colour: str) -> dict[str, float]:
@@ -250,9 +249,10 @@ class GoogleBackend(SheetBackend):
     def _find(self, sheets: list[dict[str, Any]], title: str) -> dict[str, Any] | None:
         return next((s for s in sheets if s["properties"]["title"] == title), None)
 
-    def _id(self) -> int:
+    def _id(self, sheets: list[dict[str, Any]] | None = None) -> int:
+        """The live tab's sheetId (fetched once; ``sheets`` when the caller already has them)."""
         if self._sheet_id is None:
-            sheet = self._find(self._sheets(), self.worksheet)
+            sheet = self._find(sheets if sheets is not None else self._sheets(), self.worksheet)
             if sheet is None:
                 raise SheetLayoutError(f"The spreadsheet has no tab «{self.worksheet}»; run `ozon-sync init` to add it")
             self._sheet_id = int(sheet["properties"]["sheetId"])
@@ -263,12 +263,7 @@ class GoogleBackend(SheetBackend):
                          params={"valueRenderOption": "UNFORMATTED_VALUE"})
         values = got.get("values") or [[]]
         self._header = [str(v).strip() for v in values[0]]
-        self._cols = {}
-        for col in self.columns.columns:
-            for i, h in enumerate(self._header):
-                if h.casefold() == col.header.casefold():
-                    self._cols[col.field] = i
-                    break
+        self._cols = header_index(self._header, self.columns)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -309,7 +304,7 @@ class GoogleBackend(SheetBackend):
         if not wanted:
             return {}
         title = quote(self.worksheet)
-        ranges = [f"{title}!{letters(self._cols[f])}1:{letters(self._cols[f])}" for f in wanted]
+        ranges = [f"{title}!{col_letters(self._cols[f])}1:{col_letters(self._cols[f])}" for f in wanted]
         got = self._call(self.http.values_batch_get, self.key, ranges,
                          params={"majorDimension": "COLUMNS", "valueRenderOption": "UNFORMATTED_VALUE"})
         out: dict[str, list[Any]] = {}
@@ -324,15 +319,10 @@ class GoogleBackend(SheetBackend):
     # --- writing -----------------------------------------------------------------------------
 
     def _cell(self, field: str, text: str) -> dict[str, Any]:
+        """Numbers as numbers; everything else — dates included, in the engine's format — as the text."""
         col = self.columns.get(field)
         value = col.typed(text) if col is not None else text
-        if value is None or value == "":
-            return {}
-        if isinstance(value, bool):
-            return {"userEnteredValue": {"stringValue": text}}
-        if isinstance(value, int | float):
-            return {"userEnteredValue": {"numberValue": value}}
-        return {"userEnteredValue": {"stringValue": text}}  # dates stay text in the engine's format
+        return _raw_cell(value if isinstance(value, int | float) else text)
 
     def _writable(self, field: str) -> int | None:
         col = self.columns.get(field)
@@ -380,10 +370,9 @@ class GoogleBackend(SheetBackend):
         reqs: list[dict[str, Any]] = []
         if sheet is None:
             new_id = max((int(s["properties"]["sheetId"]) for s in sheets), default=0) + 1
-            reqs.append({"addSheet": {"properties": {"sheetId": new_id, "title": self.worksheet,
-                                                     "gridProperties": {"rowCount": 1000, "columnCount": 26}}}})
             sheet = {"properties": {"sheetId": new_id, "title": self.worksheet,
                                     "gridProperties": {"rowCount": 1000, "columnCount": 26}}}
+            reqs.append({"addSheet": {"properties": sheet["properties"]}})
             header: list[str] = []
         else:
             self._sheet_id = int(sheet["properties"]["sheetId"])
@@ -410,8 +399,7 @@ class GoogleBackend(SheetBackend):
                     reqs.append({"updateDimensionProperties": {
                         "range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
                         "properties": {"pixelSize": int(c.width * PIXELS_PER_CHAR)}, "fields": "pixelSize"}})
-        cols = {c.field: i for c in self.columns.columns for i, h in enumerate(header)
-                if h.casefold() == c.header.casefold()}
+        cols = header_index(header, self.columns)
         reqs += self._rules(sheet, sid, cols, width, layout)
         self._call(self.http.batch_update, self.key, {"requests": reqs})
         self._sheet_id, self._cols = sid, None
@@ -503,7 +491,7 @@ class GoogleBackend(SheetBackend):
         if not moved:
             return
         sheets = self._sheets()
-        sid = self._id()
+        sid = self._id(sheets)
         archive = self._find(sheets, self.archive_title(period))
         reqs: list[dict[str, Any]] = []
         if archive is None:

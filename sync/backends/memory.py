@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sync.backends.base import Layout, SheetBackend, Snapshot
+from sync.backends.base import Layout, SheetBackend, Snapshot, header_index
 from sync.errors import SheetBusy, SheetLayoutError
 from sync.mapping import ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
@@ -37,13 +37,7 @@ class MemoryBackend(SheetBackend):
         self.layout = layout
 
     def _index(self) -> dict[str, int]:
-        idx = {}
-        for col in self.columns.columns:
-            for i, h in enumerate(self.header):
-                if h.strip().casefold() == col.header.casefold():
-                    idx[col.field] = i
-                    break
-        return idx
+        return header_index(self.header, self.columns)
 
     def read(self, fields: Sequence[str]) -> Snapshot:
         idx = self._index()

@@ -190,6 +190,11 @@ class _Posting:
         return available_actions(self.status, self.substatus, self.integration, self.shipping_until is not None)
 
 
+def _buyer_shown(p: _Posting) -> bool:
+    """Ozon gives the buyer's name, phone and address of an rFBS posting only while it is being delivered."""
+    return p.customer is not None and p.status in ("awaiting_packaging", "awaiting_deliver", "delivering")
+
+
 def _without_nulls(data: Json) -> Json:
     """Leave out blocks that do not apply (buyer data of an FBS posting, an unset date). Ozon sends
     null there, which its own description does not allow; the client copes with both."""
@@ -434,8 +439,8 @@ class OzonEmulator(LoopbackServer):
         data["products"] = [{"sku": i["sku"], "offer_id": i["offer_id"], "name": i["name"], "quantity": i["quantity"],
                              "price": {"amount": i["price"], "currency": "RUB"}, "imei": [],
                              "is_blr_traceable": False, "is_marketplace_buyout": False} for i in p.products]
-        shown = p.customer is not None and p.status in ("awaiting_packaging", "awaiting_deliver", "delivering")
-        data["customer"] = ({**p.customer, "phone": p.customer["phone"]} if shown and p.customer else None)
+        shown = _buyer_shown(p)
+        data["customer"] = dict(p.customer) if shown and p.customer else None
         data["addressee"] = {"name": p.customer["name"]} if shown and p.customer else None
         return _without_nulls(data)
 
@@ -445,7 +450,7 @@ class OzonEmulator(LoopbackServer):
         data["products"] = [{"sku": i["sku"], "offer_id": i["offer_id"], "name": i["name"], "quantity": i["quantity"],
                              "price": i["price"] + "00", "currency_code": "RUB", "is_blr_traceable": False,
                              "is_marketplace_buyout": False} for i in p.products]
-        shown = p.customer is not None and p.status in ("awaiting_packaging", "awaiting_deliver", "delivering")
+        shown = _buyer_shown(p)
         data["customer"] = dict(p.customer) if shown and p.customer else None
         data["addressee"] = ({"name": p.customer["name"], "phone": p.customer["phone"]}
                              if shown and p.customer else None)

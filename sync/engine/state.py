@@ -4,9 +4,9 @@ Tables (schema version in ``meta``):
     postings   last Ozon snapshot of each posting (JSON), its status, and when we first saw that status
     history    every observed status change with its time (reports measure "late" from it)
     cells      per posting and both-owned field: the base (value we last wrote or saw) and a version
-    pending    both-owned values in a sheet write whose outcome is not recorded yet (a crash between
-               the write and the commit): the next read tells a person's edit from our own write
                that grows each time the daemon writes that cell
+    pending    both-owned values and notes in a sheet write whose outcome is not recorded yet (a crash
+               between the write and the commit): the next read tells a person's edit from our own write
     rows       per posting: the sync note, the hash of the Ozon-owned values last written, on_sheet
     outbox     push requests: queued -> sending -> sent -> verified | failed, each step committed
     audit      one line per thing that happened, for `status` and for people asking "who did that"

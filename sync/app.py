@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sync.backends.base import STATUS_COLOURS, Layout, SheetBackend
-from sync.config import Config
-from sync.engine.cycle import Engine, EngineOptions
+from sync.config import Config, OzonConfig
+from sync.engine.cycle import AccountOptions, Engine, EngineOptions
 from sync.engine.state import StateStore
-from sync.mapping import PRIVATE_FIELDS, ColumnMap, StatusMap, load_columns, load_statuses
-from sync.model import Scheme
+from sync.errors import ConfigError
+from sync.mapping import ACCOUNT_FIELD, PRIVATE_FIELDS, ColumnMap, StatusMap, load_columns, load_statuses
+from sync.model import Owner, Scheme
 from sync.ozon import OzonClient
 
 log = logging.getLogger("sync")
@@ -25,6 +26,15 @@ def load_maps(cfg: Config) -> tuple[ColumnMap, StatusMap]:
     columns = load_columns(cfg.mapping)
     if not cfg.privacy.customer_data:
         columns = columns.without(PRIVATE_FIELDS)
+    account = columns.get(ACCOUNT_FIELD)
+    if len(cfg.accounts) == 1:
+        columns = columns.without(frozenset({ACCOUNT_FIELD}))  # one account: the column would only say «main»
+    elif account is None:
+        raise ConfigError(f"mapping: with several accounts the sheet needs an account column; add "
+                          f"`- {{field: {ACCOUNT_FIELD}, header: Аккаунт, owner: ozon, format: text}}` to "
+                          f"{cfg.mapping or 'the mapping'} (the bundled mappings have it)")
+    elif account.owner is not Owner.OZON:
+        raise ConfigError(f"mapping: the `{ACCOUNT_FIELD}` column must have owner: ozon (it is part of the key)")
     language = cfg.language or columns.language
     return columns, load_statuses(cfg.statuses, language)
 
@@ -55,15 +65,20 @@ def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None) 
     return excel
 
 
-def make_ozon(cfg: Config) -> OzonClient:
-    oz = cfg.ozon
+def make_ozon(cfg: Config, account: OzonConfig | None = None) -> OzonClient:
+    oz = account or cfg.ozon
     return OzonClient(oz.client_id, oz.api_key, oz.base_url, account=oz.account, rps=oz.rps, timeout=oz.timeout)
 
 
+def _schemes(oz: OzonConfig) -> frozenset[Scheme]:
+    return frozenset(Scheme.FBS if s.lower() == "fbs" else Scheme.RFBS for s in oz.schemes)
+
+
 def engine_options(cfg: Config) -> EngineOptions:
-    schemes = frozenset(Scheme.FBS if s.lower() == "fbs" else Scheme.RFBS for s in cfg.ozon.schemes)
+    schemes = _schemes(cfg.ozon)
+    accounts = {oz.account: AccountOptions(_schemes(oz), oz.lookback_days, oz.full_every) for oz in cfg.accounts}
     return EngineOptions(
-        account=cfg.ozon.account, schemes=schemes, tz=cfg.tz(), lookback_days=cfg.ozon.lookback_days,
+        account=cfg.ozon.account, accounts=accounts, schemes=schemes, tz=cfg.tz(), lookback_days=cfg.ozon.lookback_days,
         full_every=cfg.ozon.full_every, hold_minutes=cfg.sync.hold_minutes, ship_retries=cfg.sync.ship_retries,
         settle_seconds=cfg.sync.settle_seconds, verify_wait=cfg.sync.verify_wait,
         archive_after_days=cfg.spreadsheet.archive_after_days, customer_data=cfg.privacy.customer_data,
@@ -77,10 +92,14 @@ class App:
     statuses: StatusMap
     backend: SheetBackend
     state: StateStore
-    ozon: OzonClient
+    ozon: OzonClient  # the first (default) account's
     engine: Engine
     layout: Layout
+    ozons: dict[str, OzonClient] = field(default_factory=dict)  # every account's, by id
     _closed: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ozons = self.ozons or {self.ozon.account: self.ozon}
 
     def backend_exists(self) -> bool:
         """False when the Excel workbook is not there yet (the first pull creates it)."""
@@ -103,7 +122,8 @@ class App:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self.ozon.close()
+            for client in self.ozons.values():
+                client.close()
             self.backend.close()
             self.state.close()
 
@@ -115,10 +135,10 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
     state = StateStore(cfg.state)
     layout = layout_for(columns, statuses, cfg)
     backend = make_backend(cfg, columns, layout)
-    ozon = make_ozon(cfg)
-    engine = Engine(ozon, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
+    ozons = {oz.account: make_ozon(cfg, oz) for oz in cfg.accounts}
+    engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
                     progress=progress)
-    return App(cfg, columns, statuses, backend, state, ozon, engine, layout)
+    return App(cfg, columns, statuses, backend, state, ozons[cfg.ozon.account], engine, layout, ozons=ozons)
 
 
 class Redactor(logging.Filter):

@@ -16,7 +16,8 @@ log = logging.getLogger("sync")
 
 
 def configure_logging(cfg: Config, verbose: bool = False) -> None:
-    setup_logging("DEBUG" if verbose else cfg.logging.level, cfg.logging.file, secrets=[cfg.ozon.api_key])
+    setup_logging("DEBUG" if verbose else cfg.logging.level, cfg.logging.file,
+                  secrets=[oz.api_key for oz in cfg.accounts])
 
 
 class _Progress:
@@ -102,17 +103,19 @@ def cmd_check(cfg: Config, args: argparse.Namespace) -> int:
     app = open_app(cfg)
     failed = False
     try:
-        try:
-            expires = app.ozon.key_expires_at()
-            if expires is None:
-                print("Ozon: the Api-Key works")
-            else:
-                days = (expires - datetime.now(UTC)).days
-                warn = "  — renew it soon (Ozon → Settings → Seller API)" if days < 14 else ""
-                print(f"Ozon: the Api-Key works; it expires {expires:%Y-%m-%d} (in {days} days){warn}")
-        except Exception as exc:  # reported in words; the exit code says it failed
-            print(f"Ozon: {exc}")
-            failed = True
+        for acc, client in app.ozons.items():
+            who = f"Ozon (account «{acc}»)" if len(app.ozons) > 1 else "Ozon"
+            try:
+                expires = client.key_expires_at()
+                if expires is None:
+                    print(f"{who}: the Api-Key works")
+                else:
+                    days = (expires - datetime.now(UTC)).days
+                    warn = "  — renew it soon (Ozon → Settings → Seller API)" if days < 14 else ""
+                    print(f"{who}: the Api-Key works; it expires {expires:%Y-%m-%d} (in {days} days){warn}")
+            except Exception as exc:  # reported in words; the exit code says it failed
+                print(f"{who}: {exc}")
+                failed = True
         try:
             if app.backend_exists():
                 app.backend.read([app.columns.key.field])
@@ -180,11 +183,13 @@ def _print_status(app: App) -> None:
             print(f"      problem: {error}")
     pending = app.state.open_entries()
     print(f"Pending pushes: {len(pending)}")
+    several = len(app.ozons) > 1
     for e in pending:
-        print(f"  {e.number}: {e.action} «{e.typed}» — {e.state} since {e.updated_at.astimezone(tz):%H:%M:%S}")
+        who = f"{e.account} {e.number}" if several else e.number
+        print(f"  {who}: {e.action} «{e.typed}» — {e.state} since {e.updated_at.astimezone(tz):%H:%M:%S}")
     print("Recent events:")
-    for at, _acc, num, event, detail in app.state.audit_lines(10):
-        print(f"  {at.astimezone(tz):%m-%d %H:%M:%S} {num} {event}: {detail}")
+    for at, acc, num, event, detail in app.state.audit_lines(10):
+        print(f"  {at.astimezone(tz):%m-%d %H:%M:%S} {acc + ' ' if several else ''}{num} {event}: {detail}")
     holder = app.backend.lock_holder()
     if holder:
         print(f"Workbook lock: {holder}")

@@ -14,6 +14,7 @@ as numbers, or strings such as ``30s``, ``5m``, ``2h``, ``1d``, ``1h30m``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 import os
@@ -42,8 +43,6 @@ EXCEL_SHEET_FORBIDDEN = set("[]:*?/\\")
 # Keys kept for features that are designed but not built; accepting them silently would make
 # people believe they work.
 RESERVED = {
-    "accounts": "several accounts in one config are not supported yet; run one ozon-sync per account, "
-    "each with its own config and `state`",
     "views": "per-operator spreadsheets are not supported yet",
     "alerts": "alerts are not supported yet",
 }
@@ -124,6 +123,13 @@ class Config:
     sync: SyncOptions = field(default_factory=SyncOptions)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     source: Path | None = None  # the config file this came from
+    # Every Ozon account, the first being the default one; `ozon` is that first one. A config with
+    # only `ozon:` has that one account here.
+    accounts: tuple[OzonConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.accounts:
+            object.__setattr__(self, "accounts", (self.ozon,))
 
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -138,7 +144,7 @@ SECTIONS: dict[str, type] = {
     "sync": SyncOptions,
     "logging": LoggingConfig,
 }
-TOP_LEVEL_KEYS = ("ozon", "spreadsheet", "state", "mapping", "statuses", "language", "timezone",
+TOP_LEVEL_KEYS = ("ozon", "accounts", "spreadsheet", "state", "mapping", "statuses", "language", "timezone",
                   "schedule", "privacy", "sync", "logging")
 
 
@@ -366,7 +372,16 @@ class _Validator:
 
     def config(self, data: dict[str, Any], source: Path | None) -> Config | None:
         self.unknown_keys(data, list(TOP_LEVEL_KEYS), "")
-        ozon = self.ozon(self.section(data, "ozon"))
+        accounts: tuple[OzonConfig, ...] | None = None
+        if data.get("accounts") is not None and data.get("ozon") is not None:
+            self.problem("accounts", "give either `ozon:` (one account) or `accounts:` (a list of accounts, "
+                                     "each with an `id`), not both; move the `ozon:` keys into an entry of `accounts:`")
+            ozon = None
+        elif data.get("accounts") is not None:
+            accounts = self.accounts(data["accounts"])
+            ozon = accounts[0] if accounts else None
+        else:
+            ozon = self.ozon(self.section(data, "ozon"))
         sheet = self.spreadsheet(self.section(data, "spreadsheet"))
         state = self.take(data, "state", "", self.path, required="the SQLite state file, e.g. .ozon-sync/state.sqlite")
         if isinstance(state, Path) and state.is_dir():
@@ -395,7 +410,7 @@ class _Validator:
                                  "timezone": timezone}
         return Config(ozon=ozon, spreadsheet=sheet, state=state, schedule=schedule or ScheduleConfig(),
                       privacy=privacy or PrivacyConfig(), sync=sync or SyncOptions(),
-                      logging=logs or LoggingConfig(), source=source,
+                      logging=logs or LoggingConfig(), source=source, accounts=accounts or (ozon,),
                       **{k: v for k, v in given.items() if v is not None})
 
     def fill(self, cls: Callable[..., T], data: dict[str, Any] | None, name: str,
@@ -405,15 +420,59 @@ class _Validator:
             return None
         return cls(**{k: v for k, v in values.items() if v is not None})
 
-    def ozon(self, data: dict[str, Any] | None) -> OzonConfig | None:
-        p = "ozon"
+    def accounts(self, raw: Any) -> tuple[OzonConfig, ...] | None:
+        """``accounts:``: a list of entries shaped like ``ozon:`` plus a unique ``id``."""
+        if raw is INVALID:
+            return None
+        if not isinstance(raw, list) or not raw:
+            self.problem("accounts", f"expected a list of accounts (`- id: shop1` followed by client_id, api_key, "
+                                     f"base_url ...), got {_show(raw)}")
+            return None
+        out: list[OzonConfig] = []
+        ids: dict[str, str] = {}
+        clients: dict[str, str] = {}
+        ok = True
+        known = ["id", *(f.name for f in fields(OzonConfig) if f.name != "account")]
+        for i, entry in enumerate(raw):
+            p = f"accounts[{i}]"
+            if not isinstance(entry, dict):
+                self.problem(p, f"expected `id`, `client_id`, `api_key`, `base_url` ... of one account, "
+                                f"got {_show(entry)}")
+                ok = False
+                continue
+            for k in entry:
+                if str(k) == "account":
+                    self.problem(_join(p, k), "in `accounts:` the account's name is its `id`; rename the key to id")
+                elif str(k) not in known:
+                    hint = difflib.get_close_matches(str(k), known, n=1, cutoff=0.6)
+                    self.problem(_join(p, k), f"unknown key; did you mean {_join(p, hint[0])}?" if hint
+                                 else f"unknown key (known keys: {', '.join(known)})")
+            acc = self.take(entry, "id", p, _account, required='a short name shown in the sheet, e.g. "shop1"')
+            cfg = self.ozon(entry, p)
+            if isinstance(acc, str):
+                if acc in ids:
+                    self.problem(f"{p}.id", f"{acc!r} is already the id of {ids[acc]}; each account needs its own id")
+                    ok = False
+                ids.setdefault(acc, p)
+            if cfg is None or not isinstance(acc, str):
+                ok = False
+                continue
+            if cfg.client_id in clients:
+                self.problem(f"{p}.client_id", f"the same Client-Id as {clients[cfg.client_id]}; list each Ozon "
+                                               f"account once")
+                ok = False
+            clients.setdefault(cfg.client_id, p)
+            out.append(dataclasses.replace(cfg, account=acc))
+        return tuple(out) if ok else None
+
+    def ozon(self, data: dict[str, Any] | None, p: str = "ozon") -> OzonConfig | None:
         values: dict[str, Any] = {
             "client_id": self.take(data, "client_id", p, _client_id, required=CLIENT_ID_HINT),
             "api_key": self.take(data, "api_key", p, _secret,
                                  required="the Api-Key from Ozon Seller → Settings → Seller API; "
                                           'write it as "${OZON_API_KEY}" and set that variable'),
             "base_url": self.take(data, "base_url", p, _url, required="normally https://api-seller.ozon.ru"),
-            "account": self.take(data, "account", p, _account),
+            "account": self.take(data, "account", p, _account) if p == "ozon" else None,
             "schemes": self.take(data, "schemes", p, _schemes),
             "lookback_days": self.take(data, "lookback_days", p, _integer(minimum=1)),
             "rps": self.take(data, "rps", p, _rps),

@@ -22,6 +22,7 @@ from sync.model import Action, Owner, Posting, Scheme
 FORMATS = ("text", "datetime", "integer", "money")
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 PRIVATE_FIELDS = frozenset({"customer_name", "customer_phone", "customer_address"})
+ACCOUNT_FIELD = "account"  # shown only when the config lists several Ozon accounts
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,8 @@ class ColumnMap:
 
     @property
     def guard_fields(self) -> list[str]:
-        """The key and both-owned fields: what is re-read just before writing."""
-        return self.fields(Owner.KEY, Owner.BOTH)
+        """The key (with the account, part of the key) and both-owned fields: what is re-read just before writing."""
+        return self.fields(Owner.KEY, Owner.BOTH) + (["account"] if self.get("account") else [])
 
     def without(self, fields: frozenset[str]) -> ColumnMap:
         return ColumnMap(tuple(c for c in self.columns if c.field not in fields), self.language)

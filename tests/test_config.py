@@ -204,10 +204,79 @@ def test_unknown_key_without_a_near_match_lists_the_known_ones(tmp_path: Path) -
     assert problem == "privacy.zzz: unknown key (known keys: customer_data, purge_after_days)"
 
 
-@pytest.mark.parametrize("key", ["accounts", "views", "alerts"])
+@pytest.mark.parametrize("key", ["views", "alerts"])
 def test_reserved_keys_say_not_supported_yet(tmp_path: Path, key: str) -> None:
     [problem] = problems_of_dict({**minimal(), key: [{"name": "x"}]}, tmp_path)
     assert problem.startswith(f"{key}: is not supported yet")
+
+
+# --- several accounts -----------------------------------------------------------------------------
+
+
+def account(i: int, **extra: Any) -> dict[str, Any]:
+    return {"id": f"shop{i}", "client_id": f"10{i}", "api_key": f"key-{i}", "base_url": "https://api-seller.ozon.ru",
+            **extra}
+
+
+def test_one_ozon_section_is_the_account_main(tmp_path: Path) -> None:
+    cfg = from_dict(minimal(), tmp_path)
+    assert [a.account for a in cfg.accounts] == ["main"] and cfg.accounts[0] is cfg.ozon
+
+
+def test_accounts_list_each_with_its_own_settings(tmp_path: Path) -> None:
+    data = minimal()
+    del data["ozon"]
+    data["accounts"] = [account(1), account(2, schemes=["rfbs"], lookback_days=7, rps=5)]
+    cfg = from_dict(data, tmp_path)
+    assert [(a.account, a.client_id, a.api_key) for a in cfg.accounts] == [("shop1", "101", "key-1"),
+                                                                          ("shop2", "102", "key-2")]
+    assert cfg.ozon is cfg.accounts[0]  # the first one is the default account
+    assert cfg.accounts[1].schemes == ("rfbs",) and cfg.accounts[1].lookback_days == 7 and cfg.accounts[1].rps == 5
+    assert "key-2" not in repr(cfg)
+
+
+def test_ozon_and_accounts_together_is_one_clear_problem(tmp_path: Path) -> None:
+    [problem] = problems_of_dict({**minimal(), "accounts": [account(1)]}, tmp_path)
+    assert problem.startswith("accounts: give either `ozon:` (one account) or `accounts:`")
+
+
+def test_account_problems_are_named_with_their_path(tmp_path: Path) -> None:
+    data = minimal()
+    del data["ozon"]
+    bad = account(2, rps=500, shedules=["fbs"], account="x")
+    del bad["api_key"]
+    data["accounts"] = [account(1), bad, account(1), "shop4"]
+    problems = problems_of_dict(data, tmp_path)
+    assert "accounts[1].api_key: is required" in " ".join(problems)
+    assert any(p.startswith("accounts[1].rps: Ozon allows at most 50") for p in problems)
+    assert "accounts[1].shedules: unknown key; did you mean accounts[1].schemes?" in problems
+    assert "accounts[1].account: in `accounts:` the account's name is its `id`; rename the key to id" in problems
+    assert "accounts[2].id: 'shop1' is already the id of accounts[0]; each account needs its own id" in problems
+    assert "accounts[2].client_id: the same Client-Id as accounts[0]; list each Ozon account once" in problems
+    assert any(p.startswith("accounts[3]: expected `id`, `client_id`") for p in problems)
+
+
+def test_accounts_need_an_id_and_a_list(tmp_path: Path) -> None:
+    data = minimal()
+    del data["ozon"]
+    no_id = account(1)
+    del no_id["id"]
+    data["accounts"] = [no_id]
+    assert problems_of_dict(data, tmp_path) == ['accounts[0].id: is required (a short name shown in the sheet, '
+                                                'e.g. "shop1")']
+    data["accounts"] = {"shop1": account(1)}
+    [problem] = problems_of_dict(data, tmp_path)
+    assert problem.startswith("accounts: expected a list of accounts")
+    data["accounts"] = [account(1, id="shop 1")]
+    [problem] = problems_of_dict(data, tmp_path)
+    assert problem.startswith("accounts[0].id: use only letters, digits, - and _")
+
+
+def test_missing_env_in_an_account_names_its_path(tmp_path: Path) -> None:
+    data = minimal()
+    del data["ozon"]
+    data["accounts"] = [account(1), account(2, api_key="${SHOP2_KEY}")]
+    assert problems_of_dict(data, tmp_path) == ["accounts[1].api_key: environment variable SHOP2_KEY is not set"]
 
 
 @pytest.mark.parametrize(

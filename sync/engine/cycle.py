@@ -22,7 +22,7 @@ The engine does no I/O of its own: Ozon, the sheet, the state store, the clock a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -32,7 +32,7 @@ from sync.backends.base import SheetBackend, Snapshot
 from sync.engine.notes import Notes
 from sync.engine.rows import edit_id, ozon_hash, ozon_values, same_value
 from sync.engine.state import OPEN_OUTBOX, CellState, OutboxEntry, RowState, StateStore
-from sync.errors import OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError, SheetUnavailable
+from sync.errors import OzonAuthError, OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap, Move, StatusMap
 from sync.model import (
     Action,
@@ -75,8 +75,17 @@ class OzonPort(Protocol):
 
 
 @dataclass(frozen=True)
+class AccountOptions:
+    """What differs between Ozon accounts in one sheet (the `accounts:` entries of the config)."""
+
+    schemes: frozenset[Scheme] = frozenset({Scheme.FBS, Scheme.RFBS})
+    lookback_days: int = 30
+    full_every: float = 300.0
+
+
+@dataclass(frozen=True)
 class EngineOptions:
-    account: str = "main"
+    account: str = "main"  # the default account: a row whose account cell is empty belongs to it
     schemes: frozenset[Scheme] = frozenset({Scheme.FBS, Scheme.RFBS})
     tz: ZoneInfo = ZoneInfo("Europe/Moscow")
     lookback_days: int = 30
@@ -89,6 +98,7 @@ class EngineOptions:
     verify_poll: float = 0.5
     archive_after_days: int = 14
     customer_data: bool = False
+    accounts: Mapping[str, AccountOptions] = field(default_factory=dict)  # per account; else the fields above
 
 
 @dataclass
@@ -104,6 +114,7 @@ class CycleReport:
     rows_archived: int = 0
     rows_skipped: int = 0
     deferred: str = ""
+    failed_accounts: dict[str, str] = field(default_factory=dict)  # account -> why it was skipped this cycle
     planned: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -122,6 +133,8 @@ class CycleReport:
             parts.append(f"{self.rows_skipped} rows skipped (edited during the cycle)")
         if self.deferred:
             parts.append(f"writes deferred: {self.deferred}")
+        if self.failed_accounts:
+            parts.append(f"accounts not reached: {', '.join(self.failed_accounts)}")
         return "; ".join(parts)
 
 
@@ -137,6 +150,7 @@ class _Ctx:
     pending: set[Key] = field(default_factory=set)  # rows with write-ahead values to clear once committed
     keep: dict[tuple[Key, str], str] = field(default_factory=dict)  # both-cells left as the sheet has them
     held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # accounts Ozon failed for this cycle -> the note kind
 
 
 @dataclass
@@ -148,19 +162,28 @@ class _RowUpdate:
 
 
 class Engine:
-    """Runs sync cycles between one Ozon account and one sheet. See the module docstring."""
+    """Runs sync cycles between Ozon accounts and one sheet. See the module docstring.
 
-    def __init__(self, ozon: OzonPort, backend: SheetBackend, state: StateStore, columns: ColumnMap,
-                 statuses: StatusMap, options: EngineOptions | None = None, *,
+    ``ozon`` is one account's port (the account ``options.account``), or a mapping account id -> port
+    when the sheet holds several accounts' postings; the first is the default account then, unless
+    ``options.account`` names another. One account failing (Ozon down, its key refused) is reported
+    for that account; its pushes wait in the outbox and the others go on."""
+
+    def __init__(self, ozon: OzonPort | Mapping[str, OzonPort], backend: SheetBackend, state: StateStore,
+                 columns: ColumnMap, statuses: StatusMap, options: EngineOptions | None = None, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  sleep: Callable[[float], None] | None = None,
                  progress: Callable[[int], None] | None = None):
-        self.ozon = ozon
         self.backend = backend
         self.state = state
         self.columns = columns
         self.statuses = statuses
         self.opt = options or EngineOptions()
+        self.ozons: dict[str, OzonPort] = dict(ozon) if isinstance(ozon, Mapping) else {self.opt.account: ozon}
+        if not self.ozons:
+            raise ValueError("the engine needs at least one Ozon account")
+        self.default_account = self.opt.account if self.opt.account in self.ozons else next(iter(self.ozons))
+        self.ozon = self.ozons[self.default_account]
         self.clock = clock
         self.sleep = sleep or (lambda s: None)
         self.progress = progress
@@ -193,11 +216,14 @@ class Engine:
             else:
                 self._keep_edits(ctx, by_key)
             if pull and not dry_run:
-                try:
-                    self._pull(ctx, rep)
-                except (OzonUnavailable, OzonRefused) as exc:  # a refused list filter is tried again next cycle
-                    rep.problems.append(f"Pulling from Ozon failed: {exc}")
-                    log.warning("Pulling from Ozon failed: %s", exc)
+                for acc in self.ozons:
+                    if acc in ctx.failed:
+                        continue  # it failed pushing this cycle; its last pull time stays, nothing is missed
+                    try:
+                        self._pull(ctx, rep, acc)
+                    except (OzonUnavailable, OzonRefused, OzonAuthError) as exc:
+                        # A refused list filter is tried again next cycle.
+                        self._account_failed(ctx, rep, acc, exc, "Pulling from Ozon failed")
             if not dry_run:
                 self._write(ctx, snap, by_key, rep)
         except Exception as exc:
@@ -234,7 +260,7 @@ class Engine:
 
     def _key_of(self, row: SheetRow) -> Key | None:
         num = row.get(self.columns.key.field).strip()
-        return (row.get("account").strip() or self.opt.account, num) if num else None
+        return (row.get("account").strip() or self.default_account, num) if num else None
 
     def _group(self, snap: Snapshot) -> dict[Key, list[SheetRow]]:
         by_key: dict[Key, list[SheetRow]] = {}
@@ -260,7 +286,7 @@ class Engine:
         open_fields = {(e.key, e.field) for e in self.state.open_entries()}
         for key, rows in by_key.items():
             posting = ctx.known.get(key)
-            if posting is None or len(rows) > 1:
+            if posting is None or len(rows) > 1 or key[0] not in self.ozons:
                 continue
             row = rows[0]
             for fld in self.both:
@@ -408,25 +434,45 @@ class Engine:
     def _run_outbox(self, ctx: _Ctx, rep: CycleReport) -> None:
         entries = sorted(self.state.open_entries(), key=lambda e: (e.key, PRIORITY[Action(e.action)], e.id))
         waiting: set[Key] = set()
-        for i, entry in enumerate(entries):
-            if entry.key in waiting:
+        for entry in entries:
+            if entry.key in waiting or entry.account not in self.ozons:
+                ctx.keep[(entry.key, entry.field)] = entry.typed  # an account no longer configured: kept
+                continue
+            if entry.account in ctx.failed:
                 ctx.keep[(entry.key, entry.field)] = entry.typed
+                ctx.notes.setdefault(entry.key, self._failed_note(ctx, entry.account))
                 continue
             try:
                 done = self._advance(ctx, entry, rep)
-            except OzonUnavailable as exc:
-                log.warning("Outbox paused: %s", exc)
-                rep.problems.append(str(exc))
-                for rest in entries[i:]:
-                    ctx.keep[(rest.key, rest.field)] = rest.typed
-                    ctx.notes.setdefault(rest.key, self.notes.stamp(ctx.now, "unavailable"))
-                return
+            except (OzonUnavailable, OzonAuthError) as exc:
+                self._account_failed(ctx, rep, entry.account, exc, "Outbox paused")
+                ctx.keep[(entry.key, entry.field)] = entry.typed
+                ctx.notes.setdefault(entry.key, self._failed_note(ctx, entry.account))
+                continue
             if not done:
                 waiting.add(entry.key)
                 ctx.keep[(entry.key, entry.field)] = entry.typed
 
-    def _fresh(self, ctx: _Ctx, number: str) -> Posting:
-        p = self.ozon.get_posting(number)
+    def _account_failed(self, ctx: _Ctx, rep: CycleReport, acc: str, exc: Exception, what: str) -> None:
+        """Ozon failed for one account: its pushes wait, the others go on. With one account a refused
+        key stays fatal (there is nothing else to do)."""
+        if isinstance(exc, OzonAuthError) and len(self.ozons) == 1:
+            raise exc
+        several = len(self.ozons) > 1
+        problem = f"Account «{acc}»: {what}: {exc}" if several else \
+            str(exc) if what == "Outbox paused" else f"{what}: {exc}"
+        rep.problems.append(problem)
+        log.warning("%s%s: %s", f"Account «{acc}»: " if several else "", what, exc)
+        if not isinstance(exc, OzonRefused):
+            ctx.failed[acc] = "account_key" if isinstance(exc, OzonAuthError) else \
+                "account_unavailable" if several else "unavailable"
+            rep.failed_accounts[acc] = str(exc)
+
+    def _failed_note(self, ctx: _Ctx, acc: str) -> str:
+        return self.notes.stamp(ctx.now, ctx.failed.get(acc, "unavailable"), account=acc)
+
+    def _fresh(self, ctx: _Ctx, key: Key) -> Posting:
+        p = self.ozons[key[0]].get_posting(key[1])
         self._remember(ctx, p)
         return p
 
@@ -464,7 +510,7 @@ class Engine:
         """Move one entry as far as it goes now; True when it reached verified or failed."""
         n = self.notes
         label = self._target_label(Action(entry.action), entry.target)
-        p = self._fresh(ctx, entry.number)
+        p = self._fresh(ctx, entry.key)
         if self._reached(entry, p):
             kind = "track_verified" if entry.action == Action.SET_TRACK else "verified"
             self._finish(ctx, entry, "verified", n.stamp(ctx.now, kind, label=label, track=entry.target), rep)
@@ -519,7 +565,7 @@ class Engine:
         try:
             self._call(entry, p)
         except OzonRefused as exc:
-            fresh = self._fresh(ctx, entry.number)
+            fresh = self._fresh(ctx, entry.key)
             if self._reached(entry, fresh):
                 kind = "track_verified" if entry.action == Action.SET_TRACK else "verified"
                 self._finish(ctx, entry, "verified", n.stamp(ctx.now, kind, label=label, track=entry.target), rep)
@@ -534,7 +580,7 @@ class Engine:
     def _verify(self, ctx: _Ctx, entry: OutboxEntry, label: str, rep: CycleReport) -> bool:
         waited = 0.0
         while True:
-            p = self._fresh(ctx, entry.number)
+            p = self._fresh(ctx, entry.key)
             if self._reached(entry, p):
                 kind = "track_verified" if entry.action == Action.SET_TRACK else "verified"
                 self._finish(ctx, entry, "verified",
@@ -548,27 +594,31 @@ class Engine:
             waited += self.opt.verify_poll
 
     def _call(self, entry: OutboxEntry, p: Posting) -> None:
-        action, num = Action(entry.action), entry.number
+        action, num, ozon = Action(entry.action), entry.number, self.ozons[entry.account]
         if action is Action.SHIP:
-            self.ozon.ship(p)
+            ozon.ship(p)
         elif action is Action.AWAITING_DELIVERY:
-            self.ozon.awaiting_delivery(num)
+            ozon.awaiting_delivery(num)
         elif action is Action.DELIVERING:
-            self.ozon.set_delivering(num)
+            ozon.set_delivering(num)
         elif action is Action.LAST_MILE:
-            self.ozon.set_last_mile(num)
+            ozon.set_last_mile(num)
         elif action is Action.DELIVERED:
-            self.ozon.set_delivered(num)
+            ozon.set_delivered(num)
         elif action is Action.CANCEL:
-            self.ozon.cancel(num, int(entry.params["reason_id"]), str(entry.params.get("message", "")))
+            ozon.cancel(num, int(entry.params["reason_id"]), str(entry.params.get("message", "")))
         elif action is Action.SET_TRACK:
-            self.ozon.set_tracking_number(num, entry.target)
+            ozon.set_tracking_number(num, entry.target)
         log.info("%s: called Ozon %s (%s)", num, action.value, entry.typed)
 
     # --- 5. pull ----------------------------------------------------------------------------------
 
-    def _pull(self, ctx: _Ctx, rep: CycleReport) -> None:
-        acc = self.opt.account
+    def _account_options(self, acc: str) -> AccountOptions:
+        got = self.opt.accounts.get(acc)
+        return got if got is not None else AccountOptions(self.opt.schemes, self.opt.lookback_days, self.opt.full_every)
+
+    def _pull(self, ctx: _Ctx, rep: CycleReport, acc: str) -> None:
+        ozon, aopt = self.ozons[acc], self._account_options(acc)
         now = ctx.now
         last = self.state.get_meta(f"last_pull:{acc}")
         last_full = self.state.get_meta(f"last_full:{acc}")
@@ -576,21 +626,21 @@ class Engine:
 
         def take(it: Iterator[Posting]) -> None:
             for p in it:
-                if p.scheme in self.opt.schemes:
+                if p.scheme in aopt.schemes:
                     seen.append(p)
                     if self.progress and len(seen) % 100 == 0:
                         self.progress(len(seen))
 
-        full = last_full is None or (now - datetime.fromisoformat(last_full)).total_seconds() >= self.opt.full_every
+        full = last_full is None or (now - datetime.fromisoformat(last_full)).total_seconds() >= aopt.full_every
         if last is None:
-            take(self.ozon.list_postings(now - timedelta(days=self.opt.lookback_days), now))
+            take(ozon.list_postings(now - timedelta(days=aopt.lookback_days), now))
         else:
             since = datetime.fromisoformat(last) - timedelta(seconds=self.opt.overlap)
-            take(self.ozon.list_postings(now - timedelta(days=364), now, changed_since=since))
+            take(ozon.list_postings(now - timedelta(days=364), now, changed_since=since))
             if not full:
-                take(self.ozon.list_unfulfilled(changed_since=since))
+                take(ozon.list_unfulfilled(changed_since=since))
         if full:
-            take(self.ozon.list_unfulfilled())
+            take(ozon.list_unfulfilled())
         self.state.begin()
         try:
             for p in seen:
@@ -600,7 +650,7 @@ class Engine:
                 self.state.set_meta(f"last_full:{acc}", now.isoformat())
         finally:
             self.state.commit()
-        rep.pulled = len({p.key for p in seen})  # the two lists overlap
+        rep.pulled += len({p.key for p in seen})  # the two lists overlap
         if self.progress:
             self.progress(len(seen))
 
@@ -640,8 +690,9 @@ class Engine:
                         writes.append(CellWrite(r.row, "sync_note", note))
                 continue
             row = rows[0]
-            if key not in ctx.known:
-                note = n.stamp(ctx.now, "unknown_posting", key=key[1])
+            if key not in ctx.known or key[0] not in self.ozons:
+                note = n.stamp(ctx.now, "unknown_posting", key=key[1]) if key[0] in self.ozons else \
+                    n.stamp(ctx.now, "unknown_account", account=key[0], accounts=", ".join(self.ozons))
                 prev = row_states.get(key)
                 text = prev.note if prev and prev.note else note
                 if row.get("sync_note") != text and "sync_note" not in snap.missing:
@@ -659,7 +710,8 @@ class Engine:
             if rs and rs.ozon_hash == self._desired_hash(ctx, key) and not fresh:
                 for c in writable:
                     if c.owner == "ozon" and row.get(c.field) != desired.get(c.field, "") \
-                            and row.get(c.field) != self._truncate(desired.get(c.field, ""), limit):
+                            and row.get(c.field) != self._truncate(desired.get(c.field, ""), limit) \
+                            and not (c.field == "account" and not row.get(c.field).strip()):
                         note = n.stamp(ctx.now, "restored", header=c.header, typed=row.get(c.field))
                         break
             final = self._final_values(ctx, key, desired, note, limit)
@@ -674,7 +726,7 @@ class Engine:
         appends: list[dict[str, str]] = []
         append_keys: list[_RowUpdate] = []
         for key, p in ctx.known.items():
-            if key in by_key or p.scheme not in self.opt.schemes:
+            if key in by_key or key[0] not in self.ozons or p.scheme not in self._account_options(key[0]).schemes:
                 continue
             rs = row_states.get(key)
             if rs and rs.archived:

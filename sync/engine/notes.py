@@ -36,6 +36,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "restored_row": "Строка была удалена, а отправление ещё не завершено — вернули её",
         "truncated": "Текст от Ozon обрезан до {limit} символов (ограничение таблицы)",
         "unavailable": "Ozon не ответил, попробуем в следующем цикле",
+        "account_unavailable": "Ozon не ответил по аккаунту «{account}», попробуем в следующем цикле",
+        "account_key": "Ozon не принял ключ аккаунта «{account}» — правка ждёт, пока ключ не исправят в настройках",
+        "unknown_account": "Аккаунт «{account}» не указан в настройках — проверьте столбец «Аккаунт» (есть: {accounts})",
         "dry_run": "(пробный запуск) отправили бы «{label}»",
     },
     "en": {
@@ -65,6 +68,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "restored_row": "The row was deleted while the posting is still open — it is back",
         "truncated": "Text from Ozon cut to {limit} characters (the spreadsheet's limit)",
         "unavailable": "Ozon did not answer; trying again next cycle",
+        "account_unavailable": "Ozon did not answer for account «{account}»; trying again next cycle",
+        "account_key": "Ozon refused the key of account «{account}» — the edit waits until the key is fixed in the config",
+        "unknown_account": "Account «{account}» is not in the config — check the Account column (known: {accounts})",
         "dry_run": "(dry run) would send «{label}»",
     },
 }

@@ -11,19 +11,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sync.backends.base import STATUS_COLOURS, Layout, SheetBackend
-from sync.config import Config, OzonConfig
-from sync.engine.cycle import AccountOptions, Engine, EngineOptions
+from sync.config import Config, OzonConfig, SpreadsheetConfig
+from sync.engine.cycle import AccountOptions, CycleReport, Engine, EngineOptions, SharedKnown
 from sync.engine.state import StateStore
-from sync.errors import ConfigError
+from sync.errors import ConfigError, SyncError
 from sync.mapping import ACCOUNT_FIELD, PRIVATE_FIELDS, ColumnMap, StatusMap, load_columns, load_statuses
-from sync.model import Owner, Scheme
+from sync.model import Owner, Posting, Scheme
 from sync.ozon import OzonClient
 
 log = logging.getLogger("sync")
 
 
 def load_maps(cfg: Config) -> tuple[ColumnMap, StatusMap]:
-    columns = load_columns(cfg.mapping)
+    columns = _fit_columns(load_columns(cfg.mapping), cfg, cfg.mapping)
+    language = cfg.language or columns.language
+    return columns, load_statuses(cfg.statuses, language)
+
+
+def _fit_columns(columns: ColumnMap, cfg: Config, mapping: Path | None) -> ColumnMap:
+    """Drop the buyer columns (privacy off) and the account column (one account); check the latter."""
     if not cfg.privacy.customer_data:
         columns = columns.without(PRIVATE_FIELDS)
     account = columns.get(ACCOUNT_FIELD)
@@ -32,25 +38,60 @@ def load_maps(cfg: Config) -> tuple[ColumnMap, StatusMap]:
     elif account is None:
         raise ConfigError(f"mapping: with several accounts the sheet needs an account column; add "
                           f"`- {{field: {ACCOUNT_FIELD}, header: Аккаунт, owner: ozon, format: text}}` to "
-                          f"{cfg.mapping or 'the mapping'} (the bundled mappings have it)")
+                          f"{mapping or 'the mapping'} (the bundled mappings have it)")
     elif account.owner is not Owner.OZON:
         raise ConfigError(f"mapping: the `{ACCOUNT_FIELD}` column must have owner: ozon (it is part of the key)")
-    language = cfg.language or columns.language
-    return columns, load_statuses(cfg.statuses, language)
+    return columns
 
 
-def layout_for(columns: ColumnMap, statuses: StatusMap, cfg: Config) -> Layout:
+def view_columns(cfg: Config, index: int, main: ColumnMap) -> ColumnMap:
+    """A view's column set: its own mapping file, the listed fields of the main mapping, or the main one.
+    The posting number, the account (several accounts) and the sync note are always there."""
+    view = cfg.views[index]
+    if view.mapping is not None:
+        return _fit_columns(load_columns(view.mapping), cfg, view.mapping)
+    if not view.columns:
+        return main
+    known = [c.field for c in main.columns]
+    unknown = [f for f in view.columns if f not in known]
+    if unknown:
+        raise ConfigError(f"views[{index}].columns: no field {', '.join(map(repr, unknown))} in the mapping; "
+                          f"choose from {', '.join(known)}")
+    must = [main.key.field] + ([ACCOUNT_FIELD] if main.get(ACCOUNT_FIELD) else [])
+    fields = [f for f in must if f not in view.columns] + list(view.columns)
+    if main.get("sync_note") and "sync_note" not in fields:
+        fields.append("sync_note")
+    by_field = {c.field: c for c in main.columns}
+    return ColumnMap(tuple(by_field[f] for f in fields), main.language)
+
+
+def owner_of(cfg: Config) -> Callable[[Posting], str] | None:
+    """Which sheet a posting belongs on: the first view whose filter matches it, else the main one ("")."""
+    views = cfg.views
+    if not views:
+        return None
+
+    def owner(p: Posting) -> str:
+        return next((v.name for v in views if v.matches(p.warehouse, p.delivery_method, p.account)), "")
+
+    return owner
+
+
+def layout_for(columns: ColumnMap, statuses: StatusMap, cfg: Config, sheet: SpreadsheetConfig | None = None,
+               editors: tuple[str, ...] = ()) -> Layout:
     colours = {lab.label: STATUS_COLOURS.get(lab.id, "FFFFFF") for lab in statuses.labels}
+    sp = sheet or cfg.spreadsheet
     return Layout(
         dropdowns={"status": statuses.choices(), "cancel_reason": statuses.reason_choices()},
         status_colours=colours,
-        protect=cfg.spreadsheet.protect,
-        editors=tuple(cfg.spreadsheet.editors),
+        protect=sp.protect,
+        editors=tuple(dict.fromkeys((*sp.editors, *editors))),
     )
 
 
-def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None) -> SheetBackend:
-    sp = cfg.spreadsheet
+def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None,
+                 sheet: SpreadsheetConfig | None = None) -> SheetBackend:
+    sp = sheet or cfg.spreadsheet
     if sp.backend == "google":
         from sync.backends.google import GoogleBackend
 
@@ -74,15 +115,56 @@ def _schemes(oz: OzonConfig) -> frozenset[Scheme]:
     return frozenset(Scheme.FBS if s.lower() == "fbs" else Scheme.RFBS for s in oz.schemes)
 
 
-def engine_options(cfg: Config) -> EngineOptions:
+def engine_options(cfg: Config, sheet: SpreadsheetConfig | None = None) -> EngineOptions:
     schemes = _schemes(cfg.ozon)
     accounts = {oz.account: AccountOptions(_schemes(oz), oz.lookback_days, oz.full_every) for oz in cfg.accounts}
     return EngineOptions(
         account=cfg.ozon.account, accounts=accounts, schemes=schemes, tz=cfg.tz(), lookback_days=cfg.ozon.lookback_days,
         full_every=cfg.ozon.full_every, hold_minutes=cfg.sync.hold_minutes, ship_retries=cfg.sync.ship_retries,
         settle_seconds=cfg.sync.settle_seconds, verify_wait=cfg.sync.verify_wait,
-        archive_after_days=cfg.spreadsheet.archive_after_days, customer_data=cfg.privacy.customer_data,
+        archive_after_days=(sheet or cfg.spreadsheet).archive_after_days, customer_data=cfg.privacy.customer_data,
     )
+
+
+@dataclass
+class View:
+    """An operator's own spreadsheet: its backend and the engine that keeps it."""
+
+    name: str
+    sheet: SpreadsheetConfig
+    columns: ColumnMap
+    layout: Layout
+    backend: SheetBackend
+    engine: Engine
+
+    def exists(self) -> bool:
+        path = getattr(self.backend, "path", None)
+        return path is None or Path(path).exists()
+
+
+@dataclass
+class SheetsReport(CycleReport):
+    """One cycle over the main sheet and every view: the sums, and each sheet's own summary."""
+
+    parts: list[CycleReport] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return " | ".join(p.summary() for p in self.parts)
+
+
+def combine(parts: list[CycleReport]) -> SheetsReport:
+    out = SheetsReport(parts=parts)
+    for p in parts:
+        for name in ("pulled", "calls", "verified", "waiting", "refused", "held", "cells_written", "rows_added",
+                     "rows_archived", "rows_skipped"):
+            setattr(out, name, getattr(out, name) + getattr(p, name))
+        out.planned += [f"{line} (view «{p.view}»)" if p.view else line for line in p.planned]
+        out.problems += [f"View «{p.view}»: {x}" if p.view else x for x in p.problems]
+        out.failed_accounts.update(p.failed_accounts)
+        if p.deferred:
+            out.deferred = "; ".join(filter(None, [out.deferred, f"view «{p.view}»: {p.deferred}" if p.view
+                                                   else p.deferred]))
+    return out
 
 
 @dataclass
@@ -96,6 +178,7 @@ class App:
     engine: Engine
     layout: Layout
     ozons: dict[str, OzonClient] = field(default_factory=dict)  # every account's, by id
+    views: list[View] = field(default_factory=list)  # operators' spreadsheets, in config order
     _closed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -107,24 +190,72 @@ class App:
         return path is None or Path(path).exists()
 
     def ensure_sheet(self) -> None:
-        """Lay the sheet out (creates the workbook when missing)."""
+        """Lay the sheet out (creates the workbook when missing), and every view's."""
         self.backend.ensure_layout(self.layout)
+        for v in self.views:
+            v.backend.ensure_layout(v.layout)
+
+    def ensure_missing(self) -> list[str]:
+        """Create the workbooks not there yet (the main one, views); returns the names of those created."""
+        made = []
+        if not self.backend_exists():
+            self.backend.ensure_layout(self.layout)
+            made.append(self.config.spreadsheet.worksheet)
+        for v in self.views:
+            if not v.exists():
+                v.backend.ensure_layout(v.layout)
+                made.append(f"view «{v.name}»")
+        return made
+
+    def backends(self) -> list[tuple[str, SheetBackend]]:
+        """("", the main sheet's backend), then (name, backend) of each view."""
+        return [("", self.backend)] + [(v.name, v.backend) for v in self.views]
+
+    def run_cycle(self, *, push: bool = True, pull: bool = True, dry_run: bool = False) -> CycleReport:
+        """One cycle of the main sheet, then of each view, over one state. Ozon is pulled once, by the first
+        engine that gets that far; a sheet that fails (its layout broken ...) is reported and the others go
+        on. Raises only when every sheet failed."""
+        if not self.views:
+            return self.engine.run_cycle(push=push, pull=pull, dry_run=dry_run)
+        parts: list[CycleReport] = []
+        failures: list[tuple[str, Exception]] = []
+        pulled = False
+        for name, engine in [("", self.engine)] + [(v.name, v.engine) for v in self.views]:
+            try:
+                parts.append(engine.run_cycle(push=push, pull=pull and not pulled, dry_run=dry_run))
+                pulled = True
+            except SyncError as exc:
+                log.error("%s: %s", f"View «{name}»" if name else "The main sheet", exc)
+                failures.append((name, exc))
+        if not parts:
+            raise failures[0][1]
+        rep = combine(parts)
+        rep.problems += [f"View «{n}»: {e}" if n else f"The main sheet: {e}" for n, e in failures]
+        return rep
 
     def wait_for_lock(self, wait: float, sleep: Callable[[float], None] = time.sleep) -> str | None:
         """Wait up to ``wait`` seconds for a lock on the workbook to go; return who still holds it, or None."""
         deadline = time.monotonic() + wait
-        holder = self.backend.lock_holder()
+        holder = self._lock_holder()
         while holder and time.monotonic() < deadline:
             sleep(0.5)
-            holder = self.backend.lock_holder()
+            holder = self._lock_holder()
         return holder
+
+    def _lock_holder(self) -> str | None:
+        for name, backend in self.backends():
+            holder = backend.lock_holder()
+            if holder:
+                return f"view «{name}»: {holder}" if name else holder
+        return None
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             for client in self.ozons.values():
                 client.close()
-            self.backend.close()
+            for _name, backend in self.backends():
+                backend.close()
             self.state.close()
 
 
@@ -136,9 +267,19 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
     layout = layout_for(columns, statuses, cfg)
     backend = make_backend(cfg, columns, layout)
     ozons = {oz.account: make_ozon(cfg, oz) for oz in cfg.accounts}
+    owner, shared = owner_of(cfg), SharedKnown()
     engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
-                    progress=progress)
-    return App(cfg, columns, statuses, backend, state, ozons[cfg.ozon.account], engine, layout, ozons=ozons)
+                    progress=progress, owner_of=owner, known=shared)
+    views = []
+    for i, vc in enumerate(cfg.views):
+        v_columns = view_columns(cfg, i, columns)
+        v_layout = layout_for(v_columns, statuses, cfg, vc.spreadsheet, vc.editors)
+        v_backend = make_backend(cfg, v_columns, v_layout, vc.spreadsheet)
+        v_engine = Engine(ozons, v_backend, state, v_columns, statuses, engine_options(cfg, vc.spreadsheet),
+                          clock=clock, sleep=sleep, progress=progress, view=vc.name, owner_of=owner, known=shared)
+        views.append(View(vc.name, vc.spreadsheet, v_columns, v_layout, v_backend, v_engine))
+    return App(cfg, columns, statuses, backend, state, ozons[cfg.ozon.account], engine, layout, ozons=ozons,
+               views=views)
 
 
 class Redactor(logging.Filter):

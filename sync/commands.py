@@ -43,11 +43,11 @@ def _one_pass(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) -> 
     progress = _Progress()
     app = open_app(cfg, progress=progress)
     try:
-        if pull and not app.backend_exists():
-            app.ensure_sheet()
-            log.info("Created the sheet «%s»", cfg.spreadsheet.worksheet)
+        if pull:
+            for made in app.ensure_missing():
+                log.info("Created the sheet «%s»", made)
         holder = app.wait_for_lock(cfg.spreadsheet.lock_wait)
-        rep = app.engine.run_cycle(push=push, pull=pull, dry_run=dry_run)
+        rep = app.run_cycle(push=push, pull=pull, dry_run=dry_run)
         progress.done()
         _print_report(rep, dry_run, holder)
         return 1 if rep.problems and not (rep.calls or rep.pulled) else 0
@@ -93,6 +93,9 @@ def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
             app.state.db.execute("UPDATE rows SET on_sheet=0")
             print("The next pull lays every open posting out again.")
         print(f"The sheet «{cfg.spreadsheet.worksheet}» is laid out.")
+        for v in app.views:
+            where = v.sheet.path or v.sheet.spreadsheet
+            print(f"The view «{v.name}» ({where}, tab «{v.sheet.worksheet}») is laid out.")
         return 0
     finally:
         app.close()
@@ -116,21 +119,24 @@ def cmd_check(cfg: Config, args: argparse.Namespace) -> int:
             except Exception as exc:  # reported in words; the exit code says it failed
                 print(f"{who}: {exc}")
                 failed = True
-        try:
-            if app.backend_exists():
-                app.backend.read([app.columns.key.field])
-                print(f"Spreadsheet: «{cfg.spreadsheet.worksheet}» is readable")
-            else:
-                print("Spreadsheet: not created yet; `ozon-sync init` or the first pull creates it")
-            holder = app.backend.lock_holder()
-            if holder:
-                print(f"Spreadsheet: open elsewhere — {holder}; writes wait until it is closed")
-        except (SheetLayoutError, WorkbookError) as exc:
-            print(f"Spreadsheet: {exc}")
-            failed = True
-        except Exception as exc:
-            print(f"Spreadsheet: {exc}")
-            failed = True
+        sheets = [("Spreadsheet", cfg.spreadsheet.worksheet, app.backend, app.columns, app.backend_exists)]
+        sheets += [(f"View «{v.name}»", v.sheet.worksheet, v.backend, v.columns, v.exists) for v in app.views]
+        for who, tab, backend, columns, exists in sheets:
+            try:
+                if exists():
+                    backend.read([columns.key.field])
+                    print(f"{who}: «{tab}» is readable")
+                else:
+                    print(f"{who}: not created yet; `ozon-sync init` or the first pull creates it")
+                holder = backend.lock_holder()
+                if holder:
+                    print(f"{who}: open elsewhere — {holder}; writes wait until it is closed")
+            except (SheetLayoutError, WorkbookError) as exc:
+                print(f"{who}: {exc}")
+                failed = True
+            except Exception as exc:
+                print(f"{who}: {exc}")
+                failed = True
     finally:
         app.close()
     return 1 if failed else 0
@@ -144,11 +150,10 @@ def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
     try:
 
         def cycle() -> CycleReport:
-            if not app.backend_exists():
-                app.ensure_sheet()
-            rep = app.engine.run_cycle()
+            app.ensure_missing()
+            rep = app.run_cycle()
             progress.done()
-            holder = app.backend.lock_holder()
+            holder = app.wait_for_lock(0)
             if rep.deferred and holder:
                 log.warning("The workbook is open (%s); edits are pushed, writes wait until it is closed", holder)
             return rep
@@ -190,7 +195,7 @@ def _print_status(app: App) -> None:
     print("Recent events:")
     for at, acc, num, event, detail in app.state.audit_lines(10):
         print(f"  {at.astimezone(tz):%m-%d %H:%M:%S} {acc + ' ' if several else ''}{num} {event}: {detail}")
-    holder = app.backend.lock_holder()
+    holder = app.wait_for_lock(0)
     if holder:
         print(f"Workbook lock: {holder}")
     copies: list[str] = getattr(app.backend, "conflict_copies", list)()

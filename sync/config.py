@@ -43,7 +43,6 @@ EXCEL_SHEET_FORBIDDEN = set("[]:*?/\\")
 # Keys kept for features that are designed but not built; accepting them silently would make
 # people believe they work.
 RESERVED = {
-    "views": "per-operator spreadsheets are not supported yet",
     "alerts": "alerts are not supported yet",
 }
 
@@ -82,6 +81,30 @@ class SpreadsheetConfig:
     editors: tuple[str, ...] = ()
     archive_after_days: int = 14
     timeout: float = 30.0  # google: seconds to wait for one answer from the Sheets API
+
+
+@dataclass(frozen=True)
+class ViewConfig:
+    """An operator's own spreadsheet: the postings its filter matches, and only those (DESIGN §7)."""
+
+    name: str
+    spreadsheet: SpreadsheetConfig
+    warehouses: tuple[str, ...] = ()  # Posting.warehouse names, any case
+    delivery_methods: tuple[str, ...] = ()  # Posting.delivery_method names, any case
+    accounts: tuple[str, ...] = ()  # account ids
+    mapping: Path | None = None  # its own column mapping; None = the main mapping (or `columns`)
+    columns: tuple[str, ...] = ()  # fields of the main mapping to show; () = all of them
+    editors: tuple[str, ...] = ()  # Google: who may edit the protected ranges
+
+    def matches(self, warehouse: str, delivery_method: str, account: str) -> bool:
+        """Every criterion given must hold; within one, any name."""
+        return ((not self.warehouses or _fold(warehouse) in {_fold(w) for w in self.warehouses})
+                and (not self.delivery_methods or _fold(delivery_method) in {_fold(d) for d in self.delivery_methods})
+                and (not self.accounts or account in self.accounts))
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,7 @@ class Config:
     # Every Ozon account, the first being the default one; `ozon` is that first one. A config with
     # only `ozon:` has that one account here.
     accounts: tuple[OzonConfig, ...] = ()
+    views: tuple[ViewConfig, ...] = ()  # operators' spreadsheets; a posting goes to the first view it matches
 
     def __post_init__(self) -> None:
         if not self.accounts:
@@ -144,7 +168,7 @@ SECTIONS: dict[str, type] = {
     "sync": SyncOptions,
     "logging": LoggingConfig,
 }
-TOP_LEVEL_KEYS = ("ozon", "accounts", "spreadsheet", "state", "mapping", "statuses", "language", "timezone",
+TOP_LEVEL_KEYS = ("ozon", "accounts", "spreadsheet", "views", "state", "mapping", "statuses", "language", "timezone",
                   "schedule", "privacy", "sync", "logging")
 
 
@@ -404,13 +428,14 @@ class _Validator:
         logs = self.fill(LoggingConfig, self.section(data, "logging"), "logging",
                          level=lambda s: self.take(s, "level", "logging", _choice(LOG_LEVELS, upper=True)),
                          file=lambda s: self.take(s, "file", "logging", self.path))
+        views = self.views(data.get("views"), sheet, accounts or ((ozon,) if ozon else ()))
         if self.problems or ozon is None or sheet is None or not isinstance(state, Path):
             return None
         given: dict[str, Any] = {"mapping": mapping, "statuses": statuses, "language": language,
                                  "timezone": timezone}
         return Config(ozon=ozon, spreadsheet=sheet, state=state, schedule=schedule or ScheduleConfig(),
                       privacy=privacy or PrivacyConfig(), sync=sync or SyncOptions(),
-                      logging=logs or LoggingConfig(), source=source, accounts=accounts or (ozon,),
+                      logging=logs or LoggingConfig(), source=source, accounts=accounts or (ozon,), views=views,
                       **{k: v for k, v in given.items() if v is not None})
 
     def fill(self, cls: Callable[..., T], data: dict[str, Any] | None, name: str,
@@ -483,8 +508,85 @@ class _Validator:
             return None
         return OzonConfig(**{k: v for k, v in values.items() if v is not None})
 
-    def spreadsheet(self, data: dict[str, Any] | None) -> SpreadsheetConfig | None:
-        p = "spreadsheet"
+    def views(self, raw: Any, main: SpreadsheetConfig | None,
+              accounts: tuple[OzonConfig, ...]) -> tuple[ViewConfig, ...]:
+        """``views:``: each an operator's spreadsheet with a filter; checked against the main one and each other."""
+        if raw is None or raw is INVALID:
+            return ()
+        if not isinstance(raw, list):
+            self.problem("views", f"expected a list of views (`- name: ...` with filter and spreadsheet), "
+                                  f"got {_show(raw)}")
+            return ()
+        out: list[ViewConfig] = []
+        names: dict[str, str] = {}
+        files: dict[str, str] = {}
+        if main is not None:
+            files[_sheet_id(main)] = "spreadsheet"
+        ids = [a.account for a in accounts]
+        for i, entry in enumerate(raw):
+            p = f"views[{i}]"
+            if not isinstance(entry, dict):
+                self.problem(p, f"expected `name`, `filter` and `spreadsheet` of one view, got {_show(entry)}")
+                continue
+            self.unknown_keys(entry, ["name", "filter", "spreadsheet", "mapping", "columns", "editors"], p)
+            name = self.take(entry, "name", p, _text, required="a short name for the view, e.g. «Софьино»")
+            if isinstance(name, str):
+                if name in names:
+                    self.problem(f"{p}.name", f"{name!r} is already the name of {names[name]}; each view needs its own")
+                names.setdefault(name, p)
+            flt = entry.get("filter")
+            criteria: dict[str, Any] = {}
+            if isinstance(flt, dict):
+                self.unknown_keys(flt, ["warehouses", "delivery_methods", "accounts"], f"{p}.filter")
+                for k in ("warehouses", "delivery_methods", "accounts"):
+                    criteria[k] = self.take(flt, k, f"{p}.filter", _names)
+            if not any(isinstance(v, tuple) and v for v in criteria.values()) \
+                    and not any(isinstance(v, _Invalid) for v in criteria.values()):
+                self.problem(f"{p}.filter", "give at least one of warehouses, delivery_methods, accounts (names as "
+                                            "the Склад / Доставка / Аккаунт columns show them)")
+            accs = criteria.get("accounts")
+            wrong = [a for a in accs if a not in ids] if isinstance(accs, tuple) else []
+            if wrong:
+                self.problem(f"{p}.filter.accounts", f"no account {', '.join(map(repr, wrong))}; the accounts are "
+                                                     f"{', '.join(ids) or 'not valid yet'}")
+                criteria["accounts"] = INVALID
+            sheet = None
+            if not isinstance(entry.get("spreadsheet"), dict):
+                self.problem(f"{p}.spreadsheet", "is required: the view's own workbook (path) or Google spreadsheet; "
+                                                 "a tab hides nothing from whoever has the file")
+            else:
+                self.unknown_keys(entry["spreadsheet"], [f.name for f in fields(SpreadsheetConfig)], f"{p}.spreadsheet")
+                sheet = self.spreadsheet(entry["spreadsheet"], f"{p}.spreadsheet")
+            if sheet is not None:
+                ident = _sheet_id(sheet)
+                if ident in files:
+                    what = "workbook" if sheet.backend == "excel" else "spreadsheet"
+                    self.problem(f"{p}.spreadsheet", f"is the same {what} as {files[ident]}; a view needs its own "
+                                                     f"file, because whoever has a file sees every tab in it")
+                files.setdefault(ident, f"{p}.spreadsheet")
+            mapping = self.take(entry, "mapping", p, self.existing_file)
+            columns = self.take(entry, "columns", p, _names)
+            if mapping is not None and columns is not None and not isinstance(mapping, _Invalid) \
+                    and not isinstance(columns, _Invalid):
+                self.problem(f"{p}.columns", "give either `mapping` (a mapping file) or `columns` (fields), not both")
+            editors = self.take(entry, "editors", p, _editors)
+            if isinstance(editors, tuple) and editors and sheet is not None and sheet.backend == "excel":
+                self.problem(f"{p}.editors", "only a Google spreadsheet has protected ranges with editors; for Excel "
+                                             "give each operator only their own workbook")
+            values = [name, sheet, mapping, columns, editors, *criteria.values()]
+            if any(isinstance(v, _Invalid) for v in values) or not isinstance(name, str) or sheet is None \
+                    or not any(criteria.values()):
+                continue
+            out.append(ViewConfig(
+                name=name, spreadsheet=sheet, warehouses=criteria.get("warehouses") or (),
+                delivery_methods=criteria.get("delivery_methods") or (), accounts=criteria.get("accounts") or (),
+                mapping=mapping if isinstance(mapping, Path) else None,
+                columns=columns if isinstance(columns, tuple) else (),
+                editors=editors if isinstance(editors, tuple) else (),
+            ))
+        return tuple(out)
+
+    def spreadsheet(self, data: dict[str, Any] | None, p: str = "spreadsheet") -> SpreadsheetConfig | None:
         backend = self.take(data, "backend", p, _choice(BACKENDS, lower=True), required="excel or google")
         values: dict[str, Any] = {
             "backend": backend,
@@ -508,12 +610,12 @@ class _Validator:
         if backend == "excel":
             path, worksheet = values["path"], values["worksheet"]
             if isinstance(path, Path) and path.suffix.lower() != ".xlsx":
-                self.problem("spreadsheet.path", f"must be an .xlsx workbook (openpyxl reads and writes only "
+                self.problem(f"{p}.path", f"must be an .xlsx workbook (openpyxl reads and writes only "
                                                  f".xlsx), got {path.name!r}")
             if isinstance(worksheet, str):
                 bad = sorted(EXCEL_SHEET_FORBIDDEN & set(worksheet))
                 if bad or len(worksheet) > 31:
-                    self.problem("spreadsheet.worksheet", "an Excel tab name has at most 31 characters and "
+                    self.problem(f"{p}.worksheet", "an Excel tab name has at most 31 characters and "
                                                           "none of [ ] : * ? / \\")
         if any(v is INVALID for v in values.values()) or backend is None:
             return None
@@ -596,6 +698,15 @@ def _string_list(raw: Any, key: str) -> list[str]:
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise _Bad(f"expected a list of names, got {_show(raw)}")
     return [i.strip() for i in items if i.strip()]
+
+
+def _names(raw: Any, key: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(_string_list(raw, key)))
+
+
+def _sheet_id(sheet: SpreadsheetConfig) -> str:
+    """What makes two spreadsheet sections the same file."""
+    return f"excel:{sheet.path.resolve()}" if sheet.path is not None else f"google:{sheet.spreadsheet}"
 
 
 def _schemes(raw: Any, key: str) -> tuple[str, ...]:

@@ -40,18 +40,20 @@ class OzonModel:
     changes: dict[str, int] = field(default_factory=dict)  # number -> how many times Ozon's state changed
     seen_version: dict[str, int] = field(default_factory=dict)  # number -> ``changes`` at the last get_posting
     stale_calls: list[str] = field(default_factory=list)  # write calls made on state not read since it changed
+    account: str = "main"  # the seller account these postings belong to
+    first_number: int = 10000000  # posting numbers count up from here (two accounts: two ranges)
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     # --- Ozon-side changes ---------------------------------------------------------------------
 
     def add(self, *, tpl: str = "ozon", status: str = "awaiting_packaging", substatus: str = "") -> str:
         n = next(self._seq)
-        number = f"{10000000 + n}-0001-1"
+        number = f"{self.first_number + n}-0001-1"
         now = self.clock[0]
         self.postings[number] = Posting(
             number, status, substatus=substatus, order_number=number[:-2], tpl_integration_type=tpl,
             warehouse="Склад 1", delivery_method="Курьер", in_process_at=now, shipment_date=now + timedelta(days=1),
-            products=(Product(1000 + n, f"OF-{n}", f"Товар {n}", 1 + n % 3),),
+            products=(Product(1000 + n, f"OF-{n}", f"Товар {n}", 1 + n % 3),), account=self.account,
         )
         self.changed_at[number] = now
         return number

@@ -225,3 +225,15 @@ def test_several_accounts_need_an_account_column_in_the_mapping(tmp_path: Path,
     cfg = load_config(accounts_config(tmp_path, emus, extra="mapping: mine.yaml\n"))
     with pytest.raises(ConfigError, match="with several accounts the sheet needs an account column"):
         open_app(cfg)
+
+
+def test_check_tries_every_account_key(tmp_path: Path, emus: dict[str, OzonEmulator],
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from sync.cli import main
+
+    emus["shop2"].api_key = "rotated"
+    code = main(["--config", str(accounts_config(tmp_path, emus)), "check"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "Ozon (account «shop1»): the Api-Key works" in out
+    assert "Ozon (account «shop2»): Ozon rejected the Api-Key" in out

@@ -19,6 +19,7 @@ from sync.config import (
     ScheduleConfig,
     SpreadsheetConfig,
     SyncOptions,
+    ViewConfig,
     _parse_duration,
     config_from_dict,
     load_config,
@@ -204,7 +205,7 @@ def test_unknown_key_without_a_near_match_lists_the_known_ones(tmp_path: Path) -
     assert problem == "privacy.zzz: unknown key (known keys: customer_data, purge_after_days)"
 
 
-@pytest.mark.parametrize("key", ["views", "alerts"])
+@pytest.mark.parametrize("key", ["alerts"])
 def test_reserved_keys_say_not_supported_yet(tmp_path: Path, key: str) -> None:
     [problem] = problems_of_dict({**minimal(), key: [{"name": "x"}]}, tmp_path)
     assert problem.startswith(f"{key}: is not supported yet")
@@ -277,6 +278,53 @@ def test_missing_env_in_an_account_names_its_path(tmp_path: Path) -> None:
     del data["ozon"]
     data["accounts"] = [account(1), account(2, api_key="${SHOP2_KEY}")]
     assert problems_of_dict(data, tmp_path) == ["accounts[1].api_key: environment variable SHOP2_KEY is not set"]
+
+
+# --- operator views -------------------------------------------------------------------------------
+
+
+def view(name: str, path: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "filter": {"warehouses": ["Склад Софьино"]},
+            "spreadsheet": {"backend": "excel", "path": path, "worksheet": "Заказы"}, **extra}
+
+
+def test_views_each_with_a_filter_and_its_own_file(tmp_path: Path) -> None:
+    google = {"backend": "google", "spreadsheet": "https://docs.google.com/spreadsheets/d/KEY123/edit",
+              "credentials": "anonymous", "worksheet": "Заказы"}
+    data = minimal(views=[
+        view("Софьино", "sofyino.xlsx", columns=["status", "posting_number"]),
+        {"name": "Курьеры", "filter": {"delivery_methods": "Курьер продавца", "accounts": ["main"]},
+         "spreadsheet": google, "editors": ["ivan@example.com"]},
+    ])
+    cfg = from_dict(data, tmp_path)
+    first, second = cfg.views
+    assert first.spreadsheet.path == tmp_path / "sofyino.xlsx" and first.columns == ("status", "posting_number")
+    assert second.spreadsheet.spreadsheet == "KEY123" and second.editors == ("ivan@example.com",)
+    assert first.matches("склад  софьино", "x", "main") and not first.matches("Свой склад", "x", "main")
+    assert second.matches("any", "Курьер продавца", "main") and not second.matches("any", "Курьер продавца", "b")
+    assert from_dict(minimal(), tmp_path).views == ()
+
+
+def test_view_problems_are_named_with_their_path(tmp_path: Path) -> None:
+    data = minimal(views=[
+        view("A", "orders.xlsx"),  # the main workbook
+        view("A", "a.xlsx", editors=["x@y.z"], mapping="nope.yaml", filter={}),
+        {"name": "B", "filter": {"accounts": ["shop9"], "warehuses": ["x"]}},
+        view("C", "a.xlsx", columns=["status"], mapping="orders.xlsx"),
+    ])
+    (tmp_path / "orders.xlsx").write_text("x")
+    problems = problems_of_dict(data, tmp_path)
+    text = "\n".join(problems)
+    assert "views[0].spreadsheet: is the same workbook as spreadsheet; a view needs its own file" in text
+    assert "views[1].name: 'A' is already the name of views[0]" in text
+    assert "views[1].filter: give at least one of warehouses, delivery_methods, accounts" in text
+    assert "views[1].editors: only a Google spreadsheet has protected ranges" in text
+    assert "views[1].mapping: file" in text
+    assert "views[2].filter.warehuses: unknown key; did you mean views[2].filter.warehouses?" in text
+    assert "views[2].filter.accounts: no account 'shop9'; the accounts are main" in text
+    assert "views[2].spreadsheet: is required" in text
+    assert "views[3].spreadsheet: is the same workbook as views[1].spreadsheet" in text
+    assert "views[3].columns: give either `mapping` (a mapping file) or `columns` (fields), not both" in text
 
 
 @pytest.mark.parametrize(
@@ -444,7 +492,8 @@ def test_example_config_is_valid(tmp_path: Path) -> None:
 def test_example_config_mentions_every_option() -> None:
     text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
     named = set(re.findall(r"^[#\s]*([a-z_]+):", text, flags=re.MULTILINE))
-    classes = [Config, OzonConfig, SpreadsheetConfig, SyncOptions, ScheduleConfig, PrivacyConfig, LoggingConfig]
+    classes = [Config, OzonConfig, SpreadsheetConfig, SyncOptions, ScheduleConfig, PrivacyConfig, LoggingConfig,
+               ViewConfig]
     options = {f.name for cls in classes for f in dataclasses.fields(cls)} - {"source"}
     assert options - named == set()
 

@@ -1,5 +1,7 @@
 """The engine's guarantees as a hypothesis state machine (memory sheet, in-process Ozon model).
 
+Two seller accounts share the sheet (two Ozon models); either may be down while the other works.
+
 People type valid and invalid edits, sort, delete, duplicate rows; Ozon moves postings on its own;
 calls fail; the process crashes between steps. Invariants: no accepted call is a duplicate; every
 valid edit reaches Ozon or is answered in its row; staff cells never change; the sheet converges to
@@ -41,6 +43,9 @@ class SyncMachine(RuleBasedStateMachine):
         super().__init__()
         self.dir = tempfile.TemporaryDirectory()
         self.ozon = OzonModel(ship_delay=timedelta(seconds=20))
+        self.ozon2 = OzonModel(ship_delay=timedelta(seconds=20), clock=self.ozon.clock, account="shop2",
+                               first_number=20000000)
+        self.models = {"main": self.ozon, "shop2": self.ozon2}
         self.sheet = MemoryBackend(COLUMNS)
         self.sheet.ensure_layout(Layout())
         self.state = StateStore(Path(self.dir.name) / "state.sqlite")
@@ -53,7 +58,10 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _engine(self) -> Engine:
         opts = EngineOptions(settle_seconds=60, hold_minutes=1)
-        return Engine(self.ozon, self.sheet, self.state, COLUMNS, STATUSES, opts, clock=lambda: self.ozon.clock[0])
+        return Engine(self.models, self.sheet, self.state, COLUMNS, STATUSES, opts, clock=lambda: self.ozon.clock[0])
+
+    def _model(self, number: str) -> OzonModel:
+        return self.ozon2 if number in self.ozon2.postings else self.ozon
 
     def teardown(self) -> None:
         self.state.close()
@@ -62,28 +70,30 @@ class SyncMachine(RuleBasedStateMachine):
     # --- Ozon side ------------------------------------------------------------------------------
 
     @rule(tpl=st.sampled_from(["ozon", "non_integrated", "3pl_tracking"]),
-          status=st.sampled_from(["awaiting_packaging", "awaiting_deliver", "delivering", "arbitration"]))
-    def new_posting(self, tpl: str, status: str) -> None:
-        self.numbers.append(self.ozon.add(tpl=tpl, status=status))
+          status=st.sampled_from(["awaiting_packaging", "awaiting_deliver", "delivering", "arbitration"]),
+          second=st.booleans())
+    def new_posting(self, tpl: str, status: str, second: bool) -> None:
+        self.numbers.append((self.ozon2 if second else self.ozon).add(tpl=tpl, status=status))
 
     @precondition(lambda self: self.numbers)
     @rule(i=st.integers(0, 100), what=st.sampled_from(["cancel", "deliver"]))
     def ozon_moves(self, i: int, what: str) -> None:
         n = self.numbers[i % len(self.numbers)]
-        if self.ozon.postings[n].finished:
+        model = self._model(n)
+        if model.postings[n].finished:
             return
         if what == "cancel":
-            self.ozon.buyer_cancel(n)
+            model.buyer_cancel(n)
         else:
-            self.ozon.set_state(n, "delivered", "posting_delivered")
+            model.set_state(n, "delivered", "posting_delivered")
 
-    @rule(fails=st.integers(0, 2))
-    def ship_will_fail(self, fails: int) -> None:
-        self.ozon.ship_fails = fails
+    @rule(fails=st.integers(0, 2), second=st.booleans())
+    def ship_will_fail(self, fails: int, second: bool) -> None:
+        (self.ozon2 if second else self.ozon).ship_fails = fails
 
-    @rule(down=st.booleans())
-    def ozon_down(self, down: bool) -> None:
-        self.ozon.down = down
+    @rule(down=st.booleans(), second=st.booleans())
+    def ozon_down(self, down: bool, second: bool) -> None:
+        (self.ozon2 if second else self.ozon).down = down  # one account down: the other goes on
 
     # --- people ---------------------------------------------------------------------------------
 
@@ -152,7 +162,7 @@ class SyncMachine(RuleBasedStateMachine):
             if key not in self.seen:
                 continue
             if status != self.seen[key]:
-                self.edits[key] = (status, len(self.ozon.log))
+                self.edits[key] = (status, len(self._model(key).log))
             elif key in self.edits and self.edits[key][0] != status:
                 del self.edits[key]  # typed back before any run wrote the sheet
         writes, done = self.sheet.writes, False
@@ -213,11 +223,11 @@ class SyncMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_call_on_stale_state(self) -> None:
-        assert self.ozon.stale_calls == []
+        assert self.ozon.stale_calls == [] and self.ozon2.stale_calls == []
 
     @invariant()
     def no_duplicate_calls(self) -> None:
-        assert self.ozon.duplicates() == []
+        assert self.ozon.duplicates() == [] and self.ozon2.duplicates() == []
 
     @invariant()
     def staff_cells_never_change(self) -> None:
@@ -227,8 +237,9 @@ class SyncMachine(RuleBasedStateMachine):
                 assert self.sheet.cell(r, "comment") == self.comments[key]
 
     def settle(self) -> None:
-        self.ozon.down = False
-        self.ozon.ship_fails = 0
+        for model in self.models.values():
+            model.down = False
+            model.ship_fails = 0
         for _ in range(6):
             self._run()
             self.ozon.clock[0] += timedelta(minutes=3)
@@ -236,14 +247,15 @@ class SyncMachine(RuleBasedStateMachine):
     def teardown_check(self) -> None:
         self.settle()
         assert self.state.open_entries() == []
-        for n, p in self.ozon.postings.items():
+        for n, p in {**self.ozon.postings, **self.ozon2.postings}.items():
             rows = self.sheet.find(n)
             if not rows:
                 continue
             if len(rows) > 1:
                 continue  # duplicates are noted and left alone
             cell = self.sheet.row_dict(rows[0])
-            want = ozon_values(self.ozon._settle(n), STATUSES, EngineOptions().tz, None, False)
+            assert cell["account"] == p.account
+            want = ozon_values(self._model(n)._settle(n), STATUSES, EngineOptions().tz, None, False)
             assert cell["status"] == want["status"], (n, cell, p)
             assert cell["tracking_number"] == want["tracking_number"]
         self.every_edit_landed_or_was_answered()
@@ -253,11 +265,12 @@ class SyncMachine(RuleBasedStateMachine):
         as Ozon's state now, or its row's note quotes it. Rows with copies are left out."""
         for key, (typed, log_len) in self.edits.items():
             rows = self.sheet.find(key)
-            if not typed.strip() or len(rows) != 1 or key not in self.ozon.postings:
+            model = self._model(key)
+            if not typed.strip() or len(rows) != 1 or key not in model.postings:
                 continue
             row = self.sheet.row_dict(rows[0])
             label = STATUSES.parse(typed)
-            reached = any(e["number"] == key and e["accepted"] for e in self.ozon.log[log_len:])
+            reached = any(e["number"] == key and e["accepted"] for e in model.log[log_len:])
             shown = label is not None and row["status"] == label.label
             quoted = {f"«{typed}»"} | ({f"«{label.label}»"} if label is not None else set())
             answered = any(q in row["sync_note"] for q in quoted)

@@ -345,6 +345,16 @@ class OzonEmulator(LoopbackServer):
             p.cancellation.update(cancel_reason_id=501, cancel_reason="Покупатель отменил заказ",
                                   cancellation_type="client", cancellation_initiator="Покупатель")
 
+    def set_warehouse(self, number: str, warehouse: str, method: str | None = None) -> None:
+        """The seller moves the posting to another of their warehouses (and delivery method) in the cabinet.
+        Its status does not change, so only a full scan of the unfulfilled list sees it."""
+        with self._lock:
+            p = self._postings[number]
+            wid = 1020000000000 + 1 + sum(map(ord, warehouse)) % 1000
+            p.warehouse = (wid, warehouse)
+            if method is not None:
+                p.method = (wid * 10 + 3, method)
+
     def ozon_deliver(self, number: str) -> None:
         """Ozon (or the carrier) moves an FBS posting one step along: packed → delivering → delivered."""
         with self._lock:

@@ -101,8 +101,21 @@ class EngineOptions:
     accounts: Mapping[str, AccountOptions] = field(default_factory=dict)  # per account; else the fields above
 
 
+class SharedKnown:
+    """The parsed postings of one state store, kept between cycles (see Engine._load_known).
+
+    The engines of one config (the main sheet and each view) share one store and one SQLite
+    connection, so data_version cannot tell them what another engine pulled or pushed; they share
+    this instead, and each sees every change the moment it is made."""
+
+    def __init__(self) -> None:
+        self.value: tuple[int, dict[Key, Posting], dict[Key, datetime]] | None = None
+        self.moved: dict[Key, str] = {}  # postings whose sheet changed (warehouse changed ...) -> the one they left
+
+
 @dataclass
 class CycleReport:
+    view: str = ""  # the operator view this report is for ("" = the main sheet)
     pulled: int = 0
     calls: int = 0
     verified: int = 0
@@ -135,7 +148,7 @@ class CycleReport:
             parts.append(f"writes deferred: {self.deferred}")
         if self.failed_accounts:
             parts.append(f"accounts not reached: {', '.join(self.failed_accounts)}")
-        return "; ".join(parts)
+        return (f"view «{self.view}»: " if self.view else "") + "; ".join(parts)
 
 
 @dataclass
@@ -167,13 +180,19 @@ class Engine:
     ``ozon`` is one account's port (the account ``options.account``), or a mapping account id -> port
     when the sheet holds several accounts' postings; the first is the default account then, unless
     ``options.account`` names another. One account failing (Ozon down, its key refused) is reported
-    for that account; its pushes wait in the outbox and the others go on."""
+    for that account; its pushes wait in the outbox and the others go on.
+
+    Operator views: ``view`` names this engine's sheet ("" = the main one) and ``owner_of`` tells which
+    sheet a posting belongs to; the engine shows, pushes and answers only its own postings, and notes a
+    row of a posting that has moved to another sheet. Engines over one state share ``known``."""
 
     def __init__(self, ozon: OzonPort | Mapping[str, OzonPort], backend: SheetBackend, state: StateStore,
                  columns: ColumnMap, statuses: StatusMap, options: EngineOptions | None = None, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  sleep: Callable[[float], None] | None = None,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], None] | None = None,
+                 view: str = "", owner_of: Callable[[Posting], str] | None = None,
+                 known: SharedKnown | None = None):
         self.backend = backend
         self.state = state
         self.columns = columns
@@ -189,7 +208,9 @@ class Engine:
         self.progress = progress
         self.notes = Notes(columns.language, self.opt.tz)
         self.both = [f for f in ("status", "tracking_number", "cancel_reason") if columns.get(f)]
-        self._known_cache: tuple[int, dict[Key, Posting], dict[Key, datetime]] | None = None
+        self.view = view
+        self.owner_of = owner_of
+        self._shared = known or SharedKnown()
         self._desired_cache: dict[Key, tuple[Posting, datetime | None, dict[str, str], str]] = {}
 
     # --- entry point ------------------------------------------------------------------------------
@@ -200,7 +221,7 @@ class Engine:
         ``dry_run`` reads both sides and lists what would be pushed (``report.planned``); it calls
         nothing, enqueues nothing and writes nothing. Raises SheetLayoutError, OzonAuthError,
         StateError (fatal); an Ozon or sheet outage is reported in the CycleReport, not raised."""
-        rep = CycleReport()
+        rep = CycleReport(view=self.view)
         ctx = _Ctx(now=self.clock(), known={}, since={})
         cycle_id = self.state.start_cycle(ctx.now)
         try:
@@ -208,7 +229,7 @@ class Engine:
             snap = self.backend.read(self.columns.read_fields)
             self._report_missing(snap, rep)
             by_key = self._group(snap)
-            self._guard_empty(by_key)
+            self._guard_empty(ctx, by_key)
             if push:
                 self._plan_edits(ctx, by_key, rep, dry_run)
                 if not dry_run:
@@ -231,7 +252,7 @@ class Engine:
             raise
         self.state.finish_cycle(cycle_id, self.clock(), rep.summary(), "; ".join(rep.problems))
         if not dry_run:
-            self._known_cache = (self.state.data_version(), ctx.known, ctx.since)
+            self._shared.value = (self.state.data_version(), ctx.known, ctx.since)
         return rep
 
     # --- 1. read ----------------------------------------------------------------------------------
@@ -249,7 +270,7 @@ class Engine:
         """Every posting the state knows. Parsing them all costs most of an idle cycle at 10k
         postings, so a daemon keeps them from its last good cycle — unless another process wrote
         the state file since (SQLite's data_version tells), or that cycle failed."""
-        cached, self._known_cache = self._known_cache, None
+        cached, self._shared.value = self._shared.value, None
         if cached is not None and cached[0] == self.state.data_version():
             ctx.known, ctx.since = dict(cached[1]), dict(cached[2])
             return
@@ -270,8 +291,17 @@ class Engine:
                 by_key.setdefault(key, []).append(row)
         return by_key
 
-    def _guard_empty(self, by_key: dict[Key, list[SheetRow]]) -> None:
-        on_sheet = self.state.count_on_sheet()
+    def _mine(self, ctx: _Ctx, key: Key) -> bool:
+        """Does this posting belong on this engine's sheet? (An unknown one is noted where it is typed.)"""
+        p = ctx.known.get(key)
+        return self.owner_of is None or p is None or self.owner_of(p) == self.view
+
+    def _guard_empty(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> None:
+        if self.owner_of is None:
+            on_sheet = self.state.count_on_sheet()
+        else:
+            on_sheet = sum(1 for key, rs in self.state.rows().items() if rs.on_sheet and key in ctx.known
+                           and self._mine(ctx, key))
         if not by_key and on_sheet >= EMPTY_GUARD_MIN_ROWS:
             raise SheetLayoutError(
                 f"The sheet «{self.backend.name}» reads empty, but {on_sheet} postings were on it. "
@@ -286,7 +316,7 @@ class Engine:
         open_fields = {(e.key, e.field) for e in self.state.open_entries()}
         for key, rows in by_key.items():
             posting = ctx.known.get(key)
-            if posting is None or len(rows) > 1 or key[0] not in self.ozons:
+            if posting is None or len(rows) > 1 or key[0] not in self.ozons or not self._mine(ctx, key):
                 continue
             row = rows[0]
             for fld in self.both:
@@ -435,6 +465,8 @@ class Engine:
         entries = sorted(self.state.open_entries(), key=lambda e: (e.key, PRIORITY[Action(e.action)], e.id))
         waiting: set[Key] = set()
         for entry in entries:
+            if not self._mine(ctx, entry.key):
+                continue  # another sheet's posting: its engine runs the entry
             if entry.key in waiting or entry.account not in self.ozons:
                 ctx.keep[(entry.key, entry.field)] = entry.typed  # an account no longer configured: kept
                 continue
@@ -477,6 +509,9 @@ class Engine:
         return p
 
     def _remember(self, ctx: _Ctx, p: Posting) -> None:
+        old = ctx.known.get(p.key)
+        if self.owner_of is not None and old is not None and self.owner_of(old) != self.owner_of(p):
+            self._shared.moved[p.key] = self.owner_of(old)
         if self.state.upsert_posting(p.account, p.posting_number, p.status, p.substatus, posting_to_dict(p), ctx.now):
             ctx.since[p.key] = ctx.now
         ctx.known[p.key] = p
@@ -683,6 +718,9 @@ class Engine:
         writes: list[CellWrite] = []
         row_updates: dict[int, _RowUpdate] = {}
         for key, rows in by_key.items():
+            if not self._mine(ctx, key):
+                self._note_moved_out(ctx, key, rows, snap, writes)
+                continue
             if len(rows) > 1:
                 note = n.stamp(ctx.now, "duplicate", rows=", ".join(str(r.row) for r in rows))
                 for r in rows:
@@ -726,12 +764,16 @@ class Engine:
         appends: list[dict[str, str]] = []
         append_keys: list[_RowUpdate] = []
         for key, p in ctx.known.items():
-            if key in by_key or key[0] not in self.ozons or p.scheme not in self._account_options(key[0]).schemes:
+            if key in by_key or key[0] not in self.ozons or p.scheme not in self._account_options(key[0]).schemes \
+                    or not self._mine(ctx, key):
                 continue
             rs = row_states.get(key)
             if rs and rs.archived:
                 continue
-            if rs and rs.on_sheet:
+            if key in self._shared.moved:
+                gone = self._shared.moved[key]
+                note = n.stamp(ctx.now, "from_view", view=gone) if gone else n.stamp(ctx.now, "from_main")
+            elif rs and rs.on_sheet:
                 if p.finished:
                     self.state.set_row(*key, on_sheet=False)
                     continue
@@ -768,6 +810,8 @@ class Engine:
                 return
         rep.cells_written = len(writes)
         rep.rows_added = len(appends)
+        for u in append_keys:
+            self._shared.moved.pop(u.key, None)
         self.state.begin()
         try:
             for update in list(row_updates.values()) + append_keys:
@@ -777,6 +821,19 @@ class Engine:
         finally:
             self.state.commit()
         self._archive(ctx, by_key, row_updates, rep)
+
+    def _note_moved_out(self, ctx: _Ctx, key: Key, rows: list[SheetRow], snap: Snapshot,
+                        writes: list[CellWrite]) -> None:
+        """A row of a posting that now belongs on another sheet (its warehouse, delivery or account changed):
+        it is edited there; this row only says so (once), and is left for a person to delete."""
+        assert self.owner_of is not None
+        there = self.owner_of(ctx.known[key])
+        text = self.notes.text("in_view", view=there) if there else self.notes.text("in_main")
+        if "sync_note" in snap.missing:
+            return
+        for r in rows:
+            if not r.get("sync_note").endswith(text):
+                writes.append(CellWrite(r.row, "sync_note", f"{self.notes.clock(ctx.now)} {text}"))
 
     def _final_values(self, ctx: _Ctx, key: Key, desired: dict[str, str], note: str, limit: int) -> dict[str, str]:
         final: dict[str, str] = {}

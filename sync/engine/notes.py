@@ -39,6 +39,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "account_unavailable": "Ozon не ответил по аккаунту «{account}», попробуем в следующем цикле",
         "account_key": "Ozon не принял ключ аккаунта «{account}» — правка ждёт, пока ключ не исправят в настройках",
         "unknown_account": "Аккаунт «{account}» не указан в настройках — проверьте столбец «Аккаунт» (есть: {accounts})",
+        "in_view": "Отправление теперь в таблице «{view}» — меняйте его там; эту строку можно удалить",
+        "in_main": "Отправление теперь в основной таблице — меняйте его там; эту строку можно удалить",
+        "from_view": "Отправление перешло сюда из таблицы «{view}»",
+        "from_main": "Отправление перешло сюда из основной таблицы",
         "dry_run": "(пробный запуск) отправили бы «{label}»",
     },
     "en": {
@@ -71,6 +75,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "account_unavailable": "Ozon did not answer for account «{account}»; trying again next cycle",
         "account_key": "Ozon refused the key of account «{account}» — the edit waits until the key is fixed in the config",
         "unknown_account": "Account «{account}» is not in the config — check the Account column (known: {accounts})",
+        "in_view": "The posting is now in the spreadsheet «{view}» — change it there; this row may be deleted",
+        "in_main": "The posting is now in the main spreadsheet — change it there; this row may be deleted",
+        "from_view": "The posting moved here from the spreadsheet «{view}»",
+        "from_main": "The posting moved here from the main spreadsheet",
         "dry_run": "(dry run) would send «{label}»",
     },
 }

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sync.backends.base import STATUS_COLOURS, Layout, SheetBackend
-from sync.config import Config, OzonConfig, SpreadsheetConfig
+from sync.config import Config, OzonConfig, SpreadsheetConfig, fold_name
 from sync.engine.cycle import AccountOptions, CycleReport, Engine, EngineOptions, SharedKnown
 from sync.engine.state import StateStore
 from sync.errors import ConfigError, SyncError
@@ -67,12 +67,16 @@ def view_columns(cfg: Config, index: int, main: ColumnMap) -> ColumnMap:
 
 def owner_of(cfg: Config) -> Callable[[Posting], str] | None:
     """Which sheet a posting belongs on: the first view whose filter matches it, else the main one ("")."""
-    views = cfg.views
-    if not views:
+    if not cfg.views:
         return None
+    fold = fold_name
+    rules = [(v.name, {fold(w) for w in v.warehouses}, {fold(d) for d in v.delivery_methods}, set(v.accounts))
+             for v in cfg.views]
 
     def owner(p: Posting) -> str:
-        return next((v.name for v in views if v.matches(p.warehouse, p.delivery_method, p.account)), "")
+        wh, dm = fold(p.warehouse), fold(p.delivery_method)
+        return next((name for name, whs, dms, accs in rules
+                     if (not whs or wh in whs) and (not dms or dm in dms) and (not accs or p.account in accs)), "")
 
     return owner
 

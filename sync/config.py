@@ -98,12 +98,14 @@ class ViewConfig:
 
     def matches(self, warehouse: str, delivery_method: str, account: str) -> bool:
         """Every criterion given must hold; within one, any name."""
-        return ((not self.warehouses or _fold(warehouse) in {_fold(w) for w in self.warehouses})
-                and (not self.delivery_methods or _fold(delivery_method) in {_fold(d) for d in self.delivery_methods})
+        return ((not self.warehouses or fold_name(warehouse) in {fold_name(w) for w in self.warehouses})
+                and (not self.delivery_methods
+                     or fold_name(delivery_method) in {fold_name(d) for d in self.delivery_methods})
                 and (not self.accounts or account in self.accounts))
 
 
-def _fold(text: str) -> str:
+def fold_name(text: str) -> str:
+    """A warehouse or delivery method name as views compare it: any case, runs of spaces as one."""
     return " ".join(text.split()).casefold()
 
 

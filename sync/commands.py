@@ -89,7 +89,7 @@ def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
     try:
         app.ensure_sheet()
         if args.rebuild:
-            app.state.db.execute("UPDATE rows SET on_sheet=0")
+            app.state.forget_sheet()
             print("The next pull lays every open posting out again.")
         print(f"The sheet «{cfg.spreadsheet.worksheet}» is laid out.")
         return 0

@@ -138,6 +138,10 @@ class _Ctx:
     keep: dict[tuple[Key, str], str] = field(default_factory=dict)  # both-cells left as the sheet has them
     held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
 
+    def busy_keys(self) -> set[Key]:
+        """Postings with anything of their own this cycle: a note, an answer, a kept or held cell, a write-ahead."""
+        return {*self.notes, *self.answers, *(k for k, _f in self.keep), *(k for k, _f in self.held), *self.pending}
+
 
 @dataclass
 class _RowUpdate:
@@ -166,8 +170,11 @@ class Engine:
         self.progress = progress
         self.notes = Notes(columns.language, self.opt.tz)
         self.both = [f for f in ("status", "tracking_number", "cancel_reason") if columns.get(f)]
+        self._key_field = columns.key.field
         self._known_cache: tuple[int, dict[Key, Posting], dict[Key, datetime]] | None = None
         self._desired_cache: dict[Key, tuple[Posting, datetime | None, dict[str, str], str]] = {}
+        # Rows found settled at the end of the last cycle: (the row's read cells, the row Ozon's view made).
+        self._settled: dict[Key, tuple[tuple[str, ...], dict[str, str]]] = {}
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -227,13 +234,14 @@ class Engine:
         if cached is not None and cached[0] == self.state.data_version():
             ctx.known, ctx.since = dict(cached[1]), dict(cached[2])
             return
+        self._settled = {}
         for _acc, _num, data, since in self.state.posting_rows():
             p = posting_from_dict(data)
             ctx.known[p.key] = p
             ctx.since[p.key] = since
 
     def _key_of(self, row: SheetRow) -> Key | None:
-        num = row.get(self.columns.key.field).strip()
+        num = row.get(self._key_field).strip()
         return (row.get("account").strip() or self.opt.account, num) if num else None
 
     def _group(self, snap: Snapshot) -> dict[Key, list[SheetRow]]:
@@ -263,6 +271,8 @@ class Engine:
             if posting is None or len(rows) > 1:
                 continue
             row = rows[0]
+            if self._unchanged(key, row):
+                continue
             for fld in self.both:
                 cs = cells.get((*key, fld))
                 sheet = row.get(fld)
@@ -279,6 +289,8 @@ class Engine:
         """Pull without push: leave every unpushed edit in the sheet as the person typed it."""
         cells, pending = self.state.cells(), self.state.pending()
         for key, rows in by_key.items():
+            if len(rows) == 1 and self._unchanged(key, rows[0]):
+                continue
             for fld in self.both:
                 if _edited(cells.get((*key, fld)), pending.get((*key, fld)), rows[0].get(fld)) is not None:
                     ctx.keep[(key, fld)] = rows[0].get(fld)
@@ -431,6 +443,8 @@ class Engine:
         return p
 
     def _remember(self, ctx: _Ctx, p: Posting) -> None:
+        if ctx.known.get(p.key) == p:
+            return  # unchanged: keep the object, so what was derived from it is kept too
         if self.state.upsert_posting(p.account, p.posting_number, p.status, p.substatus, posting_to_dict(p), ctx.now):
             ctx.since[p.key] = ctx.now
         ctx.known[p.key] = p
@@ -632,6 +646,8 @@ class Engine:
                     and c.field not in snap.missing]
         writes: list[CellWrite] = []
         row_updates: dict[int, _RowUpdate] = {}
+        busy = ctx.busy_keys()
+        settled: dict[int, Key] = {}  # rows that need nothing this cycle (the common case at 10k rows)
         for key, rows in by_key.items():
             if len(rows) > 1:
                 note = n.stamp(ctx.now, "duplicate", rows=", ".join(str(r.row) for r in rows))
@@ -647,6 +663,9 @@ class Engine:
                 if row.get("sync_note") != text and "sync_note" not in snap.missing:
                     writes.append(CellWrite(row.row, "sync_note", text))
                     self.state.set_row(*key, note=text)
+                continue
+            if key not in busy and self._unchanged(key, row) and self._settled[key][1] is self._desired(ctx, key):
+                settled[row.row] = key
                 continue
             desired = self._desired(ctx, key)
             rs = row_states.get(key)
@@ -713,6 +732,7 @@ class Engine:
                 rep.deferred = str(exc)
                 log.warning("%s", exc)
                 self._save_held(ctx)
+                self._settled = {}
                 return
         rep.cells_written = len(writes)
         rep.rows_added = len(appends)
@@ -724,7 +744,23 @@ class Engine:
             self._save_held(ctx)
         finally:
             self.state.commit()
-        self._archive(ctx, by_key, row_updates, rep)
+        self._settle(ctx, by_key, row_updates, settled, busy)
+        self._archive(ctx, {**settled, **{r: u.key for r, u in row_updates.items()}}, rep)
+
+    def _unchanged(self, key: Key, row: SheetRow) -> bool:
+        """The row reads exactly as it did when it was last found settled: no one touched it since."""
+        hit = self._settled.get(key)
+        return hit is not None and hit[0] == tuple(row.cells.values())
+
+    def _settle(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]], row_updates: dict[int, _RowUpdate],
+                settled: dict[int, Key], busy: set[Key]) -> None:
+        """Remember the rows this cycle left as they were, with nothing in flight: next cycle skips
+        them unless their cells or Ozon's view of them change."""
+        keep = {key: self._settled[key] for key in settled.values()}
+        for u in row_updates.values():
+            if not u.written and u.key not in busy:
+                keep[u.key] = (tuple(by_key[u.key][0].cells.values()), self._desired(ctx, u.key))
+        self._settled = keep
 
     def _final_values(self, ctx: _Ctx, key: Key, desired: dict[str, str], note: str, limit: int) -> dict[str, str]:
         final: dict[str, str] = {}
@@ -795,12 +831,10 @@ class Engine:
         since = ctx.since.get(key)
         return since is not None and ctx.now - since >= timedelta(days=self.opt.archive_after_days)
 
-    def _archive(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]],
-                 row_updates: dict[int, _RowUpdate], rep: CycleReport) -> None:
+    def _archive(self, ctx: _Ctx, on_sheet: dict[int, Key], rep: CycleReport) -> None:
         """Move finished postings older than archive_after_days out of the live sheet (one month per cycle)."""
         due: dict[str, list[tuple[int, Key]]] = {}
-        for row, update in row_updates.items():
-            key = update.key
+        for row, key in on_sheet.items():
             p = ctx.known[key]
             if p.finished and self._archivable(ctx, key) and not any(k == key for (k, _f) in ctx.keep):
                 period = ctx.since[key].astimezone(self.opt.tz).strftime("%Y-%m")
@@ -815,6 +849,7 @@ class Engine:
             return
         for _r, key in due[period]:
             self.state.set_row(*key, on_sheet=False, archived=True)
+            self._settled.pop(key, None)
         rep.rows_archived = len(due[period])
 
 

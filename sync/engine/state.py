@@ -123,6 +123,8 @@ class StateStore:
 
     def __init__(self, path: Path):
         self.path = path
+        self._cells: tuple[int, dict[tuple[str, str, str], CellState]] | None = None
+        self._rows: tuple[int, dict[tuple[str, str], RowState]] | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
@@ -229,12 +231,23 @@ class StateStore:
     # --- cells and rows -------------------------------------------------------------------------
 
     def cells(self) -> dict[tuple[str, str, str], CellState]:
-        return {
-            (a, n, f): CellState(b, v, parse_iso(h))
-            for a, n, f, b, v, h in self.db.execute(
-                "SELECT account, number, field, base, version, held_since FROM cells"
-            )
-        }
+        """Every both-owned cell's base (do not mutate). Kept in memory between calls: our own writes
+        go through set_cell/set_held, which keep it current; another process's commit drops it."""
+        if self._cells is None or self._cells[0] != self.data_version():
+            self._cells = (self.data_version(), {
+                (a, n, f): CellState(b, v, parse_iso(h))
+                for a, n, f, b, v, h in self.db.execute(
+                    "SELECT account, number, field, base, version, held_since FROM cells"
+                )
+            })
+        return self._cells[1]
+
+    def _reload_cell(self, key: tuple[str, str, str]) -> None:
+        if self._cells is not None:
+            row = self.db.execute("SELECT base, version, held_since FROM cells WHERE account=? AND number=? "
+                                  "AND field=?", key).fetchone()
+            if row is not None:
+                self._cells[1][key] = CellState(row[0], row[1], parse_iso(row[2]))
 
     def set_cell(self, account: str, number: str, field: str, base: str, *, bump: bool,
                  held_since: datetime | None = None) -> None:
@@ -245,6 +258,7 @@ class StateStore:
             (account, number, field, base, 1 if bump else 0, _iso(held_since) if held_since else None,
              1 if bump else 0),
         )
+        self._reload_cell((account, number, field))
 
     def pending(self) -> dict[tuple[str, str, str], str]:
         """Values of both-owned cells sent to the sheet in a write not yet known to have landed."""
@@ -268,14 +282,18 @@ class StateStore:
             "UPDATE cells SET held_since=? WHERE account=? AND number=? AND field=?",
             (_iso(since) if since else None, account, number, field),
         )
+        self._reload_cell((account, number, field))
 
     def rows(self) -> dict[tuple[str, str], RowState]:
-        return {
-            (a, n): RowState(note, h, bool(on), bool(arch))
-            for a, n, note, h, on, arch in self.db.execute(
-                "SELECT account, number, note, ozon_hash, on_sheet, archived FROM rows"
-            )
-        }
+        """Every posting's row record (do not mutate); kept in memory like :meth:`cells`."""
+        if self._rows is None or self._rows[0] != self.data_version():
+            self._rows = (self.data_version(), {
+                (a, n): RowState(note, h, bool(on), bool(arch))
+                for a, n, note, h, on, arch in self.db.execute(
+                    "SELECT account, number, note, ozon_hash, on_sheet, archived FROM rows"
+                )
+            })
+        return self._rows[1]
 
     def set_row(self, account: str, number: str, *, note: str | None = None, ozon_hash: str | None = None,
                 on_sheet: bool | None = None, archived: bool | None = None) -> None:
@@ -283,6 +301,15 @@ class StateStore:
         for col, val in (("note", note), ("ozon_hash", ozon_hash), ("on_sheet", on_sheet), ("archived", archived)):
             if val is not None:
                 self.db.execute(f"UPDATE rows SET {col}=? WHERE account=? AND number=?", (val, account, number))
+        if self._rows is not None:
+            note, h, on, arch = self.db.execute("SELECT note, ozon_hash, on_sheet, archived FROM rows "
+                                                "WHERE account=? AND number=?", (account, number)).fetchone()
+            self._rows[1][(account, number)] = RowState(note, h, bool(on), bool(arch))
+
+    def forget_sheet(self) -> None:
+        """Mark every posting as not on the sheet: the next cycle lays every open one out again."""
+        self.db.execute("UPDATE rows SET on_sheet=0")
+        self._rows = None
 
     def count_on_sheet(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM rows WHERE on_sheet=1").fetchone()[0])

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import json
 import random
 import threading
@@ -120,6 +121,11 @@ def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _order(p: _Posting) -> tuple[datetime, int]:
+    """Ozon's list order: acceptance time, then order id (what the cursor encodes)."""
+    return (p.in_process_at, p.order_id)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -251,6 +257,7 @@ class OzonEmulator(LoopbackServer):
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(seed + 1)
         self._lock = threading.RLock()
+        self._listings: dict[tuple[str, bool], list[_Posting]] = {}  # a listing's sorted postings, while paged
         self._postings: dict[str, _Posting] = {}
         self._order_seq = 30000000 + seed * 100000
         self._recent: deque[float] = deque()
@@ -512,27 +519,36 @@ class OzonEmulator(LoopbackServer):
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def _page(self, items: list[_Posting], body: Json, *, with_count: bool) -> Json:
+    def _page(self, flt: Json, body: Json, *, open_only: bool) -> Json:
+        """One cursor page. The first page filters and sorts; later pages of the same filter reuse that
+        listing (a posting keeps its place; its status is rendered as it is now), so paging through
+        100k postings is linear, not quadratic."""
         limit = body.get("limit", 100)
         if not isinstance(limit, int) or not 1 <= limit <= 100:
             raise ApiError(400, 3, "INVALID_ARGUMENT: limit must be between 1 and 100")
-        items.sort(key=lambda p: (p.in_process_at, p.order_id))
         cursor = body.get("cursor") or ""
+        listing = (json.dumps(flt, sort_keys=True, default=str), open_only)
+        items = self._listings.get(listing) if cursor else None
+        if items is None:
+            items = sorted(self._filtered(flt, open_only=open_only), key=_order)
+            self._listings = {listing: items, **dict(list(self._listings.items())[:7])}
+        start = 0
         if cursor:
             try:
                 after = json.loads(base64.b64decode(cursor))
                 mark = (parse_time(after["at"]), int(after["id"]))
             except (ValueError, KeyError, TypeError):
                 raise ApiError(400, 3, "INVALID_ARGUMENT: bad cursor") from None
-            items = [p for p in items if (p.in_process_at, p.order_id) > mark]
-        page, rest = items[:limit], items[limit:]
-        out: Json = {"postings": [self._list_item(p) for p in page], "has_next": bool(rest), "cursor": ""}
+            start = bisect.bisect_right(items, mark, key=_order)
+        page = items[start:start + limit]
+        rest = len(items) - start - len(page)
+        out: Json = {"postings": [self._list_item(p) for p in page], "has_next": rest > 0, "cursor": ""}
         if rest:
             last = page[-1]
             out["cursor"] = base64.b64encode(json.dumps({"at": last.in_process_at.isoformat(), "id": last.order_id})
                                              .encode()).decode()
-        if with_count:
-            out["count"] = len(page) + len(rest)
+        if open_only:  # the unfulfilled list says how many there are
+            out["count"] = len(page) + rest
         return out
 
     def _filtered(self, flt: Json, *, open_only: bool) -> list[_Posting]:
@@ -563,11 +579,11 @@ class OzonEmulator(LoopbackServer):
             raise ApiError(400, 3, "INVALID_ARGUMENT: filter.since and filter.to must be RFC 3339 times")
         if to - since > MAX_PERIOD:
             raise ApiError(400, 3, "PERIOD_IS_TOO_LONG")
-        return self._page(self._filtered(flt, open_only=False), body, with_count=False)
+        return self._page(flt, body, open_only=False)
 
     def r_unfulfilled(self, body: Json) -> Json:
         flt = body.get("filter") or {}
-        return self._page(self._filtered(flt, open_only=True), body, with_count=True)
+        return self._page(flt, body, open_only=True)
 
     def r_get(self, body: Json) -> Json:
         return {"result": self._detail(self._find(body.get("posting_number")))}

@@ -34,7 +34,7 @@ import json
 import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -257,6 +257,7 @@ class OzonEmulator(LoopbackServer):
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(seed + 1)
         self._lock = threading.RLock()
+        self.calls: Counter[str] = Counter()  # requests answered (faults aside), per path
         self._listings: dict[tuple[str, bool], list[_Posting]] = {}  # a listing's sorted postings, while paged
         self._postings: dict[str, _Posting] = {}
         self._order_seq = 30000000 + seed * 100000
@@ -447,7 +448,8 @@ class OzonEmulator(LoopbackServer):
                              "price": {"amount": i["price"], "currency": "RUB"}, "imei": [],
                              "is_blr_traceable": False, "is_marketplace_buyout": False} for i in p.products]
         shown = _buyer_shown(p)
-        data["customer"] = dict(p.customer) if shown and p.customer else None
+        # Lists leave the buyer's phone empty (Ozon documents it so): /v3/posting/fbs/get has it.
+        data["customer"] = {**p.customer, "phone": ""} if shown and p.customer else None
         data["addressee"] = {"name": p.customer["name"]} if shown and p.customer else None
         return _without_nulls(data)
 
@@ -469,6 +471,7 @@ class OzonEmulator(LoopbackServer):
     def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
         """Answer one POST: (HTTP status, JSON body, extra headers). Faults are applied by the handler."""
         with self._lock:
+            self.calls[path] += 1
             body: Any = {}
             try:
                 self._check_auth(headers)

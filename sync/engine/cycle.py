@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sync.backends.base import SheetBackend, Snapshot
 from sync.engine.notes import Notes
-from sync.engine.rows import edit_id, ozon_hash, ozon_values, same_value
+from sync.engine.rows import OPEN_FOR_CUSTOMER_DATA, edit_id, ozon_hash, ozon_values, same_value
 from sync.engine.state import OPEN_OUTBOX, CellState, OutboxEntry, RowState, StateStore
 from sync.errors import OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap, Move, StatusMap
@@ -89,6 +89,8 @@ class EngineOptions:
     verify_poll: float = 0.5
     archive_after_days: int = 14
     customer_data: bool = False
+    purge_after_days: int = 7
+    buyer_fetches: int = 50  # at most this many /v3/posting/fbs/get calls per cycle for buyer data
 
 
 @dataclass
@@ -175,6 +177,7 @@ class Engine:
         self._desired_cache: dict[Key, tuple[Posting, datetime | None, dict[str, str], str]] = {}
         # Rows found settled at the end of the last cycle: (the row's read cells, the row Ozon's view made).
         self._settled: dict[Key, tuple[tuple[str, ...], dict[str, str]]] = {}
+        self._purged_at: datetime | None = None
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -207,6 +210,7 @@ class Engine:
                     log.warning("Pulling from Ozon failed: %s", exc)
             if not dry_run:
                 self._write(ctx, snap, by_key, rep)
+                self._purge_buyers(ctx)
         except Exception as exc:
             self.state.finish_cycle(cycle_id, self.clock(), rep.summary(), str(exc))
             raise
@@ -443,6 +447,8 @@ class Engine:
         return p
 
     def _remember(self, ctx: _Ctx, p: Posting) -> None:
+        if not self.opt.customer_data:
+            p = _without_buyer(p)  # never kept when the sheet does not show it
         if ctx.known.get(p.key) == p:
             return  # unchanged: keep the object, so what was derived from it is kept too
         if self.state.upsert_posting(p.account, p.posting_number, p.status, p.substatus, posting_to_dict(p), ctx.now):
@@ -605,6 +611,7 @@ class Engine:
                 take(self.ozon.list_unfulfilled(changed_since=since))
         if full:
             take(self.ozon.list_unfulfilled())
+        seen = self._with_buyers(ctx, seen)
         self.state.begin()
         try:
             for p in seen:
@@ -617,6 +624,45 @@ class Engine:
         rep.pulled = len({p.key for p in seen})  # the two lists overlap
         if self.progress:
             self.progress(len(seen))
+
+    def _with_buyers(self, ctx: _Ctx, seen: list[Posting]) -> list[Posting]:
+        """With customer_data on, an open rFBS posting needs the buyer's name, phone and address, which
+        Ozon's lists leave out: keep what we have, else fetch the posting (a bounded number per cycle;
+        the rest follow in the next cycles)."""
+        if not self.opt.customer_data:
+            return seen
+        budget = self.opt.buyer_fetches
+        out: list[Posting] = []
+        fetched: dict[Key, Posting] = {}  # the two lists overlap
+        for p in seen:
+            if p.scheme is Scheme.RFBS and p.status in OPEN_FOR_CUSTOMER_DATA and not p.customer_phone:
+                old = fetched.get(p.key) or ctx.known.get(p.key)
+                if old is not None and old.customer_phone:
+                    p = replace(p, customer_name=old.customer_name, customer_phone=old.customer_phone,
+                                customer_address=old.customer_address)
+                elif budget > 0:
+                    budget -= 1
+                    try:
+                        full = self.ozon.get_posting(p.posting_number)
+                    except (OzonUnavailable, OzonRefused) as exc:
+                        log.info("Buyer data of %s not fetched: %s", p.posting_number, exc)
+                    else:
+                        p = full if full.status == p.status else p
+                        fetched[p.key] = p
+            out.append(p)
+        return out
+
+    def _purge_buyers(self, ctx: _Ctx) -> None:
+        """Erase buyer data from the state store purge_after_days after a posting finished."""
+        if self._purged_at is not None and ctx.now - self._purged_at < timedelta(hours=1):
+            return
+        self._purged_at = ctx.now
+        purged = self.state.purge_buyers(ctx.now - timedelta(days=self.opt.purge_after_days))
+        for key in purged:
+            if key in ctx.known:
+                ctx.known[key] = _without_buyer(ctx.known[key])
+        if purged:
+            log.info("Erased the buyer data of %d finished postings", len(purged))
 
     # --- 6. write ---------------------------------------------------------------------------------
 
@@ -851,6 +897,12 @@ class Engine:
             self.state.set_row(*key, on_sheet=False, archived=True)
             self._settled.pop(key, None)
         rep.rows_archived = len(due[period])
+
+
+def _without_buyer(p: Posting) -> Posting:
+    if not (p.customer_name or p.customer_phone or p.customer_address):
+        return p
+    return replace(p, customer_name="", customer_phone="", customer_address="")
 
 
 def _sentences(parts: list[str]) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.errors import StateError
+from sync.model import FINISHED_STATUSES
 
 SCHEMA_VERSION = 1
 
@@ -203,6 +204,19 @@ class StateStore:
             self.db.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?)",
                             (account, number, status, substatus, _iso(now)))
         return changed
+
+    def purge_buyers(self, finished_before: datetime) -> list[tuple[str, str]]:
+        """Blank the buyer's name, phone and address of postings finished before the given time;
+        returns their keys."""
+        finished = ", ".join(f"'{s}'" for s in sorted(FINISHED_STATUSES))
+        rows = self.db.execute(
+            "UPDATE postings SET data = json_set(data, '$.customer_name', '', '$.customer_phone', '', "
+            f"'$.customer_address', '') WHERE status IN ({finished}) AND status_since < ? AND "
+            "(json_extract(data, '$.customer_name') != '' OR json_extract(data, '$.customer_phone') != '' "
+            "OR json_extract(data, '$.customer_address') != '') RETURNING account, number",
+            (_iso(finished_before),),
+        ).fetchall()
+        return [(a, n) for a, n in rows]
 
     def data_version(self) -> int:
         """Changes when another connection (another process) commits to the file; our own do not."""

@@ -444,3 +444,18 @@ def _write(folder: Path, text: str) -> Path:
     path = folder / "ozon-sync.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_failed_entries_since_compares_times_not_text(tmp_path: Path) -> None:
+    state = StateStore(tmp_path / "s.sqlite")
+    base = datetime(2026, 11, 30, 9, 0, 0, tzinfo=UTC)
+    for i, at in enumerate([base, base + timedelta(microseconds=500_000), base + timedelta(seconds=1)]):
+        e = state.enqueue(account="main", number=f"{i}-1", action="ship", target="awaiting_deliver", edit=f"e{i}",
+                          field="status", params={}, from_status="awaiting_packaging", from_substatus="",
+                          typed="x", now=at)
+        state.move(e.id, "failed", at, outcome="no")
+    moscow = ZoneInfo("Europe/Moscow")
+    assert [e.number for e in state.failed_entries(base.astimezone(moscow))] == ["0-1", "1-1", "2-1"]
+    assert [e.number for e in state.failed_entries(base + timedelta(microseconds=1))] == ["1-1", "2-1"]
+    assert [e.number for e in state.failed_entries(base + timedelta(microseconds=500_001))] == ["2-1"]
+    state.close()

@@ -402,8 +402,10 @@ class StateStore:
 
     def failed_entries(self, since: datetime) -> list[OutboxEntry]:
         """Outbox entries that ended ``failed`` at ``since`` or later, oldest first."""
-        rows = [self._entry(r) for r in self.db.execute("SELECT * FROM outbox WHERE state='failed' ORDER BY id")]
-        return [e for e in rows if e.updated_at >= since]
+        # Times are stored as UTC ISO text, which sorts as time does ('+' sorts before a fraction's '.').
+        rows = self.db.execute("SELECT * FROM outbox WHERE state='failed' AND updated_at >= ? ORDER BY id",
+                               (_iso(since),))
+        return [e for e in map(self._entry, rows) if e.updated_at >= since]
 
     def add_alert(self, *, kind: str, account: str, dedup: str, number: str | None, at: datetime, text: str,
                   details: dict[str, str], pending: Iterable[str]) -> int | None:

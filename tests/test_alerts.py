@@ -459,3 +459,23 @@ def test_failed_entries_since_compares_times_not_text(tmp_path: Path) -> None:
     assert [e.number for e in state.failed_entries(base + timedelta(microseconds=1))] == ["1-1", "2-1"]
     assert [e.number for e in state.failed_entries(base + timedelta(microseconds=500_001))] == ["2-1"]
     state.close()
+
+
+@pytest.mark.parametrize(("security", "said"), [
+    ("starttls", "SMTPNotSupportedError: STARTTLS extension not supported by server"),
+    ("ssl", "sending through 127.0.0.1:"),
+])
+def test_tls_the_server_cannot_speak_is_a_logged_failure(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                         security: str, said: str) -> None:
+    now = [datetime(2026, 11, 30, 9, 0, tzinfo=UTC)]
+    state = StateStore(tmp_path / "s.sqlite")
+    add_posting(state, "1-1", now[0] + timedelta(hours=1), now[0])
+    caplog.set_level(logging.INFO, logger="sync.alerts")
+    with SmtpSink() as smtp:
+        cfg = AlertsConfig(email=EmailConfig("127.0.0.1", "a@example.ru", ("b@example.ru",), smtp.port, security,
+                                             timeout=3))
+        [alert] = make_alerter(state, cfg, now).run()
+    assert smtp.mails == [] and "Alert email failed: " in caplog.text and said in caplog.text
+    [row] = state.pending_alerts()
+    assert row.id == alert.id and row.pending == ("email",) and row.attempts == 1
+    state.close()

@@ -247,12 +247,7 @@ class Alerter:
         """Evaluate, record and deliver; returns the alerts raised now. Problems are logged, never raised."""
         if not self.cfg.enabled:
             return []
-        raised: list[Alert] = []
-        try:
-            raised = self.evaluate()
-        except Exception as exc:  # an alert problem must never stop the daemon
-            log.error("Checking for alerts failed: %s: %s", type(exc).__name__, exc)
-            log.debug("Traceback of the alert check", exc_info=exc)
+        raised = self.evaluate()
         try:
             self.deliver()
         except Exception as exc:
@@ -263,8 +258,18 @@ class Alerter:
     # --- evaluation ------------------------------------------------------------------------------
 
     def evaluate(self) -> list[Alert]:
+        """Record and log the alerts due now; each kind is checked on its own, so one failing spares the others."""
         now = self.clock()
-        found = [*self._not_packed(now), *self._refused(now), *self._key(now)]
+        raised: list[Alert] = []
+        for source in (self._not_packed, self._refused, self._key):
+            try:
+                raised += self._record(source(now))
+            except Exception as exc:  # an alert problem must never stop the daemon
+                log.error("Checking for alerts failed: %s: %s", type(exc).__name__, exc)
+                log.debug("Traceback of the alert check", exc_info=exc)
+        return raised
+
+    def _record(self, found: list[tuple[str, Alert]]) -> list[Alert]:
         raised: list[Alert] = []
         for dedup, alert in found:
             alert_id = self.state.add_alert(kind=alert.kind.value, account=alert.account, dedup=dedup,

@@ -479,3 +479,21 @@ def test_tls_the_server_cannot_speak_is_a_logged_failure(tmp_path: Path, caplog:
     [row] = state.pending_alerts()
     assert row.id == alert.id and row.pending == ("email",) and row.attempts == 1
     state.close()
+
+
+def test_a_failing_check_spares_the_others_and_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    now = [datetime(2026, 11, 30, 9, 0, tzinfo=UTC)]
+    state = StateStore(tmp_path / "s.sqlite")
+    add_posting(state, "1-1", now[0] + timedelta(hours=1), now[0])
+
+    def broken() -> datetime:
+        raise RuntimeError("the roles answer made no sense")
+
+    alerter = Alerter(AlertsConfig(), state, account="main", key_expires_at=broken, language="en",
+                      tz=ZoneInfo("Europe/Moscow"), clock=lambda: now[0])
+    caplog.set_level(logging.INFO, logger="sync.alerts")
+    assert [a.posting for a in alerter.run()] == ["1-1"]
+    assert "Checking for alerts failed: RuntimeError: the roles answer made no sense" in caplog.text
+    state.close()
+    assert alerter.run() == []  # a closed (broken) state store: logged, not raised
+    assert "ProgrammingError" in caplog.text

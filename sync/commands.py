@@ -197,6 +197,11 @@ def _print_status(app: App) -> None:
     print("Recent events:")
     for at, _acc, num, event, detail in app.state.audit_lines(10):
         print(f"  {at.astimezone(tz):%m-%d %H:%M:%S} {num} {event}: {detail}")
+    undelivered = app.state.pending_alerts()
+    if undelivered:
+        print(f"Alerts not delivered yet: {len(undelivered)} (the log says why; tried again after each cycle)")
+        for a in undelivered[-5:]:
+            print(f"  {a.at.astimezone(tz):%m-%d %H:%M:%S} {', '.join(a.pending)}: {a.text}")
     holder = app.backend.lock_holder()
     if holder:
         print(f"Workbook lock: {holder}")

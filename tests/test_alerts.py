@@ -150,6 +150,8 @@ def test_dead_webhook_and_smtp_do_not_stop_the_cycle_and_are_logged(tmp_path: Pa
     assert "Alert email failed: sending through 127.0.0.1:" in out
     assert "will be sent again after the next cycle" in out
     assert_no_secrets(out)
+    code, out = run(capsys, "--config", str(cfg), "status")
+    assert code == 0 and "Alerts not delivered yet: 1" in out and f"email, webhook: Отправление {late}" in out
     state = StateStore(tmp_path / "state.sqlite")
     try:
         [row] = state.pending_alerts()

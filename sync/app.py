@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sync.alerts import Alerter
 from sync.backends.base import STATUS_COLOURS, Layout, SheetBackend
 from sync.config import Config
 from sync.engine.cycle import Engine, EngineOptions
@@ -81,6 +82,7 @@ class App:
     ozon: OzonClient
     engine: Engine
     layout: Layout
+    alerter: Alerter | None = None
     _closed: bool = field(default=False, repr=False)
 
     def backend_exists(self) -> bool:
@@ -101,9 +103,16 @@ class App:
             holder = self.backend.lock_holder()
         return holder
 
+    def check_alerts(self) -> None:
+        """After a cycle: raise and send alerts (sync.alerts); never raises."""
+        if self.alerter is not None:
+            self.alerter.run()
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self.alerter is not None:
+                self.alerter.close()
             self.ozon.close()
             self.backend.close()
             self.state.close()
@@ -119,7 +128,10 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
     ozon = make_ozon(cfg)
     engine = Engine(ozon, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
                     progress=progress)
-    return App(cfg, columns, statuses, backend, state, ozon, engine, layout)
+    alerter = Alerter(cfg.alerts, state, account=cfg.ozon.account, key_expires_at=ozon.key_expires_at,
+                      language=cfg.language or columns.language, tz=cfg.tz(), clock=clock,
+                      scrub=Redactor([cfg.ozon.api_key, *cfg.alerts.secrets()]).clean, sleep=sleep)
+    return App(cfg, columns, statuses, backend, state, ozon, engine, layout, alerter=alerter)
 
 
 class Redactor(logging.Filter):
@@ -131,11 +143,15 @@ class Redactor(logging.Filter):
         super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 4]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        clean = self.PHONE.sub("[phone]", msg)
+    def clean(self, text: str) -> str:
+        clean = self.PHONE.sub("[phone]", text)
         for s in self.secrets:
             clean = clean.replace(s, "***")
+        return clean
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        clean = self.clean(msg)
         if clean != msg:
             record.msg, record.args = clean, ()
         return True

@@ -22,7 +22,8 @@ Ozon's rules as we know them:
   an accepted call whose effect Ozon had already applied. ozon-sheet-sync must never cause one.
 
 Tests and the demo change things on Ozon's side in-process (``add_posting``, ``buyer_cancel``,
-``ozon_deliver``, ``set_state``) or over HTTP under ``/_emulator/`` (see ``ozon-sync emulator``).
+``ozon_deliver``, ``set_state``, ``key_expires_at``) or over HTTP under ``/_emulator/`` (see
+``ozon-sync emulator``).
 """
 
 from __future__ import annotations
@@ -765,6 +766,16 @@ class OzonEmulator(LoopbackServer):
                     number = self.add_posting(scheme=str(body.get("scheme", FBS)), integration=body.get("integration"),
                                               status=str(body.get("status", "awaiting_packaging")))
                     return 200, {"posting_number": number}
+                if method == "POST" and path == "/_emulator/key":
+                    # {"expires_at": "2026-12-01T09:00:00Z"} or {"expires_in_days": 3}: what /v1/roles answers
+                    if "expires_in_days" in body:
+                        self.key_expires_at = self.clock() + timedelta(days=float(body["expires_in_days"]))
+                    else:
+                        when = parse_time(body.get("expires_at"))
+                        if when is None:
+                            return 400, {"error": "give expires_at (RFC 3339) or expires_in_days"}
+                        self.key_expires_at = when
+                    return 200, {"expires_at": iso(self.key_expires_at)}
                 number = str(body.get("posting_number", ""))
                 if number not in self._postings:
                     return 404, {"error": f"no posting {number!r}"}
@@ -777,7 +788,7 @@ class OzonEmulator(LoopbackServer):
                 else:
                     return 404, {"error": f"unknown control path {method} {path}"}
                 return 200, self._detail(self._postings[number])
-            except (KeyError, ValueError) as exc:
+            except (KeyError, ValueError, TypeError) as exc:
                 return 400, {"error": str(exc)}
 
 
@@ -884,6 +895,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print("Point ozon.base_url at it. Ozon-side changes:")
         print(f"  curl -X POST {emu.base_url}/_emulator/postings -d '{{\"scheme\": \"rFBS\"}}'")
         print(f"  curl -X POST {emu.base_url}/_emulator/buyer-cancel -d '{{\"posting_number\": \"...\"}}'")
+        print(f"  curl -X POST {emu.base_url}/_emulator/key -d '{{\"expires_in_days\": 3}}'")
         print(f"  curl {emu.base_url}/_emulator/log")
         print("Ctrl-C stops it.")
         emu.wait(stop)

@@ -11,6 +11,8 @@ Tables (schema version in ``meta``):
     outbox     push requests: queued -> sending -> sent -> verified | failed, each step committed
     audit      one line per thing that happened, for `status` and for people asking "who did that"
     cycles     one line per cycle
+    alerts     every alert raised (unique per kind, account and a key such as posting@deadline), with the
+               channels it still has to reach; added later, created on open in older files too
 Each method commits its own change: a crash loses at most the step in flight.
 """
 
@@ -66,6 +68,12 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS cycles (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
     summary TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, account TEXT NOT NULL, dedup TEXT NOT NULL,
+    number TEXT, at TEXT NOT NULL, text TEXT NOT NULL, details TEXT NOT NULL,
+    pending TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (kind, account, dedup));
+CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (pending);
 """
 
 OPEN_OUTBOX = ("queued", "sending", "sent")
@@ -102,6 +110,21 @@ class OutboxEntry:
     @property
     def key(self) -> tuple[str, str]:
         return (self.account, self.number)
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """A raised alert; ``pending`` lists the channels it has not reached yet."""
+
+    id: int
+    kind: str
+    account: str
+    number: str | None
+    at: datetime
+    text: str
+    details: dict[str, str]
+    pending: tuple[str, ...]
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -409,3 +432,48 @@ class StateStore:
                 "SELECT started_at, finished_at, summary, error FROM cycles ORDER BY id DESC LIMIT ?", (limit,)
             )
         ]
+
+    # --- alerts ---------------------------------------------------------------------------------
+
+    def postings_with_status(self, status: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(account, number, data) of every known posting Ozon last showed in ``status``."""
+        for acc, num, data in self.db.execute("SELECT account, number, data FROM postings WHERE status=?",
+                                              (status,)):
+            yield acc, num, json.loads(data)
+
+    def failed_entries(self, since: datetime) -> list[OutboxEntry]:
+        """Outbox entries that ended ``failed`` at ``since`` or later, oldest first."""
+        # Times are stored as UTC ISO text, which sorts as time does ('+' sorts before a fraction's '.').
+        rows = self.db.execute("SELECT * FROM outbox WHERE state='failed' AND updated_at >= ? ORDER BY id",
+                               (_iso(since),))
+        return [e for e in map(self._entry, rows) if e.updated_at >= since]
+
+    def add_alert(self, *, kind: str, account: str, dedup: str, number: str | None, at: datetime, text: str,
+                  details: dict[str, str], pending: Iterable[str]) -> int | None:
+        """Record an alert; None when one of this kind, account and ``dedup`` was raised before."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO alerts (kind, account, dedup, number, at, text, details, pending) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, account, dedup, number, _iso(at), text, json.dumps(details, ensure_ascii=False),
+             " ".join(pending)),
+        )
+        return int(cur.lastrowid or 0) if cur.rowcount == 1 else None
+
+    def pending_alerts(self) -> list[AlertRow]:
+        """Alerts some channel has not received yet, oldest first."""
+        return [
+            AlertRow(i, k, a, n, datetime.fromisoformat(at), t, json.loads(d), tuple(p.split()), tries)
+            for i, k, a, n, at, t, d, p, tries in self.db.execute(
+                "SELECT id, kind, account, number, at, text, details, pending, attempts FROM alerts "
+                "WHERE pending != '' ORDER BY id"
+            )
+        ]
+
+    def set_alert_pending(self, alert_id: int, pending: Iterable[str], attempts: int) -> None:
+        self.db.execute("UPDATE alerts SET pending=?, attempts=? WHERE id=?",
+                        (" ".join(pending), attempts, alert_id))
+
+    def alert_count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return int(self.db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0])
+        return int(self.db.execute("SELECT COUNT(*) FROM alerts WHERE kind=?", (kind,)).fetchone()[0])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sync.alerts import Alerter
 from sync.backends.base import STATUS_COLOURS, Layout, SheetBackend
 from sync.config import Config, OzonConfig, SpreadsheetConfig, fold_name
 from sync.engine.cycle import AccountOptions, CycleReport, Engine, EngineOptions, SharedKnown
@@ -127,6 +128,7 @@ def engine_options(cfg: Config, sheet: SpreadsheetConfig | None = None) -> Engin
         full_every=cfg.ozon.full_every, hold_minutes=cfg.sync.hold_minutes, ship_retries=cfg.sync.ship_retries,
         settle_seconds=cfg.sync.settle_seconds, verify_wait=cfg.sync.verify_wait,
         archive_after_days=(sheet or cfg.spreadsheet).archive_after_days, customer_data=cfg.privacy.customer_data,
+        purge_after_days=cfg.privacy.purge_after_days,
     )
 
 
@@ -183,6 +185,7 @@ class App:
     layout: Layout
     ozons: dict[str, OzonClient] = field(default_factory=dict)  # every account's, by id
     views: list[View] = field(default_factory=list)  # operators' spreadsheets, in config order
+    alerter: Alerter | None = None
     _closed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -253,9 +256,16 @@ class App:
                 return f"view «{name}»: {holder}" if name else holder
         return None
 
+    def check_alerts(self) -> None:
+        """After a cycle: raise and send alerts (sync.alerts); never raises."""
+        if self.alerter is not None:
+            self.alerter.run()
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self.alerter is not None:
+                self.alerter.close()
             for client in self.ozons.values():
                 client.close()
             for _name, backend in self.backends():
@@ -271,6 +281,7 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
     layout = layout_for(columns, statuses, cfg)
     backend = make_backend(cfg, columns, layout)
     ozons = {oz.account: make_ozon(cfg, oz) for oz in cfg.accounts}
+    ozon = ozons[cfg.ozon.account]
     owner, shared = owner_of(cfg), SharedKnown()
     engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
                     progress=progress, owner_of=owner, known=shared)
@@ -282,8 +293,12 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
         v_engine = Engine(ozons, v_backend, state, v_columns, statuses, engine_options(cfg, vc.spreadsheet),
                           clock=clock, sleep=sleep, progress=progress, view=vc.name, owner_of=owner, known=shared)
         views.append(View(vc.name, vc.spreadsheet, v_columns, v_layout, v_backend, v_engine))
-    return App(cfg, columns, statuses, backend, state, ozons[cfg.ozon.account], engine, layout, ozons=ozons,
-               views=views)
+    alerter = Alerter(cfg.alerts, state, account=cfg.ozon.account, key_expires_at=ozon.key_expires_at,
+                      language=cfg.language or columns.language, tz=cfg.tz(), clock=clock,
+                      scrub=Redactor([*(oz.api_key for oz in cfg.accounts), *cfg.alerts.secrets()]).clean,
+                      sleep=sleep)
+    return App(cfg, columns, statuses, backend, state, ozon, engine, layout, ozons=ozons, views=views,
+               alerter=alerter)
 
 
 class Redactor(logging.Filter):
@@ -295,11 +310,15 @@ class Redactor(logging.Filter):
         super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 4]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        clean = self.PHONE.sub("[phone]", msg)
+    def clean(self, text: str) -> str:
+        clean = self.PHONE.sub("[phone]", text)
         for s in self.secrets:
             clean = clean.replace(s, "***")
+        return clean
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        clean = self.clean(msg)
         if clean != msg:
             record.msg, record.args = clean, ()
         return True

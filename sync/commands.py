@@ -17,7 +17,7 @@ log = logging.getLogger("sync")
 
 def configure_logging(cfg: Config, verbose: bool = False) -> None:
     setup_logging("DEBUG" if verbose else cfg.logging.level, cfg.logging.file,
-                  secrets=[oz.api_key for oz in cfg.accounts])
+                  secrets=[*(oz.api_key for oz in cfg.accounts), *cfg.alerts.secrets()])
 
 
 class _Progress:
@@ -52,7 +52,11 @@ def _one_pass(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) -> 
         _print_report(rep, dry_run, holder)
         return 1 if rep.problems and not (rep.calls or rep.pulled) else 0
     finally:
-        app.close()
+        try:
+            if not dry_run:
+                app.check_alerts()  # also after a failed cycle: a rejected Api-Key is worth an alert
+        finally:
+            app.close()
 
 
 def _print_report(rep: CycleReport, dry_run: bool, holder: str | None) -> None:
@@ -90,7 +94,7 @@ def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
     try:
         app.ensure_sheet()
         if args.rebuild:
-            app.state.db.execute("UPDATE rows SET on_sheet=0")
+            app.state.forget_sheet()
             print("The next pull lays every open posting out again.")
         print(f"The sheet «{cfg.spreadsheet.worksheet}» is laid out.")
         for v in app.views:
@@ -158,8 +162,15 @@ def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
                 log.warning("The workbook is open (%s); edits are pushed, writes wait until it is closed", holder)
             return rep
 
+        def cycle_and_alerts() -> CycleReport:
+            try:
+                return cycle()
+            finally:
+                app.check_alerts()
+
         # The daemon holds a lock beside the state file: two daemons never share one state.
-        daemon = Daemon(cycle, every=cfg.schedule.every, lock_path=cfg.state.with_name(cfg.state.name + ".lock"))
+        daemon = Daemon(cycle_and_alerts, every=cfg.schedule.every,
+                        lock_path=cfg.state.with_name(cfg.state.name + ".lock"))
         log.info("ozon-sync daemon started: every %ss, sheet «%s»", int(cfg.schedule.every), cfg.spreadsheet.worksheet)
         return daemon.run(max_cycles=args.cycles)
     finally:
@@ -195,6 +206,11 @@ def _print_status(app: App) -> None:
     print("Recent events:")
     for at, acc, num, event, detail in app.state.audit_lines(10):
         print(f"  {at.astimezone(tz):%m-%d %H:%M:%S} {acc + ' ' if several else ''}{num} {event}: {detail}")
+    undelivered = app.state.pending_alerts()
+    if undelivered:
+        print(f"Alerts not delivered yet: {len(undelivered)} (the log says why; tried again after each cycle)")
+        for a in undelivered[-5:]:
+            print(f"  {a.at.astimezone(tz):%m-%d %H:%M:%S} {', '.join(a.pending)}: {a.text}")
     holder = app.wait_for_lock(0)
     if holder:
         print(f"Workbook lock: {holder}")

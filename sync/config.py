@@ -42,9 +42,9 @@ EXCEL_SHEET_FORBIDDEN = set("[]:*?/\\")
 
 # Keys kept for features that are designed but not built; accepting them silently would make
 # people believe they work.
-RESERVED = {
-    "alerts": "alerts are not supported yet",
-}
+RESERVED: dict[str, str] = {}
+ALERT_SECURITY = ("starttls", "ssl", "none")
+SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,63 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True)
+class WebhookConfig:
+    url: str
+    timeout: float = 10.0
+    retries: int = 2  # more tries after the first, on a dropped connection, a timeout, 429 or 5xx
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. (("Authorization", "Bearer ..."),)
+
+    def __repr__(self) -> str:
+        # The URL's path and the header values may hold tokens (a Slack webhook's path is one).
+        return (f"WebhookConfig(url={url_origin(self.url)!r}/..., timeout={self.timeout!r}, retries={self.retries!r}, "
+                f"headers={[name for name, _ in self.headers]!r})")
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    host: str
+    sender: str  # `from:` in the file
+    to: tuple[str, ...]
+    port: int = 587
+    security: str = "starttls"  # starttls | ssl | none
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+
+    def __repr__(self) -> str:
+        return (f"EmailConfig(host={self.host!r}, port={self.port!r}, security={self.security!r}, "
+                f"username={self.username!r}, password={'***' if self.password else None}, sender={self.sender!r}, "
+                f"to={self.to!r}, timeout={self.timeout!r})")
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    enabled: bool = True
+    unpacked_hours: float = 4.0  # alert when a posting is still awaiting packaging this close to its deadline
+    key_expiry_days: int = 14  # alert when the Api-Key expires within this many days
+    webhook: WebhookConfig | None = None
+    email: EmailConfig | None = None
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log: header values, the SMTP password, the webhook URL's path."""
+        out: list[str] = []
+        if self.webhook is not None:
+            for _, value in self.webhook.headers:
+                out += dict.fromkeys([value, value.split()[-1]] if value.strip() else [])  # "Bearer TOKEN": TOKEN too
+            path = self.webhook.url[len(url_origin(self.webhook.url)):]
+            if len(path) > 1:
+                out.append(path)
+        if self.email is not None and self.email.password:
+            out.append(self.email.password)
+        return out
+
+
+def url_origin(url: str) -> str:
+    m = re.match(r"[a-z]+://[^/?#]+", url)
+    return m.group(0) if m else url
+
+
+@dataclass(frozen=True)
 class Config:
     ozon: OzonConfig
     spreadsheet: SpreadsheetConfig
@@ -147,6 +204,7 @@ class Config:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     sync: SyncOptions = field(default_factory=SyncOptions)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: Path | None = None  # the config file this came from
     # Every Ozon account, the first being the default one; `ozon` is that first one. A config with
     # only `ozon:` has that one account here.
@@ -169,9 +227,12 @@ SECTIONS: dict[str, type] = {
     "privacy": PrivacyConfig,
     "sync": SyncOptions,
     "logging": LoggingConfig,
+    "alerts": AlertsConfig,
 }
 TOP_LEVEL_KEYS = ("ozon", "accounts", "spreadsheet", "views", "state", "mapping", "statuses", "language", "timezone",
-                  "schedule", "privacy", "sync", "logging")
+                  "schedule", "privacy", "sync", "logging", "alerts")
+WEBHOOK_KEYS = ("url", "timeout", "retries", "headers")
+EMAIL_KEYS = ("host", "port", "security", "username", "password", "from", "to", "timeout")
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
@@ -431,13 +492,15 @@ class _Validator:
                          level=lambda s: self.take(s, "level", "logging", _choice(LOG_LEVELS, upper=True)),
                          file=lambda s: self.take(s, "file", "logging", self.path))
         views = self.views(data.get("views"), sheet, accounts or ((ozon,) if ozon else ()))
+        alerts = self.alerts(self.section(data, "alerts"))
         if self.problems or ozon is None or sheet is None or not isinstance(state, Path):
             return None
         given: dict[str, Any] = {"mapping": mapping, "statuses": statuses, "language": language,
                                  "timezone": timezone}
         return Config(ozon=ozon, spreadsheet=sheet, state=state, schedule=schedule or ScheduleConfig(),
                       privacy=privacy or PrivacyConfig(), sync=sync or SyncOptions(),
-                      logging=logs or LoggingConfig(), source=source, accounts=accounts or (ozon,), views=views,
+                      logging=logs or LoggingConfig(), alerts=alerts or AlertsConfig(), source=source,
+                      accounts=accounts or (ozon,), views=views,
                       **{k: v for k, v in given.items() if v is not None})
 
     def fill(self, cls: Callable[..., T], data: dict[str, Any] | None, name: str,
@@ -623,6 +686,77 @@ class _Validator:
             return None
         return SpreadsheetConfig(**{k: v for k, v in values.items() if v is not None})
 
+    def alerts(self, data: dict[str, Any] | None) -> AlertsConfig | None:
+        p = "alerts"
+        values: dict[str, Any] = {
+            "enabled": self.take(data, "enabled", p, _boolean),
+            "unpacked_hours": self.take(data, "unpacked_hours", p, _hours),
+            "key_expiry_days": self.take(data, "key_expiry_days", p, _integer(minimum=0)),
+            "webhook": self.webhook(self.subsection(data, "webhook", p, WEBHOOK_KEYS)),
+            "email": self.email(self.subsection(data, "email", p, EMAIL_KEYS)),
+        }
+        if any(v is INVALID for v in values.values()):
+            return None
+        return AlertsConfig(**{k: v for k, v in values.items() if v is not None})
+
+    def subsection(self, data: dict[str, Any] | None, name: str, prefix: str,
+                   known: tuple[str, ...]) -> dict[str, Any] | _Invalid | None:
+        """A mapping inside a section, with unknown keys reported; INVALID when it is not a mapping."""
+        raw = None if data is None else data.get(name)
+        if raw is None or raw is INVALID:
+            return raw
+        key = _join(prefix, name)
+        if not isinstance(raw, dict):
+            self.problem(key, f"expected a mapping of keys (indented `key: value` lines), got {_show(raw)}")
+            return INVALID
+        for k in raw:
+            if str(k) not in known:
+                hint = difflib.get_close_matches(str(k), known, n=1, cutoff=0.6)
+                more = f"did you mean {key}.{hint[0]}?" if hint else f"known keys: {', '.join(known)}"
+                self.problem(_join(key, k), f"unknown key ({more})")
+        return raw
+
+    def webhook(self, data: dict[str, Any] | _Invalid | None) -> WebhookConfig | _Invalid | None:
+        if data is None or isinstance(data, _Invalid):
+            return data
+        p = "alerts.webhook"
+        headers = data.get("headers")
+        if isinstance(headers, dict) and any(v is INVALID for v in headers.values()):
+            data = {**data, "headers": INVALID}  # its ${VAR} problem is already recorded
+        values: dict[str, Any] = {
+            "url": self.take(data, "url", p, _url, required="the address alerts are POSTed to as JSON"),
+            "timeout": self.take(data, "timeout", p, _duration(minimum=0, strict=True)),
+            "retries": self.take(data, "retries", p, _integer(minimum=0)),
+            "headers": self.take(data, "headers", p, _headers),
+        }
+        if any(v is INVALID for v in values.values()):
+            return INVALID
+        return WebhookConfig(**{k: v for k, v in values.items() if v is not None})
+
+    def email(self, data: dict[str, Any] | _Invalid | None) -> EmailConfig | _Invalid | None:
+        if data is None or isinstance(data, _Invalid):
+            return data
+        p = "alerts.email"
+        security = self.take(data, "security", p, _choice(ALERT_SECURITY, lower=True))
+        values: dict[str, Any] = {
+            "host": self.take(data, "host", p, _host, required="the SMTP server, e.g. smtp.yandex.ru"),
+            "port": self.take(data, "port", p, _port),
+            "security": security,
+            "username": self.take(data, "username", p, _text),
+            "password": self.take(data, "password", p, _secret),
+            "sender": self.take(data, "from", p, _address, required="the sender address, e.g. shop@example.ru"),
+            "to": self.take(data, "to", p, _addresses, required="a list of addresses to send alerts to"),
+            "timeout": self.take(data, "timeout", p, _duration(minimum=0, strict=True)),
+        }
+        if values["password"] and not values["username"]:
+            self.problem("alerts.email.password", "is set but alerts.email.username is not; set both or neither")
+            return INVALID
+        if any(v is INVALID for v in values.values()):
+            return INVALID
+        if values["port"] is None and isinstance(security, str):
+            values["port"] = SMTP_PORTS[security]
+        return EmailConfig(**{k: v for k, v in values.items() if v is not None})
+
     # --- checks that need the config folder ------------------------------------------------
 
     def path(self, raw: Any, key: str) -> Path:
@@ -728,6 +862,62 @@ def _editors(raw: Any, key: str) -> tuple[str, ...]:
     if wrong:
         raise _Bad(f"expected e-mail addresses, got {', '.join(map(repr, wrong))}")
     return tuple(items)
+
+
+def _address(raw: Any, key: str) -> str:
+    text = _text(raw, key)
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", text):
+        raise _Bad(f"expected an e-mail address like shop@example.ru, got {text!r}")
+    return text
+
+
+def _addresses(raw: Any, key: str) -> tuple[str, ...]:
+    items = _string_list(raw, key)
+    if not items:
+        raise _Bad("list at least one e-mail address")
+    return tuple(_address(i, key) for i in items)
+
+
+def _host(raw: Any, key: str) -> str:
+    text = _text(raw, key)
+    if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", text):
+        raise _Bad(f"expected a host name such as smtp.example.ru (no scheme, no port), got {text!r}")
+    return text
+
+
+def _port(raw: Any, key: str) -> int:
+    n = _integer(minimum=1)(raw, key)
+    if n > 65535:
+        raise _Bad(f"expected a port number from 1 to 65535, got {n}")
+    return n
+
+
+def _headers(raw: Any, key: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, dict):
+        raise _Bad(f"expected a mapping of header names to values (like `Authorization: \"Bearer ${{TOKEN}}\"`), "
+                   f"got {_show(raw)}")
+    out: list[tuple[str, str]] = []
+    for name, value in raw.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
+            raise _Bad(f"{name!r} is not a valid HTTP header name")
+        if name.lower() in ("content-type", "content-length", "host"):
+            raise _Bad(f"header {name} is set by ozon-sync; remove it")
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or "\n" in str(value):
+            raise _Bad(f"the value of header {name} must be one line of text")  # never echo: it may be a token
+        out.append((name, str(value)))
+    return tuple(out)
+
+
+def _hours(raw: Any, key: str) -> float:
+    n = _number(raw)
+    if n is None:
+        seconds = _parse_duration(raw)
+        if seconds is None:
+            raise _Bad(f"expected a number of hours or a duration like 90m or 4h, got {_show(raw)}")
+        n = seconds / 3600
+    if n < 0 or not math.isfinite(n):
+        raise _Bad(f"must be 0 or more hours, got {_show(raw)}")
+    return n
 
 
 def _number(raw: Any) -> float | None:

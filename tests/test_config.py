@@ -12,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync.config import (
+    AlertsConfig,
     Config,
+    EmailConfig,
     LoggingConfig,
     OzonConfig,
     PrivacyConfig,
@@ -20,6 +22,7 @@ from sync.config import (
     SpreadsheetConfig,
     SyncOptions,
     ViewConfig,
+    WebhookConfig,
     _parse_duration,
     config_from_dict,
     load_config,
@@ -203,12 +206,6 @@ def test_unknown_keys_get_a_suggestion(tmp_path: Path) -> None:
 def test_unknown_key_without_a_near_match_lists_the_known_ones(tmp_path: Path) -> None:
     [problem] = problems_of_dict(minimal(privacy={"zzz": 1}), tmp_path)
     assert problem == "privacy.zzz: unknown key (known keys: customer_data, purge_after_days)"
-
-
-@pytest.mark.parametrize("key", ["alerts"])
-def test_reserved_keys_say_not_supported_yet(tmp_path: Path, key: str) -> None:
-    [problem] = problems_of_dict({**minimal(), key: [{"name": "x"}]}, tmp_path)
-    assert problem.startswith(f"{key}: is not supported yet")
 
 
 # --- several accounts -----------------------------------------------------------------------------
@@ -484,8 +481,8 @@ def test_example_config_is_valid(tmp_path: Path) -> None:
     defaults = from_dict(minimal(), tmp_path)
     # The example shows the defaults: apart from paths it configures the same as a minimal file.
     assert cfg.ozon == dataclasses.replace(defaults.ozon, client_id="123456", api_key="secret-key-7f3a")
-    assert (cfg.schedule, cfg.privacy, cfg.sync, cfg.logging) == (
-        defaults.schedule, defaults.privacy, defaults.sync, defaults.logging)
+    assert (cfg.schedule, cfg.privacy, cfg.sync, cfg.logging, cfg.alerts) == (
+        defaults.schedule, defaults.privacy, defaults.sync, defaults.logging, defaults.alerts)
     assert dataclasses.replace(cfg.spreadsheet, path=None) == dataclasses.replace(defaults.spreadsheet, path=None)
 
 
@@ -493,8 +490,8 @@ def test_example_config_mentions_every_option() -> None:
     text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
     named = set(re.findall(r"^[#\s]*([a-z_]+):", text, flags=re.MULTILINE))
     classes = [Config, OzonConfig, SpreadsheetConfig, SyncOptions, ScheduleConfig, PrivacyConfig, LoggingConfig,
-               ViewConfig]
-    options = {f.name for cls in classes for f in dataclasses.fields(cls)} - {"source"}
+               ViewConfig, AlertsConfig, WebhookConfig, EmailConfig]
+    options = {f.name for cls in classes for f in dataclasses.fields(cls)} - {"source", "sender"} | {"from"}
     assert options - named == set()
 
 

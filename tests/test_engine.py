@@ -326,3 +326,36 @@ def test_two_problems_in_one_row_are_both_answered(w: World) -> None:
     assert "«Доставляется»" in note and "«0012»" in note
     w.cycle()
     assert w.row(n)["sync_note"] == note  # answered once, not rewritten
+
+
+def test_settled_rows_are_skipped_yet_every_change_is_still_seen(w: World) -> None:
+    """An idle daemon skips rows nothing touched since last cycle; a change on either side ends the skip."""
+    a, b, c, d = (w.ozon.add() for _ in range(4))
+    w.cycle(2)
+    assert set(w.engine._settled) == {("main", n) for n in (a, b, c, d)}
+    changes = w.state.db.total_changes
+    w.cycle()
+    assert w.state.db.total_changes - changes <= 3  # the cycle's own record and the pull cursor; no row work
+    w.type(a, order_number="typed over")  # a person types in an Ozon column of a settled row
+    w.type(b, status="Ожидает отгрузки")  # a person edits a settled row
+    w.ozon.buyer_cancel(c)  # Ozon moves a settled row
+    w.type(d, comment="staff note")  # a staff column: not read, the row stays settled
+    w.cycle(3)
+    assert w.row(a)["order_number"] != "typed over" and "typed over" in w.row(a)["sync_note"]
+    assert w.ozon.accepted(b) == ["ship"] and w.row(b)["status"] == "Ожидает отгрузки"
+    assert w.row(c)["status"] == "Отменено"
+    assert w.row(d)["comment"] == "staff note"
+    assert ("main", d) in w.engine._settled
+
+
+def test_a_state_file_changed_by_another_process_is_read_again(w: World) -> None:
+    """The in-memory copies (settled rows, cell bases, row records) are dropped when another
+    connection commits to the state file."""
+    n = w.ozon.add()
+    w.cycle(2)
+    assert ("main", n) in w.engine._settled
+    other = StateStore(w.state.path)
+    other.db.execute("UPDATE rows SET note='written elsewhere' WHERE number=?", (n,))
+    other.close()
+    w.cycle()
+    assert w.row(n)["sync_note"] == "written elsewhere"

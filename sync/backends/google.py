@@ -285,12 +285,9 @@ class GoogleBackend(SheetBackend):
         columns = columns or {}
         height = max((len(v) for v in columns.values()), default=0)
         rows: list[SheetRow] = []
+        wanted = [(f, col, values) for f, values in columns.items() if (col := self.columns.get(f)) is not None]
         for i in range(1, height):
-            cells = {}
-            for f, values in columns.items():
-                col = self.columns.get(f)
-                if col is not None:
-                    cells[f] = col.canonical(values[i] if i < len(values) else None)
+            cells = {f: col.canonical(values[i] if i < len(values) else None) for f, col, values in wanted}
             if any(cells.values()):
                 rows.append(SheetRow(i + 1, cells))
         if key.field in columns:

@@ -49,12 +49,9 @@ class MemoryBackend(SheetBackend):
                 f"restore it (or run `ozon-sync init`) before syncing"
             )
         rows = []
+        wanted = [(f, col, idx[f]) for f in fields if f in idx and (col := self.columns.get(f)) is not None]
         for n, r in enumerate(self.grid, start=2):
-            cells = {}
-            for f in fields:
-                col = self.columns.get(f)
-                if f in idx and col is not None:
-                    cells[f] = col.canonical(r[idx[f]] if idx[f] < len(r) else "")
+            cells = {f: col.canonical(r[i] if i < len(r) else "") for f, col, i in wanted}
             if any(cells.values()):
                 rows.append(SheetRow(n, cells))
         return Snapshot(rows, frozenset(f for f in fields if f not in idx))

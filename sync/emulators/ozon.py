@@ -22,18 +22,20 @@ Ozon's rules as we know them:
   an accepted call whose effect Ozon had already applied. ozon-sheet-sync must never cause one.
 
 Tests and the demo change things on Ozon's side in-process (``add_posting``, ``buyer_cancel``,
-``ozon_deliver``, ``set_state``) or over HTTP under ``/_emulator/`` (see ``ozon-sync emulator``).
+``ozon_deliver``, ``set_state``, ``key_expires_at``) or over HTTP under ``/_emulator/`` (see
+``ozon-sync emulator``).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import json
 import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -120,6 +122,11 @@ def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _order(p: _Posting) -> tuple[datetime, int]:
+    """Ozon's list order: acceptance time, then order id (what the cursor encodes)."""
+    return (p.in_process_at, p.order_id)
 
 
 def parse_time(value: object) -> datetime | None:
@@ -251,6 +258,8 @@ class OzonEmulator(LoopbackServer):
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(seed + 1)
         self._lock = threading.RLock()
+        self.calls: Counter[str] = Counter()  # requests answered (faults aside), per path
+        self._listings: dict[tuple[str, bool], list[_Posting]] = {}  # a listing's sorted postings, while paged
         self._postings: dict[str, _Posting] = {}
         self._order_seq = 30000000 + seed * 100000
         self._recent: deque[float] = deque()
@@ -450,7 +459,8 @@ class OzonEmulator(LoopbackServer):
                              "price": {"amount": i["price"], "currency": "RUB"}, "imei": [],
                              "is_blr_traceable": False, "is_marketplace_buyout": False} for i in p.products]
         shown = _buyer_shown(p)
-        data["customer"] = dict(p.customer) if shown and p.customer else None
+        # Lists leave the buyer's phone empty (Ozon documents it so): /v3/posting/fbs/get has it.
+        data["customer"] = {**p.customer, "phone": ""} if shown and p.customer else None
         data["addressee"] = {"name": p.customer["name"]} if shown and p.customer else None
         return _without_nulls(data)
 
@@ -472,6 +482,7 @@ class OzonEmulator(LoopbackServer):
     def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
         """Answer one POST: (HTTP status, JSON body, extra headers). Faults are applied by the handler."""
         with self._lock:
+            self.calls[path] += 1
             body: Any = {}
             try:
                 self._check_auth(headers)
@@ -522,27 +533,36 @@ class OzonEmulator(LoopbackServer):
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def _page(self, items: list[_Posting], body: Json, *, with_count: bool) -> Json:
+    def _page(self, flt: Json, body: Json, *, open_only: bool) -> Json:
+        """One cursor page. The first page filters and sorts; later pages of the same filter reuse that
+        listing (a posting keeps its place; its status is rendered as it is now), so paging through
+        100k postings is linear, not quadratic."""
         limit = body.get("limit", 100)
         if not isinstance(limit, int) or not 1 <= limit <= 100:
             raise ApiError(400, 3, "INVALID_ARGUMENT: limit must be between 1 and 100")
-        items.sort(key=lambda p: (p.in_process_at, p.order_id))
         cursor = body.get("cursor") or ""
+        listing = (json.dumps(flt, sort_keys=True, default=str), open_only)
+        items = self._listings.get(listing) if cursor else None
+        if items is None:
+            items = sorted(self._filtered(flt, open_only=open_only), key=_order)
+            self._listings = {listing: items, **dict(list(self._listings.items())[:7])}
+        start = 0
         if cursor:
             try:
                 after = json.loads(base64.b64decode(cursor))
                 mark = (parse_time(after["at"]), int(after["id"]))
             except (ValueError, KeyError, TypeError):
                 raise ApiError(400, 3, "INVALID_ARGUMENT: bad cursor") from None
-            items = [p for p in items if (p.in_process_at, p.order_id) > mark]
-        page, rest = items[:limit], items[limit:]
-        out: Json = {"postings": [self._list_item(p) for p in page], "has_next": bool(rest), "cursor": ""}
+            start = bisect.bisect_right(items, mark, key=_order)
+        page = items[start:start + limit]
+        rest = len(items) - start - len(page)
+        out: Json = {"postings": [self._list_item(p) for p in page], "has_next": rest > 0, "cursor": ""}
         if rest:
             last = page[-1]
             out["cursor"] = base64.b64encode(json.dumps({"at": last.in_process_at.isoformat(), "id": last.order_id})
                                              .encode()).decode()
-        if with_count:
-            out["count"] = len(page) + len(rest)
+        if open_only:  # the unfulfilled list says how many there are
+            out["count"] = len(page) + rest
         return out
 
     def _filtered(self, flt: Json, *, open_only: bool) -> list[_Posting]:
@@ -573,11 +593,11 @@ class OzonEmulator(LoopbackServer):
             raise ApiError(400, 3, "INVALID_ARGUMENT: filter.since and filter.to must be RFC 3339 times")
         if to - since > MAX_PERIOD:
             raise ApiError(400, 3, "PERIOD_IS_TOO_LONG")
-        return self._page(self._filtered(flt, open_only=False), body, with_count=False)
+        return self._page(flt, body, open_only=False)
 
     def r_unfulfilled(self, body: Json) -> Json:
         flt = body.get("filter") or {}
-        return self._page(self._filtered(flt, open_only=True), body, with_count=True)
+        return self._page(flt, body, open_only=True)
 
     def r_get(self, body: Json) -> Json:
         return {"result": self._detail(self._find(body.get("posting_number")))}
@@ -756,6 +776,16 @@ class OzonEmulator(LoopbackServer):
                     number = self.add_posting(scheme=str(body.get("scheme", FBS)), integration=body.get("integration"),
                                               status=str(body.get("status", "awaiting_packaging")))
                     return 200, {"posting_number": number}
+                if method == "POST" and path == "/_emulator/key":
+                    # {"expires_at": "2026-12-01T09:00:00Z"} or {"expires_in_days": 3}: what /v1/roles answers
+                    if "expires_in_days" in body:
+                        self.key_expires_at = self.clock() + timedelta(days=float(body["expires_in_days"]))
+                    else:
+                        when = parse_time(body.get("expires_at"))
+                        if when is None:
+                            return 400, {"error": "give expires_at (RFC 3339) or expires_in_days"}
+                        self.key_expires_at = when
+                    return 200, {"expires_at": iso(self.key_expires_at)}
                 number = str(body.get("posting_number", ""))
                 if number not in self._postings:
                     return 404, {"error": f"no posting {number!r}"}
@@ -768,7 +798,7 @@ class OzonEmulator(LoopbackServer):
                 else:
                     return 404, {"error": f"unknown control path {method} {path}"}
                 return 200, self._detail(self._postings[number])
-            except (KeyError, ValueError) as exc:
+            except (KeyError, ValueError, TypeError) as exc:
                 return 400, {"error": str(exc)}
 
 
@@ -875,6 +905,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print("Point ozon.base_url at it. Ozon-side changes:")
         print(f"  curl -X POST {emu.base_url}/_emulator/postings -d '{{\"scheme\": \"rFBS\"}}'")
         print(f"  curl -X POST {emu.base_url}/_emulator/buyer-cancel -d '{{\"posting_number\": \"...\"}}'")
+        print(f"  curl -X POST {emu.base_url}/_emulator/key -d '{{\"expires_in_days\": 3}}'")
         print(f"  curl {emu.base_url}/_emulator/log")
         print("Ctrl-C stops it.")
         emu.wait(stop)

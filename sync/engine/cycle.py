@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sync.backends.base import SheetBackend, Snapshot
 from sync.engine.notes import Notes
-from sync.engine.rows import edit_id, ozon_hash, ozon_values, same_value
+from sync.engine.rows import OPEN_FOR_CUSTOMER_DATA, edit_id, ozon_hash, ozon_values, same_value
 from sync.engine.state import OPEN_OUTBOX, CellState, OutboxEntry, RowState, StateStore
 from sync.errors import OzonAuthError, OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap, Move, StatusMap
@@ -98,6 +98,8 @@ class EngineOptions:
     verify_poll: float = 0.5
     archive_after_days: int = 14
     customer_data: bool = False
+    purge_after_days: int = 7
+    buyer_fetches: int = 50  # at most this many /v3/posting/fbs/get calls per cycle for buyer data
     accounts: Mapping[str, AccountOptions] = field(default_factory=dict)  # per account; else the fields above
 
 
@@ -165,6 +167,10 @@ class _Ctx:
     held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # accounts Ozon failed for this cycle -> the note kind
 
+    def busy_keys(self) -> set[Key]:
+        """Postings with anything of their own this cycle: a note, an answer, a kept or held cell, a write-ahead."""
+        return {*self.notes, *self.answers, *(k for k, _f in self.keep), *(k for k, _f in self.held), *self.pending}
+
 
 @dataclass
 class _RowUpdate:
@@ -211,7 +217,11 @@ class Engine:
         self.view = view
         self.owner_of = owner_of
         self._shared = known or SharedKnown()
+        self._key_field = columns.key.field
         self._desired_cache: dict[Key, tuple[Posting, datetime | None, dict[str, str], str]] = {}
+        # Rows found settled at the end of the last cycle: (the row's read cells, the row Ozon's view made).
+        self._settled: dict[Key, tuple[tuple[str, ...], dict[str, str]]] = {}
+        self._purged_at: datetime | None = None
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -247,6 +257,7 @@ class Engine:
                         self._account_failed(ctx, rep, acc, exc, "Pulling from Ozon failed")
             if not dry_run:
                 self._write(ctx, snap, by_key, rep)
+                self._purge_buyers(ctx)
         except Exception as exc:
             self.state.finish_cycle(cycle_id, self.clock(), rep.summary(), str(exc))
             raise
@@ -274,13 +285,14 @@ class Engine:
         if cached is not None and cached[0] == self.state.data_version():
             ctx.known, ctx.since = dict(cached[1]), dict(cached[2])
             return
+        self._settled = {}
         for _acc, _num, data, since in self.state.posting_rows():
             p = posting_from_dict(data)
             ctx.known[p.key] = p
             ctx.since[p.key] = since
 
     def _key_of(self, row: SheetRow) -> Key | None:
-        num = row.get(self.columns.key.field).strip()
+        num = row.get(self._key_field).strip()
         return (row.get("account").strip() or self.default_account, num) if num else None
 
     def _group(self, snap: Snapshot) -> dict[Key, list[SheetRow]]:
@@ -319,6 +331,8 @@ class Engine:
             if posting is None or len(rows) > 1 or key[0] not in self.ozons or not self._mine(ctx, key):
                 continue
             row = rows[0]
+            if self._unchanged(key, row):
+                continue
             for fld in self.both:
                 cs = cells.get((*key, fld))
                 sheet = row.get(fld)
@@ -335,6 +349,8 @@ class Engine:
         """Pull without push: leave every unpushed edit in the sheet as the person typed it."""
         cells, pending = self.state.cells(), self.state.pending()
         for key, rows in by_key.items():
+            if len(rows) == 1 and self._unchanged(key, rows[0]):
+                continue
             for fld in self.both:
                 if _edited(cells.get((*key, fld)), pending.get((*key, fld)), rows[0].get(fld)) is not None:
                     ctx.keep[(key, fld)] = rows[0].get(fld)
@@ -509,7 +525,11 @@ class Engine:
         return p
 
     def _remember(self, ctx: _Ctx, p: Posting) -> None:
+        if not self.opt.customer_data:
+            p = _without_buyer(p)  # never kept when the sheet does not show it
         old = ctx.known.get(p.key)
+        if old == p:
+            return  # unchanged: keep the object, so what was derived from it is kept too
         if self.owner_of is not None and old is not None and self.owner_of(old) != self.owner_of(p):
             self._shared.moved[p.key] = self.owner_of(old)
         if self.state.upsert_posting(p.account, p.posting_number, p.status, p.substatus, posting_to_dict(p), ctx.now):
@@ -676,6 +696,7 @@ class Engine:
                 take(ozon.list_unfulfilled(changed_since=since))
         if full:
             take(ozon.list_unfulfilled())
+        seen = self._with_buyers(ctx, seen)
         self.state.begin()
         try:
             for p in seen:
@@ -688,6 +709,45 @@ class Engine:
         rep.pulled += len({p.key for p in seen})  # the two lists overlap
         if self.progress:
             self.progress(len(seen))
+
+    def _with_buyers(self, ctx: _Ctx, seen: list[Posting]) -> list[Posting]:
+        """With customer_data on, an open rFBS posting needs the buyer's name, phone and address, which
+        Ozon's lists leave out: keep what we have, else fetch the posting (a bounded number per cycle;
+        the rest follow in the next cycles)."""
+        if not self.opt.customer_data:
+            return seen
+        budget = self.opt.buyer_fetches
+        out: list[Posting] = []
+        fetched: dict[Key, Posting] = {}  # the two lists overlap
+        for p in seen:
+            if p.scheme is Scheme.RFBS and p.status in OPEN_FOR_CUSTOMER_DATA and not p.customer_phone:
+                old = fetched.get(p.key) or ctx.known.get(p.key)
+                if old is not None and old.customer_phone:
+                    p = replace(p, customer_name=old.customer_name, customer_phone=old.customer_phone,
+                                customer_address=old.customer_address)
+                elif budget > 0:
+                    budget -= 1
+                    try:
+                        full = self.ozons[p.account].get_posting(p.posting_number)
+                    except (OzonUnavailable, OzonRefused) as exc:
+                        log.info("Buyer data of %s not fetched: %s", p.posting_number, exc)
+                    else:
+                        p = full if full.status == p.status else p
+                        fetched[p.key] = p
+            out.append(p)
+        return out
+
+    def _purge_buyers(self, ctx: _Ctx) -> None:
+        """Erase buyer data from the state store purge_after_days after a posting finished."""
+        if self._purged_at is not None and ctx.now - self._purged_at < timedelta(hours=1):
+            return
+        self._purged_at = ctx.now
+        purged = self.state.purge_buyers(ctx.now - timedelta(days=self.opt.purge_after_days))
+        for key in purged:
+            if key in ctx.known:
+                ctx.known[key] = _without_buyer(ctx.known[key])
+        if purged:
+            log.info("Erased the buyer data of %d finished postings", len(purged))
 
     # --- 6. write ---------------------------------------------------------------------------------
 
@@ -717,6 +777,8 @@ class Engine:
                     and c.field not in snap.missing]
         writes: list[CellWrite] = []
         row_updates: dict[int, _RowUpdate] = {}
+        busy = ctx.busy_keys()
+        settled: dict[int, Key] = {}  # rows that need nothing this cycle (the common case at 10k rows)
         for key, rows in by_key.items():
             if not self._mine(ctx, key):
                 self._note_moved_out(ctx, key, rows, snap, writes)
@@ -736,6 +798,9 @@ class Engine:
                 if row.get("sync_note") != text and "sync_note" not in snap.missing:
                     writes.append(CellWrite(row.row, "sync_note", text))
                     self.state.set_row(*key, note=text)
+                continue
+            if key not in busy and self._unchanged(key, row) and self._settled[key][1] is self._desired(ctx, key):
+                settled[row.row] = key
                 continue
             desired = self._desired(ctx, key)
             rs = row_states.get(key)
@@ -807,6 +872,7 @@ class Engine:
                 rep.deferred = str(exc)
                 log.warning("%s", exc)
                 self._save_held(ctx)
+                self._settled = {}
                 return
         rep.cells_written = len(writes)
         rep.rows_added = len(appends)
@@ -820,7 +886,23 @@ class Engine:
             self._save_held(ctx)
         finally:
             self.state.commit()
-        self._archive(ctx, by_key, row_updates, rep)
+        self._settle(ctx, by_key, row_updates, settled, busy)
+        self._archive(ctx, {**settled, **{r: u.key for r, u in row_updates.items()}}, rep)
+
+    def _unchanged(self, key: Key, row: SheetRow) -> bool:
+        """The row reads exactly as it did when it was last found settled: no one touched it since."""
+        hit = self._settled.get(key)
+        return hit is not None and hit[0] == tuple(row.cells.values())
+
+    def _settle(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]], row_updates: dict[int, _RowUpdate],
+                settled: dict[int, Key], busy: set[Key]) -> None:
+        """Remember the rows this cycle left as they were, with nothing in flight: next cycle skips
+        them unless their cells or Ozon's view of them change."""
+        keep = {key: self._settled[key] for key in settled.values()}
+        for u in row_updates.values():
+            if not u.written and u.key not in busy:
+                keep[u.key] = (tuple(by_key[u.key][0].cells.values()), self._desired(ctx, u.key))
+        self._settled = keep
 
     def _note_moved_out(self, ctx: _Ctx, key: Key, rows: list[SheetRow], snap: Snapshot,
                         writes: list[CellWrite]) -> None:
@@ -904,12 +986,10 @@ class Engine:
         since = ctx.since.get(key)
         return since is not None and ctx.now - since >= timedelta(days=self.opt.archive_after_days)
 
-    def _archive(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]],
-                 row_updates: dict[int, _RowUpdate], rep: CycleReport) -> None:
+    def _archive(self, ctx: _Ctx, on_sheet: dict[int, Key], rep: CycleReport) -> None:
         """Move finished postings older than archive_after_days out of the live sheet (one month per cycle)."""
         due: dict[str, list[tuple[int, Key]]] = {}
-        for row, update in row_updates.items():
-            key = update.key
+        for row, key in on_sheet.items():
             p = ctx.known[key]
             if p.finished and self._archivable(ctx, key) and not any(k == key for (k, _f) in ctx.keep):
                 period = ctx.since[key].astimezone(self.opt.tz).strftime("%Y-%m")
@@ -924,7 +1004,14 @@ class Engine:
             return
         for _r, key in due[period]:
             self.state.set_row(*key, on_sheet=False, archived=True)
+            self._settled.pop(key, None)
         rep.rows_archived = len(due[period])
+
+
+def _without_buyer(p: Posting) -> Posting:
+    if not (p.customer_name or p.customer_phone or p.customer_address):
+        return p
+    return replace(p, customer_name="", customer_phone="", customer_address="")
 
 
 def _sentences(parts: list[str]) -> str:

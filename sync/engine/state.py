@@ -11,6 +11,8 @@ Tables (schema version in ``meta``):
     outbox     push requests: queued -> sending -> sent -> verified | failed, each step committed
     audit      one line per thing that happened, for `status` and for people asking "who did that"
     cycles     one line per cycle
+    alerts     every alert raised (unique per kind, account and a key such as posting@deadline), with the
+               channels it still has to reach; added later, created on open in older files too
 Each method commits its own change: a crash loses at most the step in flight.
 """
 
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.errors import StateError
+from sync.model import FINISHED_STATUSES
 
 SCHEMA_VERSION = 1
 
@@ -65,6 +68,12 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS cycles (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
     summary TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, account TEXT NOT NULL, dedup TEXT NOT NULL,
+    number TEXT, at TEXT NOT NULL, text TEXT NOT NULL, details TEXT NOT NULL,
+    pending TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (kind, account, dedup));
+CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (pending);
 """
 
 OPEN_OUTBOX = ("queued", "sending", "sent")
@@ -104,6 +113,21 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True)
+class AlertRow:
+    """A raised alert; ``pending`` lists the channels it has not reached yet."""
+
+    id: int
+    kind: str
+    account: str
+    number: str | None
+    at: datetime
+    text: str
+    details: dict[str, str]
+    pending: tuple[str, ...]
+    attempts: int
+
+
+@dataclass(frozen=True)
 class CellState:
     base: str
     version: int
@@ -123,6 +147,8 @@ class StateStore:
 
     def __init__(self, path: Path):
         self.path = path
+        self._cells: tuple[int, dict[tuple[str, str, str], CellState]] | None = None
+        self._rows: tuple[int, dict[tuple[str, str], RowState]] | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
@@ -202,6 +228,19 @@ class StateStore:
                             (account, number, status, substatus, _iso(now)))
         return changed
 
+    def purge_buyers(self, finished_before: datetime) -> list[tuple[str, str]]:
+        """Blank the buyer's name, phone and address of postings finished before the given time;
+        returns their keys."""
+        finished = ", ".join(f"'{s}'" for s in sorted(FINISHED_STATUSES))
+        rows = self.db.execute(
+            "UPDATE postings SET data = json_set(data, '$.customer_name', '', '$.customer_phone', '', "
+            f"'$.customer_address', '') WHERE status IN ({finished}) AND status_since < ? AND "
+            "(json_extract(data, '$.customer_name') != '' OR json_extract(data, '$.customer_phone') != '' "
+            "OR json_extract(data, '$.customer_address') != '') RETURNING account, number",
+            (_iso(finished_before),),
+        ).fetchall()
+        return [(a, n) for a, n in rows]
+
     def data_version(self) -> int:
         """Changes when another connection (another process) commits to the file; our own do not."""
         return int(self.db.execute("PRAGMA data_version").fetchone()[0])
@@ -229,12 +268,23 @@ class StateStore:
     # --- cells and rows -------------------------------------------------------------------------
 
     def cells(self) -> dict[tuple[str, str, str], CellState]:
-        return {
-            (a, n, f): CellState(b, v, parse_iso(h))
-            for a, n, f, b, v, h in self.db.execute(
-                "SELECT account, number, field, base, version, held_since FROM cells"
-            )
-        }
+        """Every both-owned cell's base (do not mutate). Kept in memory between calls: our own writes
+        go through set_cell/set_held, which keep it current; another process's commit drops it."""
+        if self._cells is None or self._cells[0] != self.data_version():
+            self._cells = (self.data_version(), {
+                (a, n, f): CellState(b, v, parse_iso(h))
+                for a, n, f, b, v, h in self.db.execute(
+                    "SELECT account, number, field, base, version, held_since FROM cells"
+                )
+            })
+        return self._cells[1]
+
+    def _reload_cell(self, key: tuple[str, str, str]) -> None:
+        if self._cells is not None:
+            row = self.db.execute("SELECT base, version, held_since FROM cells WHERE account=? AND number=? "
+                                  "AND field=?", key).fetchone()
+            if row is not None:
+                self._cells[1][key] = CellState(row[0], row[1], parse_iso(row[2]))
 
     def set_cell(self, account: str, number: str, field: str, base: str, *, bump: bool,
                  held_since: datetime | None = None) -> None:
@@ -245,6 +295,7 @@ class StateStore:
             (account, number, field, base, 1 if bump else 0, _iso(held_since) if held_since else None,
              1 if bump else 0),
         )
+        self._reload_cell((account, number, field))
 
     def pending(self) -> dict[tuple[str, str, str], str]:
         """Values of both-owned cells sent to the sheet in a write not yet known to have landed."""
@@ -268,14 +319,18 @@ class StateStore:
             "UPDATE cells SET held_since=? WHERE account=? AND number=? AND field=?",
             (_iso(since) if since else None, account, number, field),
         )
+        self._reload_cell((account, number, field))
 
     def rows(self) -> dict[tuple[str, str], RowState]:
-        return {
-            (a, n): RowState(note, h, bool(on), bool(arch))
-            for a, n, note, h, on, arch in self.db.execute(
-                "SELECT account, number, note, ozon_hash, on_sheet, archived FROM rows"
-            )
-        }
+        """Every posting's row record (do not mutate); kept in memory like :meth:`cells`."""
+        if self._rows is None or self._rows[0] != self.data_version():
+            self._rows = (self.data_version(), {
+                (a, n): RowState(note, h, bool(on), bool(arch))
+                for a, n, note, h, on, arch in self.db.execute(
+                    "SELECT account, number, note, ozon_hash, on_sheet, archived FROM rows"
+                )
+            })
+        return self._rows[1]
 
     def set_row(self, account: str, number: str, *, note: str | None = None, ozon_hash: str | None = None,
                 on_sheet: bool | None = None, archived: bool | None = None) -> None:
@@ -283,6 +338,15 @@ class StateStore:
         for col, val in (("note", note), ("ozon_hash", ozon_hash), ("on_sheet", on_sheet), ("archived", archived)):
             if val is not None:
                 self.db.execute(f"UPDATE rows SET {col}=? WHERE account=? AND number=?", (val, account, number))
+        if self._rows is not None:
+            note, h, on, arch = self.db.execute("SELECT note, ozon_hash, on_sheet, archived FROM rows "
+                                                "WHERE account=? AND number=?", (account, number)).fetchone()
+            self._rows[1][(account, number)] = RowState(note, h, bool(on), bool(arch))
+
+    def forget_sheet(self) -> None:
+        """Mark every posting as not on the sheet: the next cycle lays every open one out again."""
+        self.db.execute("UPDATE rows SET on_sheet=0")
+        self._rows = None
 
     def count_on_sheet(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM rows WHERE on_sheet=1").fetchone()[0])
@@ -368,3 +432,48 @@ class StateStore:
                 "SELECT started_at, finished_at, summary, error FROM cycles ORDER BY id DESC LIMIT ?", (limit,)
             )
         ]
+
+    # --- alerts ---------------------------------------------------------------------------------
+
+    def postings_with_status(self, status: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(account, number, data) of every known posting Ozon last showed in ``status``."""
+        for acc, num, data in self.db.execute("SELECT account, number, data FROM postings WHERE status=?",
+                                              (status,)):
+            yield acc, num, json.loads(data)
+
+    def failed_entries(self, since: datetime) -> list[OutboxEntry]:
+        """Outbox entries that ended ``failed`` at ``since`` or later, oldest first."""
+        # Times are stored as UTC ISO text, which sorts as time does ('+' sorts before a fraction's '.').
+        rows = self.db.execute("SELECT * FROM outbox WHERE state='failed' AND updated_at >= ? ORDER BY id",
+                               (_iso(since),))
+        return [e for e in map(self._entry, rows) if e.updated_at >= since]
+
+    def add_alert(self, *, kind: str, account: str, dedup: str, number: str | None, at: datetime, text: str,
+                  details: dict[str, str], pending: Iterable[str]) -> int | None:
+        """Record an alert; None when one of this kind, account and ``dedup`` was raised before."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO alerts (kind, account, dedup, number, at, text, details, pending) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, account, dedup, number, _iso(at), text, json.dumps(details, ensure_ascii=False),
+             " ".join(pending)),
+        )
+        return int(cur.lastrowid or 0) if cur.rowcount == 1 else None
+
+    def pending_alerts(self) -> list[AlertRow]:
+        """Alerts some channel has not received yet, oldest first."""
+        return [
+            AlertRow(i, k, a, n, datetime.fromisoformat(at), t, json.loads(d), tuple(p.split()), tries)
+            for i, k, a, n, at, t, d, p, tries in self.db.execute(
+                "SELECT id, kind, account, number, at, text, details, pending, attempts FROM alerts "
+                "WHERE pending != '' ORDER BY id"
+            )
+        ]
+
+    def set_alert_pending(self, alert_id: int, pending: Iterable[str], attempts: int) -> None:
+        self.db.execute("UPDATE alerts SET pending=?, attempts=? WHERE id=?",
+                        (" ".join(pending), attempts, alert_id))
+
+    def alert_count(self, kind: str | None = None) -> int:
+        if kind is None:
+            return int(self.db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0])
+        return int(self.db.execute("SELECT COUNT(*) FROM alerts WHERE kind=?", (kind,)).fetchone()[0])

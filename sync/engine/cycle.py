@@ -216,6 +216,7 @@ class Engine:
         self.both = [f for f in ("status", "tracking_number", "cancel_reason") if columns.get(f)]
         self.view = view
         self.owner_of = owner_of
+        self._owners: dict[Key, tuple[Posting, str]] = {}  # owner_of per posting object, for idle cycles
         self._shared = known or SharedKnown()
         self._key_field = columns.key.field
         self._desired_cache: dict[Key, tuple[Posting, datetime | None, dict[str, str], str]] = {}
@@ -306,7 +307,17 @@ class Engine:
     def _mine(self, ctx: _Ctx, key: Key) -> bool:
         """Does this posting belong on this engine's sheet? (An unknown one is noted where it is typed.)"""
         p = ctx.known.get(key)
-        return self.owner_of is None or p is None or self.owner_of(p) == self.view
+        return self.owner_of is None or p is None or self._owner(p) == self.view
+
+    def _owner(self, p: Posting) -> str:
+        """The sheet ``p`` belongs on ("" = the main one); remembered while the posting object is the same."""
+        assert self.owner_of is not None
+        hit = self._owners.get(p.key)
+        if hit is not None and hit[0] is p:
+            return hit[1]
+        owner = self.owner_of(p)
+        self._owners[p.key] = (p, owner)
+        return owner
 
     def _guard_empty(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> None:
         if self.owner_of is None:
@@ -530,8 +541,8 @@ class Engine:
         old = ctx.known.get(p.key)
         if old == p:
             return  # unchanged: keep the object, so what was derived from it is kept too
-        if self.owner_of is not None and old is not None and self.owner_of(old) != self.owner_of(p):
-            self._shared.moved[p.key] = self.owner_of(old)
+        if self.owner_of is not None and old is not None and self._owner(old) != self.owner_of(p):
+            self._shared.moved[p.key] = self._owner(old)
         if self.state.upsert_posting(p.account, p.posting_number, p.status, p.substatus, posting_to_dict(p), ctx.now):
             ctx.since[p.key] = ctx.now
         ctx.known[p.key] = p
@@ -908,8 +919,7 @@ class Engine:
                         writes: list[CellWrite]) -> None:
         """A row of a posting that now belongs on another sheet (its warehouse, delivery or account changed):
         it is edited there; this row only says so (once), and is left for a person to delete."""
-        assert self.owner_of is not None
-        there = self.owner_of(ctx.known[key])
+        there = self._owner(ctx.known[key])
         text = self.notes.text("in_view", view=there) if there else self.notes.text("in_main")
         if "sync_note" in snap.missing:
             return

@@ -237,3 +237,23 @@ def test_check_tries_every_account_key(tmp_path: Path, emus: dict[str, OzonEmula
     assert code == 1
     assert "Ozon (account «shop1»): the Api-Key works" in out
     assert "Ozon (account «shop2»): Ozon rejected the Api-Key" in out
+
+
+def test_a_view_per_account(tmp_path: Path, emus: dict[str, OzonEmulator]) -> None:
+    view = ("views:\n  - name: Магазин 2\n    filter: {accounts: [shop2]}\n"
+            "    spreadsheet: {backend: excel, path: shop2.xlsx, worksheet: Заказы}\n")
+    app = open_app(load_config(accounts_config(tmp_path, emus, extra=view)))
+    try:
+        app.ensure_sheet()
+        number = emus["shop1"].add_posting()
+        assert emus["shop2"].add_posting() == number  # the same number in both accounts
+        app.run_cycle()
+        main, shop2 = ExcelPerson(tmp_path / "orders.xlsx", SHEET), ExcelPerson(tmp_path / "shop2.xlsx", SHEET)
+        account = main.header().index("Аккаунт")
+        assert [r[account] for r in main.rows()] == ["shop1"] and [r[account] for r in shop2.rows()] == ["shop2"]
+        shop2.set(2, "Статус", "Ожидает отгрузки")
+        app.run_cycle()
+        assert [e["path"] for e in emus["shop2"].write_log if e["accepted"]] == ["/v4/posting/fbs/ship"]
+        assert not emus["shop1"].write_log
+    finally:
+        app.close()

@@ -308,6 +308,7 @@ class ExcelBackend(SheetBackend):
         self.sleep = sleep
         self._fingerprint: Fingerprint | None = None
         self._layout: Layout | None = layout
+        self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -494,6 +495,7 @@ class ExcelBackend(SheetBackend):
                 tmp.unlink()
         if path == self.path:
             self._fingerprint = _fingerprint(path, data)
+        self.saves += 1
 
     def _live_sheet(self, wb: Any) -> Any:
         if self.worksheet not in wb.sheetnames:

@@ -335,17 +335,25 @@ class GoogleBackend(SheetBackend):
         tabs = self._tab_queue()
         if not writes and not appends and not tabs:
             return
-        reqs: list[dict[str, Any]] = []
-        if writes or appends:
-            reqs += self._cell_requests(writes, appends)
-        if tabs:
-            reqs += self._tab_requests(list(tabs.values()))
-        if reqs:
-            try:
-                self._call(self.http.batch_update, self.key, {"requests": reqs})
-            except Exception:
-                self._tab_ids = None  # a tab a person added, renamed or deleted meanwhile: look again next time
+        cells = self._cell_requests(writes, appends) if writes or appends else []
+        if not tabs:
+            if cells:
+                self._call(self.http.batch_update, self.key, {"requests": cells})
+            return
+        try:
+            self._call(self.http.batch_update, self.key, {"requests": cells + self._tab_requests(list(tabs.values()))})
+        except SheetLayoutError:
+            # Google refused the batch; most likely a person deleted or renamed a read-only tab since we
+            # looked. The staff tab's cells must not wait for that: write them alone, keep the tabs staged
+            # (the caller sees them pending and tries again with fresh tab ids).
+            self._tab_ids = None
+            if not cells:
                 raise
+            self._call(self.http.batch_update, self.key, {"requests": cells})
+            return
+        except Exception:
+            self._tab_ids = None
+            raise
         tabs.clear()
 
     def _cell_requests(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> list[dict[str, Any]]:

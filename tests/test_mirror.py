@@ -33,6 +33,7 @@ from sync.mapping import load_mirror_columns, load_statuses
 from sync.model import FboPosting, Product, ReturnItem
 from tests.conftest import API_KEY, CLIENT_ID, write_config
 from tests.people import SHEET, ExcelPerson, GooglePerson, row_of
+from tests.schemas import check_exchanges
 
 MIRRORS = "ozon:\n  schemes: [fbs, rfbs, fbo]\n  returns: true\n  mirror_every: 10m\n"
 FBO_HEADERS = [c.header for c in load_mirror_columns("fbo").columns]
@@ -96,7 +97,7 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
             yield Shop(app, emu, clock, "excel", people)
             app.close()
             return
-        with SheetsEmulator() as sheets:
+        with SheetsEmulator(record_exchanges=True) as sheets:
             sid = sheets.create_spreadsheet("Заказы Ozon", ["Лист1"])
             spreadsheet = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
                            f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
@@ -108,6 +109,7 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
             people["_id"] = sid
             yield Shop(app, emu, clock, "google", people)
             app.close()
+            assert check_exchanges(sheets)  # every body we sent is valid for Google's API description
 
 
 def test_the_tabs_appear_with_ozons_rows_read_only(shop: Shop) -> None:
@@ -182,7 +184,7 @@ def test_init_writes_the_tabs_again(shop: Shop) -> None:
 def test_a_deleted_tab_does_not_hold_up_the_staff_tab(tmp_path: Path) -> None:
     clock = Clock()
     with OzonEmulator(seed=4, postings=3, fbo=4, client_id=CLIENT_ID, api_key=API_KEY, clock=clock) as emu, \
-            SheetsEmulator() as sheets:
+            SheetsEmulator(record_exchanges=True) as sheets:
         sid = sheets.create_spreadsheet("Заказы Ozon", ["Лист1"])
         spreadsheet = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
                        f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
@@ -199,6 +201,10 @@ def test_a_deleted_tab_does_not_hold_up_the_staff_tab(tmp_path: Path) -> None:
         clock.now += timedelta(minutes=11)
         rep = app.engine.run_cycle()
         assert rep.cells_written and not rep.problems  # the staff tab was written all the same
+        batches = [(status, len(body["requests"])) for kind, body, status, _ in sheets.exchanges
+                   if kind == "spreadsheets.batchUpdate"]
+        assert batches[-3][0] == 400 and batches[-2][0] == 200  # refused with the tab, then the cells alone
+        assert check_exchanges(sheets)
         staff = GooglePerson(sheets, sid)
         assert staff.get(row_of(staff, fbs), "Статус") == "Отменено"
         # The refused batch sent the cells alone; the tab was then looked up afresh and created again.

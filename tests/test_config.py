@@ -143,6 +143,16 @@ def test_every_option_can_be_set(tmp_path: Path) -> None:
     assert cfg.logging == LoggingConfig(level="DEBUG", file=tmp_path / "x.log")
 
 
+def test_read_only_tabs_are_opt_in(tmp_path: Path) -> None:
+    cfg = from_dict(minimal(), tmp_path)
+    assert (cfg.ozon.returns, cfg.ozon.mirror_every) == (False, 600.0)
+    assert (cfg.spreadsheet.fbo_worksheet, cfg.spreadsheet.returns_worksheet) == (None, None)
+    cfg = from_dict(minimal(ozon={"schemes": ["FBS", "fbo"], "returns": "yes", "mirror_every": "1h"},
+                            spreadsheet={"fbo_worksheet": "FBO склад", "returns_worksheet": "Returns"}), tmp_path)
+    assert cfg.ozon.schemes == ("fbs", "fbo") and cfg.ozon.returns is True and cfg.ozon.mirror_every == 3600.0
+    assert (cfg.spreadsheet.fbo_worksheet, cfg.spreadsheet.returns_worksheet) == ("FBO склад", "Returns")
+
+
 def test_config_is_frozen(tmp_path: Path) -> None:
     cfg = from_dict(minimal(), tmp_path)
     with pytest.raises(dataclasses.FrozenInstanceError):

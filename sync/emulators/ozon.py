@@ -18,6 +18,10 @@ Ozon's rules as we know them:
 * fault injection (``Faults``): random or scripted 429, 500, dropped connections, slow answers,
   "Circle is open", and HTML instead of JSON. A write that meets a 500 or a dropped connection may
   already have been applied — as with the real service, only re-reading tells;
+* FBO postings (``/v3/posting/fbo/list`` with cursor pages, ``/v2/posting/fbo/get``) and returns
+  (``/v1/returns/list`` with ``last_id`` pages and its date filters), seeded from their own
+  generator (``fbo=``, ``returns=``) so the FBS/rFBS seed stays the same; Ozon moves them
+  (``set_fbo_state``, ``add_return``, ``set_return_status``), the seller cannot;
 * a log of every write call (``write_log``; JSON lines in ``write_log_path``) that marks duplicates:
   an accepted call whose effect Ozon had already applied. ozon-sheet-sync must never cause one.
 

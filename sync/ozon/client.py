@@ -1,4 +1,5 @@
-"""The Ozon Seller API client: the few FBS/rFBS methods the sync needs, over an injected transport.
+"""The Ozon Seller API client: the few FBS/rFBS methods the sync needs (and the FBO and returns
+lists of the read-only tabs), over an injected transport.
 
 Every call goes through ``OzonClient._request``, the one place that sorts Ozon's answers into
 what the caller does about them (sync/errors.py):

@@ -181,6 +181,39 @@ def test_init_writes_the_tabs_again(shop: Shop) -> None:
     assert fbo.get(row_of(fbo, first), "Город") != "Мой город"
 
 
+@pytest.mark.parametrize("kind", ["excel", "google"])
+def test_a_tab_of_that_name_made_by_a_person_is_left_alone(tmp_path: Path, kind: str) -> None:
+    clock = Clock()
+    with OzonEmulator(seed=4, postings=3, fbo=2, client_id=CLIENT_ID, api_key=API_KEY, clock=clock) as emu, \
+            SheetsEmulator() as sheets:
+        if kind == "excel":
+            app = open_app(load_config(with_mirrors(write_config(tmp_path, emu.base_url),
+                                                    "ozon:\n  schemes: [fbs, fbo]\n")), clock=clock)
+            app.ensure_sheet()
+            assert app.config.spreadsheet.path is not None
+            wb = openpyxl.load_workbook(app.config.spreadsheet.path)
+            wb.create_sheet("FBO")["A1"] = "мой учёт FBO"
+            wb.save(app.config.spreadsheet.path)
+            person: Any = ExcelPerson(app.config.spreadsheet.path, "FBO")
+            staff: Any = ExcelPerson(app.config.spreadsheet.path)
+        else:
+            sid = sheets.create_spreadsheet("Заказы Ozon", ["Лист1", "FBO"])
+            sheets.set_values(sid, "FBO!A1", [["мой учёт FBO"]])
+            spreadsheet = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
+                           f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
+            app = open_app(load_config(with_mirrors(write_config(tmp_path, emu.base_url, backend=spreadsheet),
+                                                    "ozon:\n  schemes: [fbs, fbo]\n")), clock=clock)
+            app.ensure_sheet()
+            person, staff = GooglePerson(sheets, sid, "FBO"), GooglePerson(sheets, sid)
+        rep = app.engine.run_cycle()
+        assert rep.rows_added == 3 and len(staff.rows()) == 3  # the staff tab is filled all the same
+        [problem] = rep.problems
+        assert "already has a tab «FBO» that ozon-sync did not make" in problem
+        assert "spreadsheet.fbo_worksheet" in problem
+        assert person.header() == ["мой учёт FBO"] and person.rows() == []
+        app.close()
+
+
 def test_a_deleted_tab_does_not_hold_up_the_staff_tab(tmp_path: Path) -> None:
     clock = Clock()
     with OzonEmulator(seed=4, postings=3, fbo=4, client_id=CLIENT_ID, api_key=API_KEY, clock=clock) as emu, \

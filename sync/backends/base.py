@@ -50,6 +50,14 @@ STATUS_COLOURS: dict[str, str] = {
     "not_accepted": "F4B084",
 }
 OZON_SHADE = "F2F2F2"
+MIRROR_MARK = "ozon-sync: read-only mirror"  # how a backend recognises a read-only tab it made
+
+
+def not_ours(title: str) -> str:
+    """The refusal when a tab of a read-only mirror's name exists but was not made by ozon-sync."""
+    return (f"The spreadsheet already has a tab «{title}» that ozon-sync did not make; it is left as it is. "
+            f"Rename or delete that tab, or set spreadsheet.fbo_worksheet / spreadsheet.returns_worksheet "
+            f"to another name")
 
 
 def header_index(header: Sequence[Any], columns: ColumnMap) -> dict[str, int]:
@@ -145,7 +153,9 @@ class SheetBackend(ABC):
     def stage_tab(self, tab: TabContent) -> None:
         """Queue ``tab`` to replace the tab of that title whole (created when missing, header frozen,
         protected with a warning). It is written with the next ``write`` or ``flush_tabs``; a later
-        stage of the same title replaces an earlier one."""
+        stage of the same title replaces an earlier one. A tab of that title that the backend did not
+        make (no ``MIRROR_MARK``) is never overwritten: it stays staged, ``write`` still writes the
+        cells, and ``flush_tabs`` raises SheetLayoutError naming it."""
         self._tab_queue()[tab.title] = tab
 
     def pending_tabs(self) -> list[str]:

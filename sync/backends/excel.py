@@ -44,7 +44,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot, TabContent, header_index
+from sync.backends.base import (
+    MIRROR_MARK,
+    OZON_SHADE,
+    Layout,
+    SheetBackend,
+    Snapshot,
+    TabContent,
+    header_index,
+    not_ours,
+)
 from sync.errors import SheetBusy, SheetLayoutError, WorkbookError
 from sync.mapping import Column, ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
@@ -277,6 +286,13 @@ def _template_bytes(template: Path | None) -> bytes | None:
         return (resources.files("sync.templates") / "orders.xlsx").read_bytes()
     except (OSError, ModuleNotFoundError):
         return None
+
+
+def _ours(ws: Any) -> bool:
+    """Was this sheet made by ozon-sync as a read-only mirror? (the mark in the header cell's note)"""
+    cell = ws._cells.get((1, 1))  # not ws.cell(): that would add a cell to a sheet we may leave alone
+    comment = cell.comment if cell is not None else None
+    return comment is not None and str(comment.text).startswith(MIRROR_MARK)
 
 
 # --- the backend ---------------------------------------------------------------------------------
@@ -521,6 +537,9 @@ class ExcelBackend(SheetBackend):
         if not writes and not appends and not tabs:
             return
         wb, loaded = self._open_for_change()
+        foreign = [t for t in tabs if t in wb.sheetnames and not _ours(wb[t])]
+        if foreign and not writes and not appends and len(foreign) == len(tabs):
+            raise SheetLayoutError(not_ours(foreign[0]))
         ws = self._live_sheet(wb)
         idx = self._sheet_index(ws)
         last = _last_used_row(ws)
@@ -541,9 +560,12 @@ class ExcelBackend(SheetBackend):
             self._apply_rules(wb, ws, self._layout, idx)
         self._update_filter(ws)
         for tab in tabs.values():
-            self._put_tab(wb, tab)
+            if tab.title not in foreign:
+                self._put_tab(wb, tab)
         self._save(wb, self.path, loaded)
-        tabs.clear()
+        for title in list(tabs):
+            if title not in foreign:
+                del tabs[title]
 
     def _put_tab(self, wb: Any, tab: TabContent) -> None:
         """Replace a read-only tab whole (a fresh sheet at the same place): bold frozen header with the
@@ -566,8 +588,7 @@ class ExcelBackend(SheetBackend):
                 text = values.get(col.field, "")
                 if text:
                     _set_cell(ws.cell(row=r, column=c), col, text, self.max_cell_chars)
-        if tab.notice:
-            ws.cell(row=1, column=1).comment = Comment(tab.notice, "ozon-sync")
+        ws.cell(row=1, column=1).comment = Comment(f"{MIRROR_MARK}. {tab.notice}".strip(), "ozon-sync")
         ws.freeze_panes = "A2"
         width = max(len(tab.columns.columns), 1)
         ws.auto_filter.ref = f"A1:{get_column_letter(width)}{len(tab.rows) + 1}"

@@ -36,7 +36,16 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 
 from sync.a1 import col_letters
-from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot, TabContent, header_index
+from sync.backends.base import (
+    MIRROR_MARK,
+    OZON_SHADE,
+    Layout,
+    SheetBackend,
+    Snapshot,
+    TabContent,
+    header_index,
+    not_ours,
+)
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
@@ -189,6 +198,7 @@ class GoogleBackend(SheetBackend):
         self._header: list[str] = []
         self._last_keys: dict[int, str] = {}  # row -> key, from the last read that had the key column
         self._tab_ids: dict[str, int] | None = None  # tab title -> sheetId, for the read-only tabs
+        self._foreign_tabs: set[str] = set()  # titles of tabs without our read-only mark: never overwritten
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -341,7 +351,14 @@ class GoogleBackend(SheetBackend):
                 self._call(self.http.batch_update, self.key, {"requests": cells})
             return
         try:
-            self._call(self.http.batch_update, self.key, {"requests": cells + self._tab_requests(list(tabs.values()))})
+            tab_reqs = self._tab_requests(list(tabs.values()))
+        except SheetLayoutError:  # a tab of that name that is not ours: the cells go alone, the tab waits
+            if not cells:
+                raise
+            self._call(self.http.batch_update, self.key, {"requests": cells})
+            return
+        try:
+            self._call(self.http.batch_update, self.key, {"requests": cells + tab_reqs})
         except SheetLayoutError:
             # Google refused the batch; most likely a person deleted or renamed a read-only tab since we
             # looked. The staff tab's cells must not wait for that: write them alone, keep the tabs staged
@@ -386,8 +403,13 @@ class GoogleBackend(SheetBackend):
         cleared), and on a new tab a frozen bold header, widths, a filter and a warning-only protected
         range. Tab ids come from one metadata read per process (or after a failed write)."""
         if self._tab_ids is None:
-            self._tab_ids = {str(sh["properties"]["title"]): int(sh["properties"]["sheetId"])
-                             for sh in self._sheets()}
+            sheets = self._sheets()
+            self._tab_ids = {str(sh["properties"]["title"]): int(sh["properties"]["sheetId"]) for sh in sheets}
+            self._foreign_tabs = {str(sh["properties"]["title"]) for sh in sheets if not any(
+                str(p.get("description", "")).startswith(MIRROR_MARK) for p in sh.get("protectedRanges", []))}
+        for tab in tabs:
+            if tab.title in self._tab_ids and tab.title in self._foreign_tabs:
+                raise SheetLayoutError(not_ours(tab.title))
         reqs: list[dict[str, Any]] = []
         for tab in tabs:
             width = max(len(tab.columns.columns), 1)
@@ -408,7 +430,8 @@ class GoogleBackend(SheetBackend):
                     for i, c in enumerate(tab.columns.columns) if c.width]
                 reqs.append({"setBasicFilter": {"filter": {"range": {"sheetId": sid}}}})
                 reqs.append({"addProtectedRange": {"protectedRange": {
-                    "range": {"sheetId": sid}, "description": tab.notice or PROTECTION_NOTE, "warningOnly": True}}})
+                    "range": {"sheetId": sid}, "description": f"{MIRROR_MARK}. {tab.notice}".strip(),
+                    "warningOnly": True}}})
             else:
                 reqs.append({"updateSheetProperties": {
                     "properties": {"sheetId": sid, "gridProperties": grid},

@@ -157,6 +157,8 @@ class Mirror:
         """Refresh the tabs that are due: read Ozon and stage a tab whose content changed. Returns
         problems (Ozon unreachable: that tab is tried again next cycle). Raises OzonAuthError."""
         problems: list[str] = []
+        self.backend.discard_tabs()  # left over from a cycle that failed before finish(): read afresh
+        self._staged = {}
         for tab in self.tabs:
             if not self.due(tab, now):
                 continue

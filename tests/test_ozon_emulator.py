@@ -344,3 +344,9 @@ def test_deactivated_key_and_control_api() -> None:
         assert emu.posting(added)["status"] == "cancelled"
         assert httpx.get(emu.base_url + "/_emulator/log").json() == []
         assert httpx.post(emu.base_url + "/_emulator/deliver", json={"posting_number": "x"}).status_code == 404
+        fbo = httpx.post(emu.base_url + "/_emulator/fbo", json={"status": "delivering"}).json()["posting_number"]
+        httpx.post(emu.base_url + "/_emulator/fbo-state", json={"posting_number": fbo, "status": "delivered"})
+        assert emu.fbo_numbers(status="delivered") == [fbo]
+        rid = httpx.post(emu.base_url + "/_emulator/returns", json={"posting_number": fbo}).json()["id"]
+        assert emu.return_ids() == [rid]
+        assert httpx.post(emu.base_url + "/_emulator/fbo-state", json={"posting_number": "x"}).status_code == 400

@@ -995,6 +995,15 @@ class OzonEmulator(LoopbackServer):
                     number = self.add_posting(scheme=str(body.get("scheme", FBS)), integration=body.get("integration"),
                                               status=str(body.get("status", "awaiting_packaging")))
                     return 200, {"posting_number": number}
+                if method == "POST" and path == "/_emulator/fbo":
+                    return 200, {"posting_number": self.add_fbo(status=str(body.get("status", "awaiting_packaging")))}
+                if method == "POST" and path == "/_emulator/fbo-state":
+                    self.set_fbo_state(str(body["posting_number"]), str(body["status"]))
+                    return 200, {"posting_number": str(body["posting_number"]), "status": str(body["status"])}
+                if method == "POST" and path == "/_emulator/returns":
+                    number = body.get("posting_number")
+                    return 200, {"id": self.add_return(str(number) if number else None,
+                                                       status=str(body.get("status", "MovingToSeller")))}
                 number = str(body.get("posting_number", ""))
                 if number not in self._postings:
                     return 404, {"error": f"no posting {number!r}"}
@@ -1120,6 +1129,8 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print("Point ozon.base_url at it. Ozon-side changes:")
         print(f"  curl -X POST {emu.base_url}/_emulator/postings -d '{{\"scheme\": \"rFBS\"}}'")
         print(f"  curl -X POST {emu.base_url}/_emulator/buyer-cancel -d '{{\"posting_number\": \"...\"}}'")
+        print(f"  curl -X POST {emu.base_url}/_emulator/fbo -d '{{\"status\": \"delivering\"}}'")
+        print(f"  curl -X POST {emu.base_url}/_emulator/returns -d '{{\"posting_number\": \"...\"}}'")
         print(f"  curl {emu.base_url}/_emulator/log")
         print("Ctrl-C stops it.")
         emu.wait(stop)

@@ -1001,8 +1001,8 @@ class OzonEmulator(LoopbackServer):
                     self.set_fbo_state(str(body["posting_number"]), str(body["status"]))
                     return 200, {"posting_number": str(body["posting_number"]), "status": str(body["status"])}
                 if method == "POST" and path == "/_emulator/returns":
-                    number = body.get("posting_number")
-                    return 200, {"id": self.add_return(str(number) if number else None,
+                    returned = body.get("posting_number")
+                    return 200, {"id": self.add_return(str(returned) if returned else None,
                                                        status=str(body.get("status", "MovingToSeller")))}
                 number = str(body.get("posting_number", ""))
                 if number not in self._postings:

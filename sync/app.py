@@ -14,8 +14,10 @@ from sync.alerts import Alerter
 from sync.backends.base import STATUS_COLOURS, Layout, SheetBackend
 from sync.config import Config
 from sync.engine.cycle import Engine, EngineOptions
+from sync.engine.mirror import Mirror, MirrorOptions, MirrorTab
 from sync.engine.state import StateStore
-from sync.mapping import PRIVATE_FIELDS, ColumnMap, StatusMap, load_columns, load_statuses
+from sync.errors import ConfigError
+from sync.mapping import PRIVATE_FIELDS, ColumnMap, StatusMap, load_columns, load_mirror_columns, load_statuses
 from sync.model import Scheme
 from sync.ozon import OzonClient
 
@@ -62,7 +64,8 @@ def make_ozon(cfg: Config) -> OzonClient:
 
 
 def engine_options(cfg: Config) -> EngineOptions:
-    schemes = frozenset(Scheme.FBS if s.lower() == "fbs" else Scheme.RFBS for s in cfg.ozon.schemes)
+    schemes = frozenset(Scheme.FBS if s.lower() == "fbs" else Scheme.RFBS for s in cfg.ozon.schemes
+                        if s.lower() != "fbo")
     return EngineOptions(
         account=cfg.ozon.account, schemes=schemes, tz=cfg.tz(), lookback_days=cfg.ozon.lookback_days,
         full_every=cfg.ozon.full_every, hold_minutes=cfg.sync.hold_minutes, ship_retries=cfg.sync.ship_retries,
@@ -70,6 +73,31 @@ def engine_options(cfg: Config) -> EngineOptions:
         archive_after_days=cfg.spreadsheet.archive_after_days, customer_data=cfg.privacy.customer_data,
         purge_after_days=cfg.privacy.purge_after_days,
     )
+
+
+def mirror_tabs(cfg: Config, language: str) -> list[MirrorTab]:
+    """The read-only tabs the config asks for (``ozon.schemes: [.., fbo]``, ``ozon.returns: true``)."""
+    sp = cfg.spreadsheet
+    wanted = []
+    if "fbo" in cfg.ozon.schemes:
+        wanted.append(("fbo", "spreadsheet.fbo_worksheet", sp.fbo_worksheet or "FBO"))
+    if cfg.ozon.returns:
+        wanted.append(("returns", "spreadsheet.returns_worksheet",
+                       sp.returns_worksheet or ("Returns" if language == "en" else "Возвраты")))
+    for _kind, key, title in wanted:
+        if title.casefold() == sp.worksheet.casefold():
+            raise ConfigError(f"{key}: the read-only tab «{title}» would replace the orders tab "
+                              f"(spreadsheet.worksheet); give it another name")
+    return [MirrorTab(kind, title, load_mirror_columns(kind, language)) for kind, _key, title in wanted]
+
+
+def make_mirror(cfg: Config, ozon: OzonClient, backend: SheetBackend, state: StateStore,
+                statuses: StatusMap, language: str) -> Mirror | None:
+    tabs = mirror_tabs(cfg, language)
+    if not tabs:
+        return None
+    return Mirror(ozon, backend, state, statuses, tabs, MirrorOptions(
+        account=cfg.ozon.account, tz=cfg.tz(), lookback_days=cfg.ozon.lookback_days, every=cfg.ozon.mirror_every))
 
 
 @dataclass
@@ -83,6 +111,7 @@ class App:
     engine: Engine
     layout: Layout
     alerter: Alerter | None = None
+    mirror: Mirror | None = None
     _closed: bool = field(default=False, repr=False)
 
     def backend_exists(self) -> bool:
@@ -91,8 +120,11 @@ class App:
         return path is None or Path(path).exists()
 
     def ensure_sheet(self) -> None:
-        """Lay the sheet out (creates the workbook when missing)."""
+        """Lay the sheet out (creates the workbook when missing); the read-only tabs are written again
+        at the next cycle (a person may have deleted one)."""
         self.backend.ensure_layout(self.layout)
+        if self.mirror is not None:
+            self.mirror.forget()
 
     def wait_for_lock(self, wait: float, sleep: Callable[[float], None] = time.sleep) -> str | None:
         """Wait up to ``wait`` seconds for a lock on the workbook to go; return who still holds it, or None."""
@@ -126,12 +158,19 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
     layout = layout_for(columns, statuses, cfg)
     backend = make_backend(cfg, columns, layout)
     ozon = make_ozon(cfg)
+    try:
+        mirror = make_mirror(cfg, ozon, backend, state, statuses, cfg.language or columns.language)
+    except ConfigError:
+        ozon.close()
+        backend.close()
+        state.close()
+        raise
     engine = Engine(ozon, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
-                    progress=progress)
+                    progress=progress, mirror=mirror)
     alerter = Alerter(cfg.alerts, state, account=cfg.ozon.account, key_expires_at=ozon.key_expires_at,
                       language=cfg.language or columns.language, tz=cfg.tz(), clock=clock,
                       scrub=Redactor([cfg.ozon.api_key, *cfg.alerts.secrets()]).clean, sleep=sleep)
-    return App(cfg, columns, statuses, backend, state, ozon, engine, layout, alerter=alerter)
+    return App(cfg, columns, statuses, backend, state, ozon, engine, layout, alerter=alerter, mirror=mirror)
 
 
 class Redactor(logging.Filter):

@@ -268,7 +268,8 @@ def _discard(wb: Workbook) -> None:
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
 _TOTAL_FONT = Font(bold=True)
-_TOTAL_BORDER = Border(top=Side(style="thin"))
+_TOTAL_BORDER = Border(top=Side(style="medium"))
+_THIN = Border(*(Side(style="thin", color="A6A6A6"),) * 4)
 _TITLE_FONT = Font(bold=True, size=13)
 _NOTE_FONT = Font(italic=True, color="595959")
 _LATE_FONT = Font(color="C00000")
@@ -290,9 +291,13 @@ class _Sheet:
     write-only puts them ahead of the cells), so they are all set in the constructor.
     """
 
-    def __init__(self, ws: Any, cols: list[Col], *, print_title: str, tz: ZoneInfo):
+    def __init__(self, ws: Any, cols: list[Col], *, print_title: str, tz: ZoneInfo, grid: bool = True):
         assert isinstance(ws, WriteOnlyWorksheet)
         self.ws, self.cols, self.tz, self.rows = ws, cols, tz, 0
+        # Printed grid lines suit long tables; a sheet with charts gets cell borders instead (the grid
+        # would be printed across the charts too).
+        self.border = None if grid else _THIN
+        ws.row_dimensions[1].height = 30  # the header wraps onto two lines
         for i, c in enumerate(cols, 1):
             ws.column_dimensions[get_column_letter(i)].width = c.width
         ws.freeze_panes = "A2"
@@ -302,7 +307,7 @@ class _Sheet:
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.gridLines = True
+        ws.print_options.gridLines = grid
         ws.oddHeader.center.text = print_title
         ws.oddFooter.right.text = "&P / &N"
         self._cells = [self._styled(c) for c in cols]
@@ -349,13 +354,14 @@ class _Sheet:
 
     def row(self, values: Iterable[Any], font: Font | None = None) -> None:
         cells = [conv(v) for conv, v in zip(self._cells, values, strict=True)]
-        if font is not None:
+        if font is not None or self.border is not None:
             for i, c in enumerate(cells):
-                if c is None:
-                    continue
                 if not isinstance(c, Cell):
                     c = cells[i] = WriteOnlyCell(self.ws, c)
-                c.font = font
+                if font is not None:
+                    c.font = font
+                if self.border is not None:
+                    c.border = self.border
         self._append(cells)
 
     def total(self, values: Iterable[Any]) -> None:
@@ -485,7 +491,7 @@ def _daily(wb: Workbook, req: Request, entries: Iterable[Entry]) -> Result:
     cols = [Col("Дата", 12, "date"), Col("Отправлений", 12, "int"), *(Col(lab, 12, "int") for lab in shown),
             Col("В срок", 10, "int"), Col("Просрочено", 11, "int"), Col("Ждёт сборки", 11, "int"),
             Col("Не измерено", 11, "int"), Col("Товаров, шт", 11, "int"), Col("Сумма", 15, "rub")]
-    sheet = _Sheet(summary_ws, cols, print_title=f"Отгрузки по дням {_period(req)}", tz=req.tz)
+    sheet = _Sheet(summary_ws, cols, print_title=f"Отгрузки по дням {_period(req)}", tz=req.tz, grid=False)
 
     def punct_cells(c: Counter[Punctuality]) -> list[int]:
         return [c[Punctuality.ON_TIME], c[Punctuality.LATE] + c[Punctuality.OVERDUE], c[Punctuality.PENDING],

@@ -311,6 +311,7 @@ class _Sheet:
         ws.oddHeader.center.text = print_title
         ws.oddFooter.right.text = "&P / &N"
         self._cells = [self._styled(c) for c in cols]
+        self._reuse: dict[tuple[int, bool], Any] = {}
         header = []
         for c in cols:
             cell = WriteOnlyCell(ws, c.header)
@@ -352,17 +353,57 @@ class _Sheet:
         self.ws.append(row)
         self.rows += 1
 
-    def row(self, values: Iterable[Any], font: Font | None = None) -> None:
-        cells = [conv(v) for conv, v in zip(self._cells, values, strict=True)]
-        if font is not None or self.border is not None:
-            for i, c in enumerate(cells):
-                if not isinstance(c, Cell):
-                    c = cells[i] = WriteOnlyCell(self.ws, c)
-                if font is not None:
-                    c.font = font
-                if self.border is not None:
-                    c.border = self.border
-        self._append(cells)
+    def row(self, values: Iterable[Any], *, late: bool = False) -> None:
+        """Append one table row; ``late`` rows are set in red.
+
+        Styling a fresh cell costs more than writing it, so each styled column has one cell per variant
+        that every row reuses: the write-only writer serialises a row before ``append`` returns.
+        """
+        out: list[Any] = []
+        styled = late or self.border is not None
+        for i, (col, value) in enumerate(zip(self.cols, values, strict=True)):
+            if value is None or value == "":
+                out.append(self._blank(i) if self.border is not None else None)
+                continue
+            if col.kind == "text":
+                text = str(value)
+                formula_like = text[0] in "=+-@"
+                if not styled and not formula_like:
+                    out.append(text)
+                    continue
+                cell = self._reused(i, late)
+                cell.value = text
+                if formula_like:
+                    cell.data_type = "s"  # openpyxl would store "=..." as a formula; Ozon's names are data
+                out.append(cell)
+                continue
+            if isinstance(value, datetime):
+                value = value.astimezone(self.tz).replace(tzinfo=None)  # Excel has no time zones: local time
+            elif isinstance(value, Decimal):
+                value = float(value)
+            cell = self._reused(i, late)
+            cell.value = value
+            out.append(cell)
+        self._append(out)
+
+    def _reused(self, index: int, late: bool) -> Any:
+        key = (index, late)
+        cell = self._reuse.get(key)
+        if cell is None:
+            cell = self._reuse[key] = WriteOnlyCell(self.ws)
+            fmt = _FORMATS.get(self.cols[index].kind)
+            if fmt is not None:
+                cell.number_format = fmt
+            if late:
+                cell.font = _LATE_FONT
+            if self.border is not None:
+                cell.border = self.border
+        return cell
+
+    def _blank(self, index: int) -> Any:
+        cell = self._reused(index, False)
+        cell.value = None
+        return cell
 
     def total(self, values: Iterable[Any]) -> None:
         cells = [conv(v) for conv, v in zip(self._cells, values, strict=True)]
@@ -408,6 +449,15 @@ ORDER_COLS = [
 ]
 
 
+def order_values(e: Entry, punct: Punctuality, req: Request) -> list[Any]:
+    """One row of the orders report, in ORDER_COLS order (no buyer data)."""
+    p = e.posting
+    return [p.posting_number, p.order_number, p.in_process_at, p.shipment_date, e.shipped_at,
+            PUNCTUALITY_TEXT[punct], req.statuses.label_for(p), p.scheme.value, p.warehouse, p.delivery_method,
+            _products_text(p), ", ".join(x.offer_id for x in p.products), p.total_quantity, p.total_price,
+            p.tracking_number, p.cancel_reason]
+
+
 def _orders(wb: Workbook, req: Request, entries: Iterable[Entry]) -> Result:
     sheet = _Sheet(wb.create_sheet("Заказы"), ORDER_COLS, print_title=f"Заказы {_period(req)}", tz=req.tz)
     count = late = units = 0
@@ -419,10 +469,7 @@ def _orders(wb: Workbook, req: Request, entries: Iterable[Entry]) -> Result:
         late += punct.late
         units += p.total_quantity
         total += p.total_price
-        sheet.row([p.posting_number, p.order_number, p.in_process_at, p.shipment_date, e.shipped_at,
-                   PUNCTUALITY_TEXT[punct], req.statuses.label_for(p), p.scheme.value, p.warehouse, p.delivery_method,
-                   _products_text(p), ", ".join(x.offer_id for x in p.products), p.total_quantity, p.total_price,
-                   p.tracking_number, p.cancel_reason], font=_LATE_FONT if punct.late else None)
+        sheet.row(order_values(e, punct, req), late=punct.late)
     sheet.filter_table()
     sheet.total([f"Итого: {count}", None, None, None, None, f"Просрочено: {late}", None, None, None, None, None,
                  None, units, total, None, None])
@@ -559,7 +606,7 @@ def _picklist(wb: Workbook, req: Request, entries: Iterable[Entry]) -> Result:
         late += punct.late
         for x in p.products:
             lines.row([p.shipment_date, p.posting_number, p.warehouse, p.delivery_method, x.offer_id, x.name,
-                       x.quantity, PUNCTUALITY_TEXT[punct]], font=_LATE_FONT if punct.late else None)
+                       x.quantity, PUNCTUALITY_TEXT[punct]], late=punct.late)
             acc = per_product.setdefault((x.offer_id, x.sku, x.name), [0, set(), Decimal(0)])
             acc[0] += x.quantity
             acc[1].add(p.posting_number)

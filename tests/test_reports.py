@@ -163,6 +163,10 @@ def test_orders_holds_the_period_in_local_days_with_formats_filter_and_print_set
     assert ws.cell(2, col["Сумма"] + 1).number_format == '#,##0.00 "₽"'
     assert ws.cell(2, col["Принят"] + 1).number_format == "DD.MM.YYYY HH:MM"
     assert ws.cell(1, 1).font.b
+    late_row = 2 + [r[0] for r in data].index("100-2-1")
+    assert ws.cell(late_row, 1).font.color.rgb.endswith("C00000")  # late rows in red
+    assert ws.cell(late_row, col["Сумма"] + 1).number_format == '#,##0.00 "₽"'
+    assert "C00000" not in str(getattr(ws.cell(2, 1).font.color, "rgb", ""))  # an on-time row is not
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1"
     assert "хранилище состояния" in str(rows[-1][0])

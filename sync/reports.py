@@ -191,9 +191,10 @@ def state_entries(state: StateStore, req: Request) -> Iterator[Entry]:
         since, until = req.bounds()
         rows = state.report_postings("in_process_at" if req.report == "orders" else "shipment_date", since, until,
                                      unshipped=UNSHIPPED)
+    wanted = _filter(req)
     for data, first_seen, shipped in rows:
         entry = Entry(posting_from_dict(data), first_seen, shipped)
-        if _wanted(entry.posting, req):
+        if wanted(entry.posting):
             yield entry
 
 
@@ -206,18 +207,22 @@ def live_entries(client: OzonClient, req: Request) -> Iterator[Entry]:
         if req.report == "daily":
             since -= DAILY_LIVE_LOOKBACK
         postings = client.list_postings(since, until)
+    wanted = _filter(req)
     for p in postings:
-        if _wanted(p, req):
+        if wanted(p):
             yield Entry(p)
 
 
-def _wanted(p: Posting, req: Request) -> bool:
+def _filter(req: Request) -> Callable[[Posting], bool]:
+    """Whether a posting belongs in the report (the exact bounds; the sources pre-filter roughly)."""
     if req.report == "picklist":
-        assert req.cutoff is not None
-        return p.status == "awaiting_packaging" and p.shipment_date is not None and p.shipment_date <= req.cutoff
+        cutoff = req.cutoff
+        assert cutoff is not None
+        return lambda p: p.status == "awaiting_packaging" and p.shipment_date is not None and p.shipment_date <= cutoff
     since, until = req.bounds()
-    when = p.in_process_at if req.report == "orders" else p.shipment_date
-    return when is not None and since <= when < until
+    if req.report == "orders":
+        return lambda p: p.in_process_at is not None and since <= p.in_process_at < until
+    return lambda p: p.shipment_date is not None and since <= p.shipment_date < until
 
 
 # --- writing -----------------------------------------------------------------------------------------------

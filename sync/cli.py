@@ -50,10 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="start", metavar="YYYY-MM-DD",
                         help="first local day of the period (default: 6 days before --to)")
     export.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last local day, included (default: today)")
-    export.add_argument("--cutoff", metavar="'YYYY-MM-DD[ HH:MM]'",
+    export.add_argument("--cutoff", metavar="WHEN",
                         help="picklist: postings due (Собрать до) no later than this local date/time "
                              "(default: the end of today)")
-    export.add_argument("--output", "-o", required=True, type=Path, help="the .xlsx file to write")
+    export.add_argument("--output", "-o", required=True, type=Path, metavar="FILE.xlsx", help="the .xlsx file to write")
     export.add_argument("--live", action="store_true",
                         help="fetch from Ozon now instead of the state store (slower; late is measured less)")
     demo = sub.add_parser("demo", help="the whole loop offline: the bundled Ozon emulator and a spreadsheet")

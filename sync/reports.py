@@ -261,11 +261,11 @@ def write_report(req: Request, entries: Iterable[Entry], path: Path) -> Result:
 def _discard(wb: Workbook) -> None:
     """Close a half-built write-only workbook's sheets and remove their temporary files."""
     for ws in wb.worksheets:
-        writer = getattr(ws, "_writer", None)
         try:
             ws.close()
         except Exception:  # noqa: S110 - best effort: the original error is the one to report
             pass
+        writer = getattr(ws, "_writer", None)
         if writer is not None:
             writer.cleanup()
 

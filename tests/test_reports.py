@@ -325,20 +325,25 @@ def test_no_state_yet_says_to_pull_first(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 1 and "holds no sync yet" in out
 
 
-def test_a_failed_save_leaves_the_old_report_in_place(tmp_path: Path) -> None:
+@pytest.mark.parametrize("report", ["orders", "daily"])
+def test_a_failed_export_leaves_the_old_report_in_place(tmp_path: Path, report: str) -> None:
+    import openpyxl.worksheet._writer as sheet_writer
+
     statuses = load_statuses()
     target = tmp_path / "r.xlsx"
     target.write_bytes(b"the previous report")
-    req = Request("orders", MSK, datetime.now(UTC), statuses, date(2026, 1, 10), date(2026, 1, 12))
+    req = Request(report, MSK, datetime.now(UTC), statuses, date(2026, 1, 10), date(2026, 1, 12))
+    temp_files = set(sheet_writer.ALL_TEMP_FILES)
 
     def broken() -> Any:
-        yield Entry(Posting("1-1-1", "delivered", in_process_at=msk(10, 9)))
+        yield Entry(Posting("1-1-1", "awaiting_packaging", in_process_at=msk(10, 9), shipment_date=msk(11, 9)))
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError):
         write_report(req, broken(), target)
     assert target.read_bytes() == b"the previous report"
-    assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]  # no temporary file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]  # no temporary workbook left behind
+    assert set(sheet_writer.ALL_TEMP_FILES) == temp_files  # nor openpyxl's temporary sheet files
 
 
 # --- real spreadsheet software -----------------------------------------------------------------------------------

@@ -271,6 +271,16 @@ def test_live_and_state_exports_agree_on_what_the_engine_pulled(tmp_path: Path, 
         buyer = emulator.posting(rfbs)["customer"]
         assert buyer["name"] not in every_text(out_file) and buyer["phone"] not in every_text(out_file)
     assert any(e for e in emulator.request_counts if "fbs/list" in e)
+    # daily: due (Собрать до = accepted + 1 day) within the period, from either source
+    period = ("--from", (today - timedelta(days=1)).isoformat(), "--to", (today + timedelta(days=1)).isoformat())
+    outs = []
+    for live in ((), ("--live",)):
+        code, out = export(capsys, cfg, "--report", "daily", *period, "-o", str(tmp_path / "d.xlsx"), *live)
+        assert code == 0, out
+        outs.append(out.splitlines()[0])
+        rows = values(openpyxl.load_workbook(tmp_path / "d.xlsx")["По дням"])
+        assert rows[4][0] == "Итого" and rows[4][1] == 4
+    assert outs[0] == outs[1] and "4 postings due" in outs[0]
 
 
 def test_live_picklist_asks_ozon_for_postings_to_pack(tmp_path: Path, emulator: OzonEmulator,

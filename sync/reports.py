@@ -627,7 +627,7 @@ def _picklist(wb: Workbook, req: Request, entries: Iterable[Entry]) -> Result:
         units += qty
         total += money
     sheet.filter_table()
-    sheet.total([f"Итого: {len(per_product)} товаров", None, None, units, count, total])
+    sheet.total([f"Итого товаров: {len(per_product)}", None, None, units, count, total])
     sheet.blank()
     sheet.note(f"Отправления в статусе «Ожидает сборки» с «Собрать до» не позже {cutoff}; "
                f"из них не собрано в срок: {late}.")

@@ -232,7 +232,7 @@ def test_picklist_groups_units_by_product_up_to_the_cutoff(shop: Path, capsys: p
     assert rows[1][:5] == ("KET-17", "1001", "Чайник электрический 1,7 л", 4, 2)
     assert rows[2][:5] == ("MUG-350", "1002", "Кружка керамическая 350 мл", 3, 2)
     assert rows[1][5] == 6000 and rows[2][5] == 900
-    assert rows[3][0] == "Итого: 2 товаров" and rows[3][3:] == (7, 3, 6900)
+    assert rows[3][0] == "Итого товаров: 2" and rows[3][3:] == (7, 3, 6900)
     lines = values(wb["Отправления"])
     assert [(r[1], r[4], r[6]) for r in lines[1:5]] == [
         ("100-3-1", "KET-17", 1), ("100-3-1", "MUG-350", 2), ("100-5-1", "KET-17", 3), ("100-7-1", "MUG-350", 1)]

@@ -6,8 +6,10 @@ requests, and the workbook save time.
 
     python bench/bench_cycle.py [--sizes 1000 10000] [--rps 50] [--backend excel|memory]
 
-Each size runs in a fresh process, so its peak RSS is its own. The emulator runs in threads of that
-process; CPU time is the main thread's (time.thread_time), so it counts the sync alone. (tracemalloc
+Each size runs in a fresh process, so its peak RSS is its own; the emulator runs in another process
+(`ozon-sync emulator`), so the figures are the sync's alone. CPU time is time.thread_time of the syncing
+thread. "+ 5-minute full scan" is the incremental cycle that also re-reads every open posting, as the
+daemon does every ``ozon.full_every``. (tracemalloc
 is not used: it slows openpyxl down about fourfold and would distort the times.)
 """
 
@@ -19,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
@@ -29,7 +32,6 @@ from sync.backends.excel import ExcelBackend
 from sync.backends.memory import MemoryBackend
 from sync.config import load_config
 from sync.demo import edit_workbook
-from sync.emulators.ozon import OzonEmulator
 from sync.model import CellWrite
 
 CONFIG = """\
@@ -73,12 +75,26 @@ def measure(label: str, run: object, app: object) -> float:
     return wall
 
 
+@contextmanager
+def emulator_process(size: int) -> Iterator[str]:
+    """The Ozon emulator in a process of its own, so the figures (peak RSS above all) are the sync's alone."""
+    cmd = [sys.executable, "-m", "sync", "emulator", "--port", "0", "--seed", "11", "--postings", str(size),
+           "--client-id", "1", "--api-key", "bench", "--ship-delay", "0", "--rps", "1000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # "Ozon Seller API emulator on http://127.0.0.1:PORT with ..."
+        yield first.split(" on ", 1)[1].split()[0]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def bench(size: int, rps: float, backend: str) -> None:
     print(f"{size} postings, {backend} sheet:")
-    with tempfile.TemporaryDirectory() as tmp, OzonEmulator(seed=11, postings=size, client_id="1",
-                                                            api_key="bench", ship_delay=0.0) as emu:
+    with tempfile.TemporaryDirectory() as tmp, emulator_process(size) as url:
         folder = Path(tmp)
-        (folder / "ozon-sync.yaml").write_text(CONFIG.format(url=emu.base_url, rps=rps), encoding="utf-8")
+        (folder / "ozon-sync.yaml").write_text(CONFIG.format(url=url, rps=rps), encoding="utf-8")
         cfg = load_config(folder / "ozon-sync.yaml")
         app = open_app(cfg)
         if backend == "memory":  # the engine alone: a sheet in memory, no file to read or save
@@ -90,7 +106,11 @@ def bench(size: int, rps: float, backend: str) -> None:
         try:
             measure("first cycle (backfill)", app.engine.run_cycle, app)
             measure("incremental, no edits", app.engine.run_cycle, app)
-            packable = emu.numbers(status="awaiting_packaging")[:10]
+            measure("incremental, no edits", app.engine.run_cycle, app)
+            app.state.set_meta(f"last_full:{cfg.ozon.account}", "2000-01-01T00:00:00+00:00")
+            measure("+ 5-minute full scan", app.engine.run_cycle, app)
+            rows = app.backend.read(["posting_number", "status"]).rows
+            packable = [r.get("posting_number") for r in rows if r.get("status") == "Ожидает сборки"][:10]
             edits = {n: {"status": "Ожидает отгрузки"} for n in packable}
             if isinstance(app.backend, MemoryBackend):
                 for n in packable:

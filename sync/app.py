@@ -14,9 +14,18 @@ from sync.alerts import Alerter
 from sync.backends.base import STATUS_COLOURS, Layout, SheetBackend
 from sync.config import Config, OzonConfig, SpreadsheetConfig, fold_name
 from sync.engine.cycle import AccountOptions, CycleReport, Engine, EngineOptions, SharedKnown
+from sync.engine.mirror import Mirror, MirrorOptions, MirrorTab
 from sync.engine.state import StateStore
 from sync.errors import ConfigError, SyncError
-from sync.mapping import ACCOUNT_FIELD, PRIVATE_FIELDS, ColumnMap, StatusMap, load_columns, load_statuses
+from sync.mapping import (
+    ACCOUNT_FIELD,
+    PRIVATE_FIELDS,
+    ColumnMap,
+    StatusMap,
+    load_columns,
+    load_mirror_columns,
+    load_statuses,
+)
 from sync.model import Owner, Posting, Scheme
 from sync.ozon import OzonClient
 
@@ -117,7 +126,8 @@ def make_ozon(cfg: Config, account: OzonConfig | None = None) -> OzonClient:
 
 
 def _schemes(oz: OzonConfig) -> frozenset[Scheme]:
-    return frozenset(Scheme.FBS if s.lower() == "fbs" else Scheme.RFBS for s in oz.schemes)
+    """The schemes the engine syncs (FBO postings go to their read-only tab, not through the engine)."""
+    return frozenset(Scheme.FBS if s.lower() == "fbs" else Scheme.RFBS for s in oz.schemes if s.lower() != "fbo")
 
 
 def engine_options(cfg: Config, sheet: SpreadsheetConfig | None = None) -> EngineOptions:
@@ -130,6 +140,31 @@ def engine_options(cfg: Config, sheet: SpreadsheetConfig | None = None) -> Engin
         archive_after_days=(sheet or cfg.spreadsheet).archive_after_days, customer_data=cfg.privacy.customer_data,
         purge_after_days=cfg.privacy.purge_after_days,
     )
+
+
+def mirror_tabs(cfg: Config, language: str) -> list[MirrorTab]:
+    """The read-only tabs the config asks for (``ozon.schemes: [.., fbo]``, ``ozon.returns: true``)."""
+    sp = cfg.spreadsheet
+    wanted = []
+    if "fbo" in cfg.ozon.schemes:
+        wanted.append(("fbo", "spreadsheet.fbo_worksheet", sp.fbo_worksheet or "FBO"))
+    if cfg.ozon.returns:
+        wanted.append(("returns", "spreadsheet.returns_worksheet",
+                       sp.returns_worksheet or ("Returns" if language == "en" else "Возвраты")))
+    for _kind, key, title in wanted:
+        if title.casefold() == sp.worksheet.casefold():
+            raise ConfigError(f"{key}: the read-only tab «{title}» would replace the orders tab "
+                              f"(spreadsheet.worksheet); give it another name")
+    return [MirrorTab(kind, title, load_mirror_columns(kind, language)) for kind, _key, title in wanted]
+
+
+def make_mirror(cfg: Config, ozon: OzonClient, backend: SheetBackend, state: StateStore,
+                statuses: StatusMap, language: str) -> Mirror | None:
+    tabs = mirror_tabs(cfg, language)
+    if not tabs:
+        return None
+    return Mirror(ozon, backend, state, statuses, tabs, MirrorOptions(
+        account=cfg.ozon.account, tz=cfg.tz(), lookback_days=cfg.ozon.lookback_days, every=cfg.ozon.mirror_every))
 
 
 @dataclass
@@ -186,6 +221,7 @@ class App:
     ozons: dict[str, OzonClient] = field(default_factory=dict)  # every account's, by id
     views: list[View] = field(default_factory=list)  # operators' spreadsheets, in config order
     alerter: Alerter | None = None
+    mirror: Mirror | None = None
     _closed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -197,8 +233,11 @@ class App:
         return path is None or Path(path).exists()
 
     def ensure_sheet(self) -> None:
-        """Lay the sheet out (creates the workbook when missing), and every view's."""
+        """Lay the sheet out (creates the workbook when missing), and every view's; the read-only tabs are
+        written again at the next cycle (a person may have deleted one)."""
         self.backend.ensure_layout(self.layout)
+        if self.mirror is not None:
+            self.mirror.forget()
         for v in self.views:
             v.backend.ensure_layout(v.layout)
 
@@ -282,9 +321,17 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
     backend = make_backend(cfg, columns, layout)
     ozons = {oz.account: make_ozon(cfg, oz) for oz in cfg.accounts}
     ozon = ozons[cfg.ozon.account]
+    try:
+        mirror = make_mirror(cfg, ozon, backend, state, statuses, cfg.language or columns.language)
+    except ConfigError:
+        for client in ozons.values():
+            client.close()
+        backend.close()
+        state.close()
+        raise
     owner, shared = owner_of(cfg), SharedKnown()
     engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
-                    progress=progress, owner_of=owner, known=shared)
+                    progress=progress, mirror=mirror, owner_of=owner, known=shared)
     views = []
     for i, vc in enumerate(cfg.views):
         v_columns = view_columns(cfg, i, columns)
@@ -298,7 +345,7 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
                       scrub=Redactor([*(oz.api_key for oz in cfg.accounts), *cfg.alerts.secrets()]).clean,
                       sleep=sleep)
     return App(cfg, columns, statuses, backend, state, ozon, engine, layout, ozons=ozons, views=views,
-               alerter=alerter)
+               alerter=alerter, mirror=mirror)
 
 
 class Redactor(logging.Filter):

@@ -42,6 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the daemon: sync every schedule.every until stopped (SIGTERM/Ctrl-C)")
     run.add_argument("--cycles", type=int, default=None, help=argparse.SUPPRESS)
     sub.add_parser("status", help="last cycles, pending pushes, recent events")
+    export = sub.add_parser("export", help="an Excel report: orders, daily or picklist (from the state store, "
+                                           "or from Ozon with --live)")
+    export.add_argument("--report", "-r", required=True, choices=["orders", "daily", "picklist"],
+                        help="orders: order history; daily: per-day shipments, statuses, charts and late postings; "
+                             "picklist: what to pick for postings awaiting packaging before --cutoff")
+    export.add_argument("--from", dest="start", metavar="YYYY-MM-DD",
+                        help="first local day of the period (default: 6 days before --to)")
+    export.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last local day, included (default: today)")
+    export.add_argument("--cutoff", metavar="WHEN",
+                        help="picklist: postings due (Собрать до) no later than this local date/time "
+                             "(default: the end of today)")
+    export.add_argument("--output", "-o", required=True, type=Path, metavar="FILE.xlsx", help="the .xlsx file to write")
+    export.add_argument("--live", action="store_true",
+                        help="fetch from Ozon now instead of the state store (slower; late is measured less)")
     demo = sub.add_parser("demo", help="the whole loop offline: the bundled Ozon emulator and a spreadsheet")
     demo.add_argument("--dir", type=Path, default=Path("ozon-sync-demo"), help="folder for the demo files")
     demo.add_argument("--serve", action="store_true",

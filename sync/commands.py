@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sync.app import App, open_app, setup_logging
 from sync.config import Config
 from sync.engine.cycle import CycleReport
-from sync.errors import SheetLayoutError, WorkbookError
+from sync.errors import ConfigError, FatalError, SheetLayoutError, WorkbookError
 
 log = logging.getLogger("sync")
 
@@ -219,3 +219,51 @@ def _print_status(app: App) -> None:
         print("Conflict copies beside the workbook (a sync client made them; merge by hand, then delete):")
         for name in copies:
             print(f"  {name}")
+
+
+def cmd_export(cfg: Config, args: argparse.Namespace) -> int:
+    from sync import reports
+    from sync.app import load_maps, make_ozon
+    from sync.engine.state import StateStore
+
+    tz, now = cfg.tz(), datetime.now(UTC)
+    start = end = None
+    cutoff = None
+    if args.report == "picklist":
+        if args.start or args.end:
+            raise ConfigError("--from/--to do not apply to the picklist: it takes --cutoff (default: end of today)")
+        cutoff = reports.parse_cutoff(args.cutoff, tz) if args.cutoff else reports.end_of_day(now, tz)
+    else:
+        if args.cutoff:
+            raise ConfigError(f"--cutoff applies to the picklist only; the {args.report} report takes --from/--to")
+        default_start, default_end = reports.default_period(now, tz)
+        end = reports.parse_day(args.end, "--to") if args.end else default_end
+        start = reports.parse_day(args.start, "--from") if args.start else end - (default_end - default_start)
+        if start > end:
+            raise ConfigError(f"--from {start} is after --to {end}: swap them")
+    reports.check_output(args.output)
+    _columns, statuses = load_maps(cfg)
+    if args.live:
+        source = f"Источник: Ozon (--live), {now.astimezone(tz):%d.%m.%Y %H:%M}; время отгрузки Ozon не сообщает."
+        req = reports.Request(args.report, tz, now, statuses, start, end, cutoff, source)
+        with make_ozon(cfg) as client:
+            result = reports.write_report(req, reports.live_entries(client, req), args.output)
+    else:
+        if not cfg.state.exists():
+            raise FatalError(f"There is no state store at {cfg.state} yet: run `ozon-sync pull` (or the daemon) "
+                             f"first, or export with --live")
+        state = StateStore(cfg.state)
+        try:
+            cycles = state.recent_cycles(1)
+            if not cycles:
+                raise FatalError(f"The state store {cfg.state} holds no sync yet: run `ozon-sync pull` first, "
+                                 f"or export with --live")
+            source = f"Источник: хранилище состояния, синхронизация {cycles[0][0].astimezone(tz):%d.%m.%Y %H:%M}."
+            req = reports.Request(args.report, tz, now, statuses, start, end, cutoff, source)
+            result = reports.write_report(req, reports.state_entries(state, req), args.output)
+        finally:
+            state.close()
+    for line in result.lines:
+        print(line)
+    print(f"Wrote the {args.report} report to {result.path}")
+    return 0

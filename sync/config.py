@@ -34,7 +34,7 @@ T = TypeVar("T")
 CLIENT_ID_HINT = "the numeric Client-Id from Ozon Seller → Settings → Seller API"
 OZON_RPS_LIMIT = 50.0  # Ozon's limit per Client-Id, shared with every other tool the seller runs
 MIN_EVERY = 5.0
-SCHEMES = ("fbs", "rfbs")
+SCHEMES = ("fbs", "rfbs", "fbo")
 BACKENDS = ("excel", "google")
 LANGUAGES = ("ru", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -58,13 +58,16 @@ class OzonConfig:
     rps: float = 20.0  # our request budget per Client-Id (Ozon allows 50 shared with the seller's other tools)
     timeout: float = 15.0
     full_every: float = 300.0  # seconds between full scans of the unfulfilled list
+    returns: bool = False  # mirror returns (FBS and FBO) into their own read-only tab
+    mirror_every: float = 600.0  # seconds between refreshes of the read-only FBO / returns tabs
 
     def __repr__(self) -> str:
         # The Api-Key must not reach a log or a traceback through repr(config).
         return (
             f"OzonConfig(client_id={self.client_id!r}, api_key='***', base_url={self.base_url!r}, "
             f"account={self.account!r}, schemes={self.schemes!r}, lookback_days={self.lookback_days!r}, "
-            f"rps={self.rps!r}, timeout={self.timeout!r}, full_every={self.full_every!r})"
+            f"rps={self.rps!r}, timeout={self.timeout!r}, full_every={self.full_every!r}, "
+            f"returns={self.returns!r}, mirror_every={self.mirror_every!r})"
         )
 
 
@@ -81,6 +84,8 @@ class SpreadsheetConfig:
     editors: tuple[str, ...] = ()
     archive_after_days: int = 14
     timeout: float = 30.0  # google: seconds to wait for one answer from the Sheets API
+    fbo_worksheet: str | None = None  # read-only FBO tab; None = «FBO»
+    returns_worksheet: str | None = None  # read-only returns tab; None = «Возвраты» (English mapping: «Returns»)
 
 
 @dataclass(frozen=True)
@@ -568,6 +573,8 @@ class _Validator:
             "rps": self.take(data, "rps", p, _rps),
             "timeout": self.take(data, "timeout", p, _duration(minimum=0, strict=True)),
             "full_every": self.take(data, "full_every", p, _duration(minimum=0)),
+            "returns": self.take(data, "returns", p, _boolean),
+            "mirror_every": self.take(data, "mirror_every", p, _duration(minimum=MIN_EVERY)),
         }
         if any(v is INVALID for v in values.values()):
             return None
@@ -671,8 +678,19 @@ class _Validator:
             "editors": self.take(data, "editors", p, _editors),
             "archive_after_days": self.take(data, "archive_after_days", p, _integer(minimum=1)),
             "timeout": self.take(data, "timeout", p, _duration(minimum=0, strict=True)),
+            "fbo_worksheet": self.take(data, "fbo_worksheet", p, _text),
+            "returns_worksheet": self.take(data, "returns_worksheet", p, _text),
         }
+        tabs = {k: values[k] for k in ("worksheet", "fbo_worksheet", "returns_worksheet") if isinstance(values[k], str)}
+        for k in ("fbo_worksheet", "returns_worksheet"):
+            if k in tabs and any(tabs[k].casefold() == v.casefold() for o, v in tabs.items() if o != k):
+                self.problem(f"spreadsheet.{k}", f"the tab «{tabs[k]}» is already used by another key; "
+                                                 f"each tab needs a name of its own")
         if backend == "excel":
+            for k in ("fbo_worksheet", "returns_worksheet"):
+                if k in tabs and (EXCEL_SHEET_FORBIDDEN & set(tabs[k]) or len(tabs[k]) > 31):
+                    self.problem(f"spreadsheet.{k}", "an Excel tab name has at most 31 characters and "
+                                                     "none of [ ] : * ? / \\")
             path, worksheet = values["path"], values["worksheet"]
             if isinstance(path, Path) and path.suffix.lower() != ".xlsx":
                 self.problem(f"{p}.path", f"must be an .xlsx workbook (openpyxl reads and writes only "
@@ -849,8 +867,8 @@ def _schemes(raw: Any, key: str) -> tuple[str, ...]:
     items = [i.lower() for i in _string_list(raw, key)]
     wrong = [i for i in items if i not in SCHEMES]
     if wrong:
-        fbo = " (FBO postings are Ozon's to ship; they are not synced)" if "fbo" in wrong else ""
-        raise _Bad(f"unknown scheme {', '.join(map(repr, wrong))}; choose from {', '.join(SCHEMES)}{fbo}")
+        raise _Bad(f"unknown scheme {', '.join(map(repr, wrong))}; choose from {', '.join(SCHEMES)} "
+                   f"(fbo: FBO postings, mirrored read-only into their own tab)")
     if not items:
         raise _Bad(f"list at least one of {', '.join(SCHEMES)}")
     return tuple(dict.fromkeys(items))

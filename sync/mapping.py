@@ -256,6 +256,16 @@ def default_mapping_path(language: str = "ru") -> Path:
     return _default_path("orders.en.yaml" if language == "en" else "orders.yaml")
 
 
+MIRROR_TABS = ("fbo", "returns")
+
+
+def load_mirror_columns(tab: str, language: str = "ru") -> ColumnMap:
+    """The bundled columns of a read-only tab (``fbo`` or ``returns``) in ``ru`` or ``en``."""
+    if tab not in MIRROR_TABS:
+        raise ValueError(f"no read-only tab {tab!r}; one of {', '.join(MIRROR_TABS)}")
+    return load_columns(_default_path(f"{tab}.en.yaml" if language == "en" else f"{tab}.yaml"))
+
+
 def load_columns(path: Path | None = None) -> ColumnMap:
     """Read a column mapping; every problem is collected and raised together as a ConfigError."""
     path = path or default_mapping_path()

@@ -135,6 +135,52 @@ class Posting:
 
 
 @dataclass(frozen=True)
+class FboPosting:
+    """An FBO posting (Ozon ships it from its own warehouse): mirrored read-only, never edited."""
+
+    posting_number: str
+    status: str
+    account: str = DEFAULT_ACCOUNT
+    substatus: str = ""
+    order_number: str = ""
+    warehouse: str = ""
+    city: str = ""
+    delivery_type: str = ""
+    created_at: datetime | None = None
+    in_process_at: datetime | None = None
+    cancel_reason: str = ""
+    products: tuple[Product, ...] = ()
+
+    @property
+    def total_quantity(self) -> int:
+        return sum(p.quantity for p in self.products)
+
+    @property
+    def total_price(self) -> Decimal:
+        return sum((p.price * p.quantity for p in self.products), Decimal(0))
+
+
+@dataclass(frozen=True)
+class ReturnItem:
+    """One return (``/v1/returns/list``): one product of a posting on its way back, FBS or FBO."""
+
+    id: int
+    posting_number: str
+    account: str = DEFAULT_ACCOUNT
+    order_number: str = ""
+    schema: str = ""  # FBS | FBO as Ozon writes it ("Fbs" in its examples)
+    type: str = ""  # Cancellation | FullReturn | PartialReturn | ClientReturn | Unknown
+    reason: str = ""
+    product: Product | None = None
+    status: str = ""  # visual.status.display_name
+    status_code: str = ""  # visual.status.sys_name
+    status_changed_at: datetime | None = None
+    return_date: datetime | None = None
+    place: str = ""
+    barcode: str = ""
+
+
+@dataclass(frozen=True)
 class SheetRow:
     """One row as read from a sheet: ``row`` is a 1-based locator valid for this read only.
 

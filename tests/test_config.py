@@ -147,6 +147,16 @@ def test_every_option_can_be_set(tmp_path: Path) -> None:
     assert cfg.logging == LoggingConfig(level="DEBUG", file=tmp_path / "x.log")
 
 
+def test_read_only_tabs_are_opt_in(tmp_path: Path) -> None:
+    cfg = from_dict(minimal(), tmp_path)
+    assert (cfg.ozon.returns, cfg.ozon.mirror_every) == (False, 600.0)
+    assert (cfg.spreadsheet.fbo_worksheet, cfg.spreadsheet.returns_worksheet) == (None, None)
+    cfg = from_dict(minimal(ozon={"schemes": ["FBS", "fbo"], "returns": "yes", "mirror_every": "1h"},
+                            spreadsheet={"fbo_worksheet": "FBO склад", "returns_worksheet": "Returns"}), tmp_path)
+    assert cfg.ozon.schemes == ("fbs", "fbo") and cfg.ozon.returns is True and cfg.ozon.mirror_every == 3600.0
+    assert (cfg.spreadsheet.fbo_worksheet, cfg.spreadsheet.returns_worksheet) == ("FBO склад", "Returns")
+
+
 def test_config_is_frozen(tmp_path: Path) -> None:
     cfg = from_dict(minimal(), tmp_path)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -338,7 +348,12 @@ def test_view_problems_are_named_with_their_path(tmp_path: Path) -> None:
         ({"ozon": {"lookback_days": 0}}, "ozon.lookback_days: must be at least 1, got 0"),
         ({"ozon": {"rps": 80}}, "ozon.rps: Ozon allows at most 50 requests per second per Client-Id"),
         ({"ozon": {"rps": True}}, "ozon.rps: expected a number of requests per second, got True"),
-        ({"ozon": {"schemes": ["fbs", "fbo"]}}, "ozon.schemes: unknown scheme 'fbo'"),
+        ({"ozon": {"schemes": ["fbs", "fbx"]}}, "ozon.schemes: unknown scheme 'fbx'; choose from fbs, rfbs, fbo"),
+        ({"ozon": {"returns": "maybe"}}, "ozon.returns: expected true or false, got 'maybe'"),
+        ({"ozon": {"mirror_every": "1s"}}, "ozon.mirror_every: must be at least 5s, got 1s"),
+        ({"spreadsheet": {"fbo_worksheet": "FBO?"}}, "spreadsheet.fbo_worksheet: an Excel tab name has at most 31"),
+        ({"spreadsheet": {"returns_worksheet": "заказы"}},
+         "spreadsheet.returns_worksheet: the tab «заказы» is already used by another key"),
         ({"ozon": {"timeout": 0}}, "ozon.timeout: must be more than 0s, got 0s"),
         ({"ozon": {"account": "my shop"}}, "ozon.account: use only letters, digits, - and _"),
         ({"spreadsheet": {"backend": "csv"}}, "spreadsheet.backend: expected one of excel, google, got 'csv'"),

@@ -1038,3 +1038,126 @@ def test_a_huge_retry_after_is_cut_to_a_minute(client: OzonClient, ozon: FakeOzo
 
     assert client.key_expires_at() is None
     assert max(fake_time.sleeps) == 60.0
+
+
+# -- FBO postings and returns (read-only tabs) ----------------------------------------------------
+
+
+def fbo_item(number: str, **extra: Any) -> dict[str, Any]:
+    """A /v3/posting/fbo/list item as in reference §5.1 (schema shape: price as {amount, currency})."""
+    item: dict[str, Any] = {
+        "posting_number": number, "order_id": 354680487, "order_number": number.rsplit("-", 1)[0],
+        "status": "delivering", "substatus": "posting_on_way_to_city", "created_at": "2026-09-20T10:00:00Z",
+        "in_process_at": "2026-09-20T10:05:00.123456789Z", "cancel_reason_id": 0,
+        "cancellation": {"cancel_reason": "", "cancellation_type": "", "cancellation_initiator": ""},
+        "products": [{"sku": 1100526203, "offer_id": "81451", "name": "Doll", "quantity": 2,
+                      "price": {"amount": "1530.00", "currency": "RUB"}, "digital_codes": []}],
+        "analytics_data": {"city": "Kazan", "delivery_type": "PVZ", "warehouse_id": 15431806189000,
+                           "warehouse_name": "KHORUGVINO_RFC"},
+        "additional_data": [],
+    }
+    item.update(extra)
+    return item
+
+
+def return_item(return_id: object, **extra: Any) -> dict[str, Any]:
+    """A /v1/returns/list item as in reference §6.1."""
+    item: dict[str, Any] = {
+        "id": return_id, "posting_number": "58544282-0057-1", "order_number": "58544282-0057",
+        "type": "FullReturn", "schema": "Fbs", "return_reason_name": "Customer refused on receipt",
+        "product": {"sku": 1100526203, "offer_id": "81451", "name": "Doll", "quantity": 1,
+                    "price": {"currency_code": "RUB", "price": 3318}},
+        "visual": {"status": {"id": 3, "display_name": "At the pick-up point", "sys_name": "ArrivedAtReturnPlace"},
+                   "change_moment": "2026-09-29T06:15:48Z"},
+        "logistic": {"return_date": "2026-09-28T10:00:00Z", "barcode": "ii5275210303"},
+        "place": {"id": 23869688194000, "name": "Returns SC", "address": "…"},
+    }
+    item.update(extra)
+    return item
+
+
+def test_fbo_list_pages_by_cursor_and_asks_for_analytics(client: OzonClient, ozon: FakeOzon) -> None:
+    pages = {"": {"postings": [fbo_item("1-1-1")], "has_next": True, "cursor": "c1"},
+             "c1": {"postings": [fbo_item("1-2-1"), {"order_id": 1}], "has_next": False, "cursor": ""}}
+    ozon.routes["/v3/posting/fbo/list"] = lambda body: pages[body["cursor"]]
+
+    got = list(client.list_fbo(SINCE, TO))
+
+    assert [p.posting_number for p in got] == ["1-1-1", "1-2-1"]  # the one without a number is skipped
+    p = got[0]
+    assert (p.status, p.warehouse, p.city, p.order_number) == ("delivering", "KHORUGVINO_RFC", "Kazan", "1-1")
+    assert p.products == (Product(1100526203, "81451", "Doll", 2, Decimal("1530.00")),)
+    assert p.total_price == Decimal("3060.00") and p.total_quantity == 2
+    assert p.in_process_at == datetime(2026, 9, 20, 10, 5, 0, 123456, tzinfo=UTC)
+    bodies = ozon.bodies("/v3/posting/fbo/list")
+    assert [b["cursor"] for b in bodies] == ["", "c1"] and all(b["limit"] == 100 for b in bodies)
+    assert bodies[0]["filter"] == {"since": "2026-09-01T00:00:00Z", "to": "2026-10-01T00:00:00Z"}
+    assert bodies[0]["with"] == {"analytics_data": True, "financial_data": False, "legal_info": False}
+
+
+def test_fbo_parsing_takes_strings_numbers_and_the_result_wrapper(client: OzonClient, ozon: FakeOzon) -> None:
+    odd = fbo_item("2-2-1", order_id="354680487", status="cancelled",
+                   cancellation={"cancel_reason": "Покупатель отменил", "cancellation_type": "client"},
+                   products=[{"sku": "11", "offer_id": "A", "name": "Cup", "quantity": "3", "price": "99.50",
+                              "currency_code": "RUB"},
+                             {"sku": 12, "offer_id": "B", "name": "Mug", "quantity": 1, "price": 10}],
+                   analytics_data=None, created_at=None)
+    ozon.routes["/v3/posting/fbo/list"] = [{"result": {"postings": [odd], "has_next": False}}]
+    ozon.routes["/v2/posting/fbo/get"] = [{"result": fbo_item("3-3-1", products=[
+        {"sku": 5, "offer_id": "C", "name": "Pan", "quantity": 1, "price": "137.00", "currency_code": "RUB"}])}]
+
+    (p,) = client.list_fbo(SINCE, TO)
+    one = client.get_fbo("3-3-1")
+
+    assert p.products == (Product(11, "A", "Cup", 3, Decimal("99.50")), Product(12, "B", "Mug", 1, Decimal(10)))
+    assert (p.cancel_reason, p.warehouse, p.created_at) == ("Покупатель отменил", "", None)
+    assert one.products[0].price == Decimal("137.00") and one.posting_number == "3-3-1"
+    assert ozon.bodies("/v2/posting/fbo/get")[0]["posting_number"] == "3-3-1"
+
+
+def test_fbo_list_splits_a_long_range_into_windows(client: OzonClient, ozon: FakeOzon) -> None:
+    ozon.routes["/v3/posting/fbo/list"] = lambda body: {"postings": [fbo_item("7-7-1")], "has_next": False}
+
+    got = list(client.list_fbo(datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)))
+
+    assert [p.posting_number for p in got] == ["7-7-1"] and len(ozon.calls) == 2
+
+
+@pytest.mark.parametrize("shape", ["numbers", "strings"])
+def test_returns_page_by_last_id_in_either_number_shape(client: OzonClient, ozon: FakeOzon, shape: str) -> None:
+    def rid(n: int) -> object:
+        return str(n) if shape == "strings" else n
+
+    def price(x: float) -> object:
+        return str(x) if shape == "strings" else x
+
+    first = [return_item(rid(101)), return_item(rid(102), schema="Fbo", type="Cancellation",
+                                                product={"sku": rid(9), "offer_id": "X", "name": "Pan",
+                                                         "quantity": rid(2),
+                                                         "price": {"currency_code": "RUB", "price": price(10.5)}})]
+    pages = {0: {"returns": first, "has_next": True}, 102: {"returns": [return_item(rid(103)), {"id": None}],
+                                                            "has_next": False}}
+    ozon.routes["/v1/returns/list"] = lambda body: pages[int(body["last_id"])]
+
+    got = list(client.list_returns(SINCE, TO))
+
+    assert [r.id for r in got] == [101, 102, 103]
+    r = got[0]
+    assert (r.posting_number, r.schema, r.type, r.status, r.status_code, r.place, r.barcode) == (
+        "58544282-0057-1", "Fbs", "FullReturn", "At the pick-up point", "ArrivedAtReturnPlace", "Returns SC",
+        "ii5275210303")
+    assert r.product == Product(1100526203, "81451", "Doll", 1, Decimal(3318))
+    assert r.status_changed_at == datetime(2026, 9, 29, 6, 15, 48, tzinfo=UTC)
+    assert got[1].product == Product(9, "X", "Pan", 2, Decimal("10.5"))
+    bodies = ozon.bodies("/v1/returns/list")
+    assert [b["last_id"] for b in bodies] == [0, 102] and all(b["limit"] == 500 for b in bodies)
+    assert bodies[0]["filter"] == {"visual_status_change_moment": {"time_from": "2026-09-01T00:00:00Z",
+                                                                   "time_to": "2026-10-01T00:00:00Z"}}
+
+
+def test_returns_that_do_not_move_last_id_on_stop_the_scan(client: OzonClient, ozon: FakeOzon) -> None:
+    ozon.routes["/v1/returns/list"] = lambda body: {"returns": [return_item(5)], "has_next": True}
+
+    with pytest.raises(OzonUnavailable, match="last_id"):
+        list(client.list_returns(SINCE, TO))
+    assert len(ozon.calls) == 2

@@ -46,7 +46,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def emu(clock: Clock) -> Iterator[OzonEmulator]:
-    with OzonEmulator(seed=5, postings=30, api_key=KEY, ship_delay=60, clock=clock, record_exchanges=True) as e:
+    with OzonEmulator(seed=5, postings=30, fbo=12, returns=6, api_key=KEY, ship_delay=60, clock=clock,
+                      record_exchanges=True) as e:
         yield e
 
 
@@ -94,12 +95,17 @@ def test_every_emulated_method_matches_ozons_description(emu: OzonEmulator, clie
     client.cancel(cancel, 402, "нет на складе")
     with pytest.raises(OzonRefused):
         client.get_posting("0000000000-0000-1")
+    fbo = list(client.list_fbo(now - timedelta(days=30), now))
+    assert len(fbo) == 12 and client.get_fbo(fbo[0].posting_number) == fbo[0]
+    with pytest.raises(OzonRefused):
+        client.get_fbo("0000000000-0000-1")
+    assert len(list(client.list_returns(now - timedelta(days=30), now))) == 6
     seen: set[str] = set()
     for path, request, status, answer in emu.exchanges:
         seen.add(path)
         check(path, "request", request)
         check(path, "response" if status == 200 else "error", answer)
-    assert seen == {p for p in SCHEMAS if "fbo" not in p and "returns" not in p}
+    assert seen == set(SCHEMAS)
 
 
 def test_error_bodies_are_rpc_status(emu: OzonEmulator) -> None:
@@ -134,6 +140,58 @@ def test_cursor_pages_cover_every_posting_once(clock: Clock) -> None:
         long = raw(emu, "/v4/posting/fbs/list", {"limit": 10, "filter": {
             "since": (to - timedelta(days=400)).isoformat(), "to": to.isoformat()}})
         assert long.status_code == 400 and long.json()["message"] == "PERIOD_IS_TOO_LONG"
+
+
+def test_fbo_list_pages_by_cursor_filters_and_refuses_a_long_period(clock: Clock) -> None:
+    with OzonEmulator(seed=2, postings=0, fbo=150, api_key=KEY, clock=clock) as emu:
+        since, to = clock.now - timedelta(days=30), clock.now
+        numbers: list[str] = []
+        cursor, pages = "", 0
+        while True:
+            body = raw(emu, "/v3/posting/fbo/list", {"cursor": cursor, "limit": 100, "filter": {
+                "since": since.isoformat(), "to": to.isoformat()}}).json()
+            check("/v3/posting/fbo/list", "response", body)
+            pages += 1
+            numbers += [p["posting_number"] for p in body["postings"]]
+            if not body["has_next"]:
+                break
+            cursor = body["cursor"]
+        assert pages == 2 and len(numbers) == len(set(numbers)) == 150 and numbers == emu.fbo_numbers()
+        delivered = raw(emu, "/v3/posting/fbo/list", {"limit": 100, "filter": {"statuses": ["delivered"]}}).json()
+        assert {p["status"] for p in delivered["postings"]} == {"delivered"}
+        assert len(delivered["postings"]) == len(emu.fbo_numbers(status="delivered"))
+        assert "analytics_data" not in delivered["postings"][0]  # only with with.analytics_data
+        assert raw(emu, "/v3/posting/fbo/list", {"limit": 101}).status_code == 400
+        long = raw(emu, "/v3/posting/fbo/list", {"limit": 10, "filter": {
+            "since": (to - timedelta(days=400)).isoformat(), "to": to.isoformat()}})
+        assert long.status_code == 400 and long.json()["message"] == "PERIOD_IS_TOO_LONG"
+
+
+def test_returns_page_by_last_id_and_filter_by_status_change(clock: Clock) -> None:
+    with OzonEmulator(seed=2, postings=10, fbo=10, returns=0, api_key=KEY, clock=clock) as emu:
+        old = emu.add_return()
+        clock.now += timedelta(days=2)
+        ids = [emu.add_return(status="ArrivedAtReturnPlace") for _ in range(7)]
+        window = {"time_from": (clock.now - timedelta(days=1)).isoformat(), "time_to": clock.now.isoformat()}
+        got, last_id = [], 0
+        while True:
+            body = raw(emu, "/v1/returns/list", {"limit": 3, "last_id": last_id,
+                                                 "filter": {"visual_status_change_moment": window}}).json()
+            check("/v1/returns/list", "response", body)
+            got += [r["id"] for r in body["returns"]]
+            if not body["has_next"]:
+                break
+            last_id = got[-1]
+        assert got == ids and old not in got  # its status changed before the window
+        emu.set_return_status(old, "ReceivedBySeller")
+        body = raw(emu, "/v1/returns/list", {"limit": 500, "filter": {"visual_status_change_moment": window}}).json()
+        assert old in [r["id"] for r in body["returns"]]
+        moved = next(r for r in body["returns"] if r["id"] == old)
+        assert moved["visual"]["status"]["sys_name"] == "ReceivedBySeller"
+        assert raw(emu, "/v1/returns/list", {"last_id": 0}).status_code == 400  # limit is required
+        both = raw(emu, "/v1/returns/list", {"limit": 10, "filter": {"visual_status_change_moment": window,
+                                                                     "logistic_return_date": window}})
+        assert both.status_code == 400
 
 
 def test_changed_since_returns_only_what_changed(emu: OzonEmulator, client: OzonClient, clock: Clock) -> None:
@@ -286,3 +344,9 @@ def test_deactivated_key_and_control_api() -> None:
         assert emu.posting(added)["status"] == "cancelled"
         assert httpx.get(emu.base_url + "/_emulator/log").json() == []
         assert httpx.post(emu.base_url + "/_emulator/deliver", json={"posting_number": "x"}).status_code == 404
+        fbo = httpx.post(emu.base_url + "/_emulator/fbo", json={"status": "delivering"}).json()["posting_number"]
+        httpx.post(emu.base_url + "/_emulator/fbo-state", json={"posting_number": fbo, "status": "delivered"})
+        assert emu.fbo_numbers(status="delivered") == [fbo]
+        rid = httpx.post(emu.base_url + "/_emulator/returns", json={"posting_number": fbo}).json()["id"]
+        assert emu.return_ids() == [rid]
+        assert httpx.post(emu.base_url + "/_emulator/fbo-state", json={"posting_number": "x"}).status_code == 400

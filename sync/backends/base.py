@@ -20,6 +20,11 @@ write           SheetBusy (the file changed since it was read, or is open elsewh
                 content it names)
 ensure_layout   as write
 archive_rows    as write
+flush_tabs      as write
+
+Read-only tabs (FBO postings, returns) are replaced whole: ``stage_tab`` queues the new content and
+the next ``write`` carries it — on Google in the same batchUpdate, on Excel in the same save — so
+mirroring them costs no extra request or save; ``flush_tabs`` writes what no write carried.
 """
 
 from __future__ import annotations
@@ -45,6 +50,14 @@ STATUS_COLOURS: dict[str, str] = {
     "not_accepted": "F4B084",
 }
 OZON_SHADE = "F2F2F2"
+MIRROR_MARK = "ozon-sync: read-only mirror"  # how a backend recognises a read-only tab it made
+
+
+def not_ours(title: str) -> str:
+    """The refusal when a tab of a read-only mirror's name exists but was not made by ozon-sync."""
+    return (f"The spreadsheet already has a tab «{title}» that ozon-sync did not make; it is left as it is. "
+            f"Rename or delete that tab, or set spreadsheet.fbo_worksheet / spreadsheet.returns_worksheet "
+            f"to another name")
 
 
 def header_index(header: Sequence[Any], columns: ColumnMap) -> dict[str, int]:
@@ -74,6 +87,23 @@ class Layout:
     status_colours: dict[str, str] = field(default_factory=dict)
     protect: bool = False
     editors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TabContent:
+    """A read-only tab, replaced whole: its title, its columns (header text, format, width), the rows
+    as text by field (the engine's canonical text, typed by ``Column.typed`` when stored), and a
+    notice for people (the header's note; on Google also the protected range's description)."""
+
+    title: str
+    columns: ColumnMap
+    rows: tuple[dict[str, str], ...]
+    notice: str = ""
+
+    def grid(self) -> list[list[str]]:
+        """Header row and data rows as text, in column order."""
+        fields = [c.field for c in self.columns.columns]
+        return [[c.header for c in self.columns.columns], *([r.get(f, "") for f in fields] for r in self.rows)]
 
 
 @dataclass(frozen=True)
@@ -111,6 +141,35 @@ class SheetBackend(ABC):
     def archive_rows(self, rows: Sequence[int], period: str) -> None:
         """Move whole rows (every column, staff ones too) to the archive for ``period`` (YYYY-MM)
         and remove them from the live sheet."""
+
+    # --- read-only tabs ------------------------------------------------------------------------
+
+    def _tab_queue(self) -> dict[str, TabContent]:
+        queue: dict[str, TabContent] | None = self.__dict__.get("_staged_tabs")
+        if queue is None:
+            queue = self.__dict__["_staged_tabs"] = {}
+        return queue
+
+    def stage_tab(self, tab: TabContent) -> None:
+        """Queue ``tab`` to replace the tab of that title whole (created when missing, header frozen,
+        protected with a warning). It is written with the next ``write`` or ``flush_tabs``; a later
+        stage of the same title replaces an earlier one. A tab of that title that the backend did not
+        make (no ``MIRROR_MARK``) is never overwritten: it stays staged, ``write`` still writes the
+        cells, and ``flush_tabs`` raises SheetLayoutError naming it."""
+        self._tab_queue()[tab.title] = tab
+
+    def pending_tabs(self) -> list[str]:
+        """Titles staged and not written yet."""
+        return list(self._tab_queue())
+
+    def discard_tabs(self) -> None:
+        """Forget staged tabs (their write failed; the caller stages them again later)."""
+        self._tab_queue().clear()
+
+    def flush_tabs(self) -> None:
+        """Write staged tabs that no ``write`` carried this cycle (one batch; nothing when none)."""
+        if self._tab_queue():
+            self.write([], [])
 
     def lock_holder(self) -> str | None:
         """Who has the spreadsheet open in a way that defers our writes (Excel lock files), or None."""

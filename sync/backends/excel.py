@@ -35,6 +35,7 @@ from typing import Any
 import openpyxl
 import python_calamine
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Font, PatternFill, Protection
@@ -43,7 +44,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot, header_index
+from sync.backends.base import (
+    MIRROR_MARK,
+    OZON_SHADE,
+    Layout,
+    SheetBackend,
+    Snapshot,
+    TabContent,
+    header_index,
+    not_ours,
+)
 from sync.errors import SheetBusy, SheetLayoutError, WorkbookError
 from sync.mapping import Column, ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
@@ -278,6 +288,13 @@ def _template_bytes(template: Path | None) -> bytes | None:
         return None
 
 
+def _ours(ws: Any) -> bool:
+    """Was this sheet made by ozon-sync as a read-only mirror? (the mark in the header cell's note)"""
+    cell = ws._cells.get((1, 1))  # not ws.cell(): that would add a cell to a sheet we may leave alone
+    comment = cell.comment if cell is not None else None
+    return comment is not None and str(comment.text).startswith(MIRROR_MARK)
+
+
 # --- the backend ---------------------------------------------------------------------------------
 
 
@@ -307,6 +324,7 @@ class ExcelBackend(SheetBackend):
         self.sleep = sleep
         self._fingerprint: Fingerprint | None = None
         self._layout: Layout | None = layout
+        self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -493,6 +511,7 @@ class ExcelBackend(SheetBackend):
                 tmp.unlink()
         if path == self.path:
             self._fingerprint = _fingerprint(path, data)
+        self.saves += 1
 
     def _live_sheet(self, wb: Any) -> Any:
         if self.worksheet not in wb.sheetnames:
@@ -514,9 +533,13 @@ class ExcelBackend(SheetBackend):
     # --- writing -------------------------------------------------------------------------------
 
     def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
-        if not writes and not appends:
+        tabs = self._tab_queue()
+        if not writes and not appends and not tabs:
             return
         wb, loaded = self._open_for_change()
+        foreign = [t for t in tabs if t in wb.sheetnames and not _ours(wb[t])]
+        if foreign and not writes and not appends and len(foreign) == len(tabs):
+            raise SheetLayoutError(not_ours(foreign[0]))
         ws = self._live_sheet(wb)
         idx = self._sheet_index(ws)
         last = _last_used_row(ws)
@@ -536,7 +559,41 @@ class ExcelBackend(SheetBackend):
         if self._layout is not None:
             self._apply_rules(wb, ws, self._layout, idx)
         self._update_filter(ws)
+        for tab in tabs.values():
+            if tab.title not in foreign:
+                self._put_tab(wb, tab)
         self._save(wb, self.path, loaded)
+        for title in list(tabs):
+            if title not in foreign:
+                del tabs[title]
+
+    def _put_tab(self, wb: Any, tab: TabContent) -> None:
+        """Replace a read-only tab whole (a fresh sheet at the same place): bold frozen header with the
+        notice as its note, column widths, a filter, and sheet protection without a password (editing
+        warns; filtering still works)."""
+        index = None
+        if tab.title in wb.sheetnames:
+            index = wb.sheetnames.index(tab.title)
+            wb.remove(wb[tab.title])
+        ws = wb.create_sheet(tab.title, index)
+        bold = Font(bold=True)
+        for c, col in enumerate(tab.columns.columns, start=1):
+            cell = ws.cell(row=1, column=c, value=col.header)
+            cell.data_type = "s"
+            cell.font = bold
+            if col.width:
+                ws.column_dimensions[get_column_letter(c)].width = col.width
+        for r, values in enumerate(tab.rows, start=2):
+            for c, col in enumerate(tab.columns.columns, start=1):
+                text = values.get(col.field, "")
+                if text:
+                    _set_cell(ws.cell(row=r, column=c), col, text, self.max_cell_chars)
+        ws.cell(row=1, column=1).comment = Comment(f"{MIRROR_MARK}. {tab.notice}".strip(), "ozon-sync")
+        ws.freeze_panes = "A2"
+        width = max(len(tab.columns.columns), 1)
+        ws.auto_filter.ref = f"A1:{get_column_letter(width)}{len(tab.rows) + 1}"
+        ws.protection.sheet = True
+        ws.protection.autoFilter = False
 
     # --- layout --------------------------------------------------------------------------------
 

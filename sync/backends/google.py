@@ -36,7 +36,16 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 
 from sync.a1 import col_letters
-from sync.backends.base import OZON_SHADE, Layout, SheetBackend, Snapshot, header_index
+from sync.backends.base import (
+    MIRROR_MARK,
+    OZON_SHADE,
+    Layout,
+    SheetBackend,
+    Snapshot,
+    TabContent,
+    header_index,
+    not_ours,
+)
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
@@ -188,6 +197,8 @@ class GoogleBackend(SheetBackend):
         self._cols: dict[str, int] | None = None  # field -> 0-based column, from the last header read
         self._header: list[str] = []
         self._last_keys: dict[int, str] = {}  # row -> key, from the last read that had the key column
+        self._tab_ids: dict[str, int] | None = None  # tab title -> sheetId, for the read-only tabs
+        self._foreign_tabs: set[str] = set()  # titles of tabs without our read-only mark: never overwritten
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -328,8 +339,38 @@ class GoogleBackend(SheetBackend):
         return self._cols.get(field)
 
     def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
-        if not writes and not appends:
+        tabs = self._tab_queue()
+        if not writes and not appends and not tabs:
             return
+        cells = self._cell_requests(writes, appends) if writes or appends else []
+        if not tabs:
+            if cells:
+                self._call(self.http.batch_update, self.key, {"requests": cells})
+            return
+        try:
+            tab_reqs = self._tab_requests(list(tabs.values()))
+        except SheetLayoutError:  # a tab of that name that is not ours: the cells go alone, the tab waits
+            if not cells:
+                raise
+            self._call(self.http.batch_update, self.key, {"requests": cells})
+            return
+        try:
+            self._call(self.http.batch_update, self.key, {"requests": cells + tab_reqs})
+        except SheetLayoutError:
+            # Google refused the batch; most likely a person deleted or renamed a read-only tab since we
+            # looked. The staff tab's cells must not wait for that: write them alone, keep the tabs staged
+            # (the caller sees them pending and tries again with fresh tab ids).
+            self._tab_ids = None
+            if not cells:
+                raise
+            self._call(self.http.batch_update, self.key, {"requests": cells})
+            return
+        except Exception:
+            self._tab_ids = None
+            raise
+        tabs.clear()
+
+    def _cell_requests(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         if self._cols is None:
             self._read_header()
         sheet_id = self._id()
@@ -352,8 +393,60 @@ class GoogleBackend(SheetBackend):
                         cells[targets[f]] = self._cell(f, text)
                 rows.append({"values": cells})
             reqs.append({"appendCells": {"sheetId": sheet_id, "rows": rows, "fields": "userEnteredValue"}})
-        if reqs:
-            self._call(self.http.batch_update, self.key, {"requests": reqs})
+        return reqs
+
+    def _tab_requests(self, tabs: Sequence[TabContent]) -> list[dict[str, Any]]:
+        """Replace read-only tabs whole: size the grid to the content, write every cell (the rest is
+        cleared), and on a new tab a frozen bold header, widths, a filter and a warning-only protected
+        range. Tab ids come from one metadata read per process (or after a failed write)."""
+        if self._tab_ids is None:
+            sheets = self._sheets()
+            self._tab_ids = {str(sh["properties"]["title"]): int(sh["properties"]["sheetId"]) for sh in sheets}
+            self._foreign_tabs = {str(sh["properties"]["title"]) for sh in sheets if not any(
+                str(p.get("description", "")).startswith(MIRROR_MARK) for p in sh.get("protectedRanges", []))}
+        for tab in tabs:
+            if tab.title in self._tab_ids and tab.title in self._foreign_tabs:
+                raise SheetLayoutError(not_ours(tab.title))
+        reqs: list[dict[str, Any]] = []
+        for tab in tabs:
+            width = max(len(tab.columns.columns), 1)
+            height = max(len(tab.rows) + 1, 2)  # Google keeps at least one row below a frozen header
+            grid = {"rowCount": height, "columnCount": width, "frozenRowCount": 1}
+            sid = self._tab_ids.get(tab.title)
+            if sid is None:
+                sid = max([*self._tab_ids.values(), self._sheet_id or 0]) + 1
+                self._tab_ids[tab.title] = sid
+                reqs.append({"addSheet": {"properties": {"sheetId": sid, "title": tab.title, "gridProperties": grid}}})
+                reqs.append({"repeatCell": {"range": {"sheetId": sid, "startRowIndex": 0, "endRowIndex": 1},
+                                            "cell": {"userEnteredFormat": {"textFormat": {"bold": True},
+                                                                           "backgroundColor": rgb(OZON_SHADE)}},
+                                            "fields": "userEnteredFormat(textFormat.bold,backgroundColor)"}})
+                reqs += [{"updateDimensionProperties": {
+                    "range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": i, "endIndex": i + 1},
+                    "properties": {"pixelSize": int(c.width * PIXELS_PER_CHAR)}, "fields": "pixelSize"}}
+                    for i, c in enumerate(tab.columns.columns) if c.width]
+                reqs.append({"setBasicFilter": {"filter": {"range": {"sheetId": sid}}}})
+                reqs.append({"addProtectedRange": {"protectedRange": {
+                    "range": {"sheetId": sid}, "description": f"{MIRROR_MARK}. {tab.notice}".strip(),
+                    "warningOnly": True}}})
+            else:
+                reqs.append({"updateSheetProperties": {
+                    "properties": {"sheetId": sid, "gridProperties": grid},
+                    "fields": "gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount"}})
+            rows: list[dict[str, Any]] = [{"values": [
+                {"userEnteredValue": {"stringValue": c.header}, **({"note": tab.notice} if i == 0 and tab.notice
+                                                                    else {})}
+                for i, c in enumerate(tab.columns.columns)]}]
+            for values in tab.rows:
+                cells = []
+                for c in tab.columns.columns:
+                    typed = c.typed(values.get(c.field, ""))
+                    cells.append(_raw_cell(typed if isinstance(typed, int | float) else values.get(c.field, "")))
+                rows.append({"values": cells})
+            reqs.append({"updateCells": {"rows": rows, "fields": "userEnteredValue,note", "range": {
+                "sheetId": sid, "startRowIndex": 0, "endRowIndex": height, "startColumnIndex": 0,
+                "endColumnIndex": width}}})
+        return reqs
 
     # --- layout ------------------------------------------------------------------------------
 

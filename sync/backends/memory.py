@@ -25,6 +25,7 @@ class MemoryBackend(SheetBackend):
         self.layout: Layout | None = None
         self.busy = False  # a test sets it to make writes fail like a locked workbook
         self.writes = 0  # batches written, for request-count assertions
+        self.tabs: dict[str, list[list[str]]] = {}  # read-only tabs: title -> header and rows
 
     # --- SheetBackend ---------------------------------------------------------------------------
 
@@ -59,8 +60,12 @@ class MemoryBackend(SheetBackend):
     def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
         if self.busy:
             raise SheetBusy("The sheet is busy (test switch); writes wait for the next cycle")
-        if not writes and not appends:
+        tabs = self._tab_queue()
+        if not writes and not appends and not tabs:
             return
+        for tab in tabs.values():
+            self.tabs[tab.title] = tab.grid()
+        tabs.clear()
         idx = self._index()
         for staff in self.columns.fields(Owner.STAFF):  # never written, whatever the caller asks
             idx.pop(staff, None)

@@ -18,6 +18,10 @@ Ozon's rules as we know them:
 * fault injection (``Faults``): random or scripted 429, 500, dropped connections, slow answers,
   "Circle is open", and HTML instead of JSON. A write that meets a 500 or a dropped connection may
   already have been applied — as with the real service, only re-reading tells;
+* FBO postings (``/v3/posting/fbo/list`` with cursor pages, ``/v2/posting/fbo/get``) and returns
+  (``/v1/returns/list`` with ``last_id`` pages and its date filters), seeded from their own
+  generator (``fbo=``, ``returns=``) so the FBS/rFBS seed stays the same; Ozon moves them
+  (``set_fbo_state``, ``add_return``, ``set_return_status``), the seller cannot;
 * a log of every write call (``write_log``; JSON lines in ``write_log_path``) that marks duplicates:
   an accepted call whose effect Ozon had already applied. ozon-sheet-sync must never cause one.
 
@@ -197,6 +201,49 @@ class _Posting:
         return available_actions(self.status, self.substatus, self.integration, self.shipping_until is not None)
 
 
+FBO_STATUSES = ("awaiting_packaging", "awaiting_deliver", "delivering", "delivered", "cancelled")
+FBO_SUBSTATUS = {"awaiting_packaging": "posting_created", "awaiting_deliver": "posting_transferring_to_delivery",
+                 "delivering": "posting_on_way_to_city", "delivered": "posting_delivered",
+                 "cancelled": "posting_canceled"}
+FBO_WAREHOUSES = ((15431806189000, "Хоругвино"), (1020000000010, "Казань"), (1020000000011, "Екатеринбург"))
+# visual.status of a return: (id, sys_name, display_name). Ids are the emulator's own; Ozon's are not published.
+RETURN_STATUSES = (
+    (1, "DisputeOpened", "Открыт спор с покупателем"), (2, "OnSellerApproval", "На согласовании у продавца"),
+    (3, "ArrivedAtReturnPlace", "В пункте выдачи"), (4, "MovingToSeller", "Едет к продавцу"),
+    (5, "WaitingShipment", "Ожидает отправки"), (6, "ReceivedBySeller", "Получен продавцом"),
+    (7, "Utilizing", "На утилизации"),
+)
+RETURN_REASONS = ("Не подошёл размер", "Товар с браком", "Не соответствует описанию", "Покупатель отказался")
+
+
+@dataclass
+class _FboPosting:
+    number: str
+    order_id: int
+    status: str
+    substatus: str
+    warehouse: tuple[int, str]
+    city: str
+    created_at: datetime
+    products: list[Json]
+    cancel_reason: str = ""
+
+
+@dataclass
+class _Return:
+    id: int
+    posting_number: str
+    order_id: int
+    schema: str  # "Fbs" | "Fbo", as Ozon's example writes it
+    type: str
+    reason: str
+    product: Json
+    status: tuple[int, str, str]
+    changed_at: datetime
+    return_date: datetime
+    barcode: str
+
+
 def _buyer_shown(p: _Posting) -> bool:
     """Ozon gives the buyer's name, phone and address of an rFBS posting only while it is being delivered."""
     return p.customer is not None and p.status in ("awaiting_packaging", "awaiting_deliver", "delivering")
@@ -227,6 +274,8 @@ class OzonEmulator(LoopbackServer):
         *,
         seed: int = 1,
         postings: int = 20,
+        fbo: int = 0,
+        returns: int = 0,
         client_id: str = "123456",
         api_key: str = "emulator-key",
         host: str = "127.0.0.1",
@@ -265,6 +314,15 @@ class OzonEmulator(LoopbackServer):
         self._recent: deque[float] = deque()
         for _ in range(postings):
             self._seed_one()
+        # FBO postings and returns draw from their own generator, so the FBS/rFBS seed stays the same.
+        self._mirror_rng = random.Random(seed + 7)
+        self._fbo: dict[str, _FboPosting] = {}
+        self._returns: dict[int, _Return] = {}
+        self._return_seq = 1000000000 + seed * 100000
+        for _ in range(fbo):
+            self._seed_fbo()
+        for _ in range(returns):
+            self.add_return()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -392,6 +450,90 @@ class OzonEmulator(LoopbackServer):
                     continue
                 out.append(p.number)
             return out
+
+    # --- FBO postings and returns (read-only for the seller) -------------------------------------
+
+    def _seed_fbo(self) -> str:
+        status = self._mirror_rng.choices(FBO_STATUSES, weights=[15, 15, 30, 30, 10])[0]
+        return self.add_fbo(status=status, age=timedelta(hours=self._mirror_rng.uniform(1, 24 * 20)))
+
+    def add_fbo(self, *, status: str = "awaiting_packaging", products: list[tuple[str, str, int, str]] | None = None,
+                age: timedelta = timedelta(0)) -> str:
+        """Add an FBO posting (a buyer's order Ozon ships from its warehouse); returns its number."""
+        with self._lock:
+            rng = self._mirror_rng
+            self._order_seq += 1
+            order = f"{self._order_seq:010d}-{rng.randint(1, 9999):04d}"
+            if products is None:
+                picks = rng.sample(range(len(CATALOGUE)), rng.choice([1, 1, 2]))
+                products = [(CATALOGUE[i][0], CATALOGUE[i][1], rng.choice([1, 1, 2]),
+                             f"{rng.randint(3, 500) * 10}.00") for i in picks]
+            items = [{"sku": 1_000_000_000 + sum(ord(ch) for ch in offer) * 7919 + len(offer), "offer_id": offer,
+                      "name": name, "quantity": qty, "price": price} for name, offer, qty, price in products]
+            p = _FboPosting(f"{order}-1", self._order_seq * 10, status, FBO_SUBSTATUS.get(status, ""),
+                            rng.choice(FBO_WAREHOUSES), rng.choice(CITIES), self.clock() - age, items)
+            if status == "cancelled":
+                p.cancel_reason = "Покупатель отменил заказ"
+            self._fbo[p.number] = p
+            return p.number
+
+    def set_fbo_state(self, number: str, status: str, substatus: str = "") -> None:
+        """Ozon moves an FBO posting along (the seller cannot)."""
+        with self._lock:
+            p = self._fbo[number]
+            p.status, p.substatus = status, substatus or FBO_SUBSTATUS.get(status, "")
+            p.cancel_reason = "Покупатель отменил заказ" if status == "cancelled" else ""
+
+    def fbo_numbers(self, *, status: str | None = None) -> list[str]:
+        """FBO posting numbers, oldest first."""
+        with self._lock:
+            return [p.number for p in sorted(self._fbo.values(), key=lambda x: (x.created_at, x.order_id))
+                    if status is None or p.status == status]
+
+    def add_return(self, posting_number: str | None = None, *, status: str = "MovingToSeller",
+                   reason: str | None = None) -> int:
+        """A buyer returns one product of a posting (FBS/rFBS or FBO; a seeded one when None); returns its id."""
+        with self._lock:
+            rng = self._mirror_rng
+            if posting_number is None:
+                pool = list(self._fbo) + list(self._postings)
+                posting_number = rng.choice(pool) if pool else None
+            if posting_number in self._fbo:
+                fbo = self._fbo[posting_number]
+                schema, order_id, items = "Fbo", fbo.order_id, fbo.products
+            elif posting_number in self._postings:
+                fbs = self._postings[posting_number]
+                schema, order_id, items = "Fbs", fbs.order_id, fbs.products
+            else:
+                posting_number, schema, order_id = f"{self._order_seq + 1:010d}-0001-1", "Fbs", 0
+                items = [{"sku": 1_000_000_001, "offer_id": "KET-17", "name": CATALOGUE[0][0], "quantity": 1,
+                          "price": "1990.00"}]
+            item = items[0]
+            self._return_seq += 1
+            now = self.clock()
+            r = _Return(self._return_seq, posting_number, order_id, schema,
+                        rng.choice(["ClientReturn", "FullReturn", "Cancellation"]),
+                        reason or rng.choice(RETURN_REASONS), dict(item, quantity=1), self._return_status(status),
+                        now, now - timedelta(days=rng.randint(0, 3)), f"ii{rng.randint(10**9, 10**10 - 1)}")
+            self._returns[r.id] = r
+            return r.id
+
+    def set_return_status(self, return_id: int, status: str) -> None:
+        """The return moves on (``status`` is a visual status sys_name, e.g. ReceivedBySeller)."""
+        with self._lock:
+            r = self._returns[return_id]
+            r.status, r.changed_at = self._return_status(status), self.clock()
+
+    def return_ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._returns)
+
+    @staticmethod
+    def _return_status(sys_name: str) -> tuple[int, str, str]:
+        for entry in RETURN_STATUSES:
+            if entry[1] == sys_name:
+                return entry
+        raise ValueError(f"unknown return status {sys_name!r}; one of {', '.join(e[1] for e in RETURN_STATUSES)}")
 
     # --- state rules ----------------------------------------------------------------------------
 
@@ -609,6 +751,113 @@ class OzonEmulator(LoopbackServer):
     def r_roles(self, body: Json) -> Json:
         return {"roles": [{"name": "Postings FBS", "methods": sorted(ROUTES)}], "expires_at": iso(self.key_expires_at)}
 
+    def _fbo_item(self, p: _FboPosting, analytics: bool, *, detail: bool = False) -> Json:
+        if detail:  # /v2/posting/fbo/get: price as text beside currency_code
+            products = [{"sku": i["sku"], "offer_id": i["offer_id"], "name": i["name"], "quantity": i["quantity"],
+                         "price": i["price"], "currency_code": "RUB", "digital_codes": [],
+                         "is_marketplace_buyout": False} for i in p.products]
+        else:
+            products = [{"sku": i["sku"], "offer_id": i["offer_id"], "name": i["name"], "quantity": i["quantity"],
+                         "price": {"amount": i["price"], "currency": "RUB"}, "digital_codes": [],
+                         "is_marketplace_buyout": False} for i in p.products]
+        data: Json = {
+            "posting_number": p.number, "order_id": p.order_id, "order_number": p.number.rsplit("-", 1)[0],
+            "status": p.status, "substatus": p.substatus, "created_at": iso(p.created_at),
+            "in_process_at": iso(p.created_at + timedelta(minutes=5)),
+            "cancel_reason_id": 501 if p.status == "cancelled" else 0,
+            "products": products, "additional_data": [],
+        }
+        if not detail:
+            data["cancellation"] = {"cancel_reason": p.cancel_reason,
+                                    "cancellation_type": "client" if p.cancel_reason else "",
+                                    "cancellation_initiator": "Покупатель" if p.cancel_reason else ""}
+        if analytics:
+            data["analytics_data"] = {"city": p.city, "delivery_type": "PVZ", "is_premium": False, "is_legal": False,
+                                      "payment_type_group_name": "Карты оплаты", "warehouse_id": p.warehouse[0],
+                                      "warehouse_name": p.warehouse[1]}
+        return data
+
+    def r_fbo_list(self, body: Json) -> Json:
+        limit = body.get("limit", 100)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
+            raise ApiError(400, 3, "INVALID_ARGUMENT: limit must be between 1 and 100")
+        flt = body.get("filter") or {}
+        if not isinstance(flt, dict):
+            raise ApiError(400, 3, "INVALID_ARGUMENT: filter must be an object")
+        since, to = parse_time(flt.get("since")), parse_time(flt.get("to"))
+        if since and to and to - since > MAX_PERIOD:
+            raise ApiError(400, 3, "PERIOD_IS_TOO_LONG")
+        statuses = flt.get("statuses") or []
+        numbers = flt.get("posting_numbers") or []
+        items = [p for p in self._fbo.values()
+                 if not (since and p.created_at < since or to and p.created_at > to)
+                 and (not statuses or p.status in statuses) and (not numbers or p.number in numbers)]
+        items.sort(key=lambda p: (p.created_at, p.order_id), reverse=body.get("sort_dir") == "DESC")
+        cursor = body.get("cursor") or ""
+        if cursor:
+            try:
+                start = int(base64.b64decode(cursor).decode().removeprefix("fbo:"))
+            except ValueError:
+                raise ApiError(400, 3, "INVALID_ARGUMENT: bad cursor") from None
+        else:
+            start = 0
+        page, more = items[start:start + limit], len(items) > start + limit
+        analytics = bool((body.get("with") or {}).get("analytics_data"))
+        return {"postings": [self._fbo_item(p, analytics) for p in page], "has_next": more,
+                "cursor": base64.b64encode(f"fbo:{start + limit}".encode()).decode() if more else ""}
+
+    def r_fbo_get(self, body: Json) -> Json:
+        number = str(body.get("posting_number") or "")
+        if number not in self._fbo:
+            raise refused("POSTING_NOT_FOUND")
+        analytics = bool((body.get("with") or {}).get("analytics_data"))
+        return {"result": self._fbo_item(self._fbo[number], analytics, detail=True)}
+
+    def r_returns(self, body: Json) -> Json:
+        limit = body.get("limit")
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500:
+            raise ApiError(400, 3, "INVALID_ARGUMENT: limit is required, 1 to 500")
+        flt = body.get("filter") or {}
+        dates = [k for k in ("logistic_return_date", "storage_tariffication_start_date",
+                             "visual_status_change_moment") if flt.get(k)]
+        if len(dates) > 1:
+            raise ApiError(400, 3, "INVALID_ARGUMENT: use only one of the date filters")
+        last_id = int(body.get("last_id") or 0)
+        window = (flt.get(dates[0]) if dates else None) or {}
+        t_from, t_to = parse_time(window.get("time_from")), parse_time(window.get("time_to"))
+        schema = str(flt.get("return_schema") or "").lower()
+        numbers = flt.get("posting_numbers") or []
+        items = []
+        for r in sorted(self._returns.values(), key=lambda x: x.id):
+            moment = r.return_date if dates and dates[0] == "logistic_return_date" else r.changed_at
+            if r.id <= last_id or (t_from and moment < t_from) or (t_to and moment > t_to):
+                continue
+            if schema and r.schema.lower() != schema or numbers and r.posting_number not in numbers:
+                continue
+            items.append(r)
+        page = items[:limit]
+        return {"returns": [self._return_item(r) for r in page], "has_next": len(items) > limit}
+
+    @staticmethod
+    def _return_item(r: _Return) -> Json:
+        price = float(r.product["price"])
+        # Ozon's own example sends int64 ids as strings; the emulator sends numbers, as the schema says.
+        return {
+            "id": r.id, "company_id": 3058, "source_id": r.id - 900000000, "posting_number": r.posting_number,
+            "order_id": r.order_id, "order_number": r.posting_number.rsplit("-", 1)[0], "type": r.type,
+            "schema": r.schema, "return_reason_name": r.reason,
+            "product": {"sku": r.product["sku"], "offer_id": r.product["offer_id"], "name": r.product["name"],
+                        "quantity": 1, "price": {"currency_code": "RUB", "price": price},
+                        "price_without_commission": {"currency_code": "RUB", "price": round(price * 0.9, 2)},
+                        "commission_percent": 10.0, "commission": {"currency_code": "RUB",
+                                                                   "price": round(price * 0.1, 2)}},
+            "visual": {"status": {"id": r.status[0], "sys_name": r.status[1], "display_name": r.status[2]},
+                       "change_moment": iso(r.changed_at)},
+            "logistic": {"return_date": iso(r.return_date), "barcode": r.barcode},
+            "place": {"id": 23869688194000, "name": "Склад возвратов Софьино", "address": "Московская обл."},
+            "additional_info": {"is_opened": False, "is_super_econom": False},
+        }
+
     # --- writes ---------------------------------------------------------------------------------
 
     def r_ship(self, body: Json) -> Json:
@@ -786,6 +1035,15 @@ class OzonEmulator(LoopbackServer):
                             return 400, {"error": "give expires_at (RFC 3339) or expires_in_days"}
                         self.key_expires_at = when
                     return 200, {"expires_at": iso(self.key_expires_at)}
+                if method == "POST" and path == "/_emulator/fbo":
+                    return 200, {"posting_number": self.add_fbo(status=str(body.get("status", "awaiting_packaging")))}
+                if method == "POST" and path == "/_emulator/fbo-state":
+                    self.set_fbo_state(str(body["posting_number"]), str(body["status"]))
+                    return 200, {"posting_number": str(body["posting_number"]), "status": str(body["status"])}
+                if method == "POST" and path == "/_emulator/returns":
+                    returned = body.get("posting_number")
+                    return 200, {"id": self.add_return(str(returned) if returned else None,
+                                                       status=str(body.get("status", "MovingToSeller")))}
                 number = str(body.get("posting_number", ""))
                 if number not in self._postings:
                     return 404, {"error": f"no posting {number!r}"}
@@ -815,6 +1073,9 @@ ROUTES: dict[str, Callable[[OzonEmulator, Json], Json]] = {
     "/v2/posting/fbs/cancel": OzonEmulator.r_cancel,
     "/v2/posting/fbs/cancel-reason/list": OzonEmulator.r_cancel_reasons,
     "/v1/roles": OzonEmulator.r_roles,
+    "/v3/posting/fbo/list": OzonEmulator.r_fbo_list,
+    "/v2/posting/fbo/get": OzonEmulator.r_fbo_get,
+    "/v1/returns/list": OzonEmulator.r_returns,
 }
 WRITE_PATHS = frozenset({"/v4/posting/fbs/ship", "/v2/posting/fbs/awaiting-delivery", "/v2/fbs/posting/delivering",
                          "/v2/fbs/posting/last-mile", "/v2/fbs/posting/delivered",
@@ -884,6 +1145,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the generated postings")
     parser.add_argument("--postings", type=int, default=30, help="how many postings to seed")
+    parser.add_argument("--fbo", type=int, default=10, help="how many FBO postings to seed")
+    parser.add_argument("--returns", type=int, default=5, help="how many returns to seed")
     parser.add_argument("--client-id", default="123456", help="the Client-Id it accepts")
     parser.add_argument("--api-key", default="emulator-key", help="the Api-Key it accepts")
     parser.add_argument("--ship-delay", type=float, default=2.0, help="seconds a ship stays in processing")
@@ -896,7 +1159,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
     faults = Faults(rate_429=args.fault_429, rate_500=args.fault_500)
-    emu = OzonEmulator(seed=args.seed, postings=args.postings, client_id=args.client_id, api_key=args.api_key,
+    emu = OzonEmulator(seed=args.seed, postings=args.postings, fbo=args.fbo, returns=args.returns,
+                       client_id=args.client_id, api_key=args.api_key,
                        port=args.port, rate_limit_rps=args.rps, ship_delay=args.ship_delay,
                        ship_fail_rate=args.ship_fail_rate, faults=faults, write_log_path=args.write_log)
     with emu:
@@ -906,6 +1170,8 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         print(f"  curl -X POST {emu.base_url}/_emulator/postings -d '{{\"scheme\": \"rFBS\"}}'")
         print(f"  curl -X POST {emu.base_url}/_emulator/buyer-cancel -d '{{\"posting_number\": \"...\"}}'")
         print(f"  curl -X POST {emu.base_url}/_emulator/key -d '{{\"expires_in_days\": 3}}'")
+        print(f"  curl -X POST {emu.base_url}/_emulator/fbo -d '{{\"status\": \"delivering\"}}'")
+        print(f"  curl -X POST {emu.base_url}/_emulator/returns -d '{{\"posting_number\": \"...\"}}'")
         print(f"  curl {emu.base_url}/_emulator/log")
         print("Ctrl-C stops it.")
         emu.wait(stop)

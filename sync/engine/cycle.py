@@ -29,6 +29,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sync.backends.base import SheetBackend, Snapshot
+from sync.engine.mirror import Mirror
 from sync.engine.notes import Notes
 from sync.engine.rows import OPEN_FOR_CUSTOMER_DATA, edit_id, ozon_hash, ozon_values, same_value
 from sync.engine.state import OPEN_OUTBOX, CellState, OutboxEntry, RowState, StateStore
@@ -196,9 +197,10 @@ class Engine:
                  columns: ColumnMap, statuses: StatusMap, options: EngineOptions | None = None, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  sleep: Callable[[float], None] | None = None,
-                 progress: Callable[[int], None] | None = None,
+                 progress: Callable[[int], None] | None = None, mirror: Mirror | None = None,
                  view: str = "", owner_of: Callable[[Posting], str] | None = None,
                  known: SharedKnown | None = None):
+        self.mirror = mirror  # read-only FBO / returns tabs, written with the cycle's own write
         self.backend = backend
         self.state = state
         self.columns = columns
@@ -256,9 +258,13 @@ class Engine:
                     except (OzonUnavailable, OzonRefused, OzonAuthError) as exc:
                         # A refused list filter is tried again next cycle.
                         self._account_failed(ctx, rep, acc, exc, "Pulling from Ozon failed")
+                if self.mirror is not None:
+                    rep.problems += self.mirror.stage(ctx.now)
             if not dry_run:
                 self._write(ctx, snap, by_key, rep)
                 self._purge_buyers(ctx)
+                if self.mirror is not None:
+                    rep.problems += self.mirror.finish(deferred=bool(rep.deferred))
         except Exception as exc:
             self.state.finish_cycle(cycle_id, self.clock(), rep.summary(), str(exc))
             raise

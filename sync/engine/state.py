@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -477,3 +477,39 @@ class StateStore:
         if kind is None:
             return int(self.db.execute("SELECT COUNT(*) FROM alerts").fetchone()[0])
         return int(self.db.execute("SELECT COUNT(*) FROM alerts WHERE kind=?", (kind,)).fetchone()[0])
+
+    # --- reports (read-only) ------------------------------------------------------------------
+
+    REPORT_TIME_FIELDS = ("in_process_at", "shipment_date")
+
+    def report_postings(self, time_field: str, since: datetime | None, until: datetime | None, *,
+                        statuses: Sequence[str] = (), unshipped: Sequence[str] = (),
+                        ) -> Iterator[tuple[dict[str, Any], datetime, datetime | None]]:
+        """Postings whose ``time_field`` falls in [since, until), in that field's order, streamed from a cursor.
+
+        Yields (data, first_seen, shipped_at): ``shipped_at`` is the first time history saw the posting in a
+        status not in ``unshipped`` (None if never). ``statuses`` keeps only postings now in those statuses.
+        Times are compared as the stored ISO strings (all UTC); callers re-check the exact bounds.
+        """
+        if time_field not in self.REPORT_TIME_FIELDS:
+            raise ValueError(f"report_postings: time_field must be one of {self.REPORT_TIME_FIELDS}")
+        key = f"json_extract(p.data, '$.{time_field}')"
+        where: list[str] = []
+        args: list[object] = list(unshipped)
+        if since is not None:
+            where.append(f"{key} >= ?")
+            args.append(_iso(since))
+        if until is not None:
+            where.append(f"{key} < ?")
+            args.append(_iso(until))
+        if statuses:
+            where.append(f"p.status IN ({','.join('?' * len(statuses))})")
+            args.extend(statuses)
+        marks = ",".join("?" * len(unshipped)) or "''"
+        query = (
+            "SELECT p.data, p.first_seen, (SELECT MIN(h.seen_at) FROM history h WHERE h.account=p.account "
+            f"AND h.number=p.number AND h.status NOT IN ({marks})) FROM postings p "
+            f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {key}, p.number"
+        )
+        for data, first_seen, shipped in self.db.execute(query, args):
+            yield json.loads(data), datetime.fromisoformat(first_seen), parse_iso(shipped)

@@ -1,4 +1,5 @@
-"""The Ozon Seller API client: the few FBS/rFBS methods the sync needs, over an injected transport.
+"""The Ozon Seller API client: the few FBS/rFBS methods the sync needs (and the FBO and returns
+lists of the read-only tabs), over an injected transport.
 
 Every call goes through ``OzonClient._request``, the one place that sorts Ozon's answers into
 what the caller does about them (sync/errors.py):
@@ -31,19 +32,21 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from sync.errors import ConfigError, FatalError, OzonAuthError, OzonRefused, OzonUnavailable
-from sync.model import CancelReason, Posting
+from sync.model import CancelReason, FboPosting, Posting, ReturnItem
 from sync.ozon.limiter import RateLimiter
-from sync.ozon.parse import parse_cancel_reasons, parse_posting, to_datetime
+from sync.ozon.parse import parse_cancel_reasons, parse_fbo_posting, parse_posting, parse_return, to_datetime
 
 log = logging.getLogger("sync.ozon")
 
 DEFAULT_BASE_URL = "https://api-seller.ozon.ru"
 PAGE_SIZE = 100
+RETURNS_PAGE_SIZE = 500  # /v1/returns/list allows up to 500
+T = TypeVar("T")
 MAX_WINDOW = timedelta(days=364)  # Ozon: "the period shouldn't be longer than one year"
 CIRCLE_OPEN_BLOCK = 180.0  # seconds; Ozon: the method "recovers in a few minutes"
 BACKOFF_BASE = 0.5
@@ -207,7 +210,7 @@ class OzonClient:
         seen: set[str] = set()
         for start, end in split_windows(since, to):
             flt = {"since": format_time(start), "to": format_time(end), **base_filter}
-            for posting in self._pages("/v4/posting/fbs/list", flt):
+            for posting in self._pages("/v4/posting/fbs/list", flt, parse=parse_posting):
                 if posting.posting_number not in seen:
                     seen.add(posting.posting_number)
                     yield posting
@@ -225,7 +228,7 @@ class OzonClient:
             flt["statuses"] = list(statuses)
         if changed_since is not None:
             flt["last_changed_status_date"] = {"from": format_time(changed_since), "to": format_time(_far_now())}
-        yield from self._pages("/v4/posting/fbs/unfulfilled/list", flt)
+        yield from self._pages("/v4/posting/fbs/unfulfilled/list", flt, parse=parse_posting)
 
     def get_posting(self, number: str) -> Posting:
         """One posting with its customer data when Ozon gives it: ``POST /v3/posting/fbs/get``.
@@ -251,6 +254,65 @@ class OzonClient:
         if posting is None:
             raise OzonUnavailable(f"Ozon's answer on {path} for posting {number} holds no posting")
         return posting
+
+    def list_fbo(self, since: datetime, to: datetime, *, statuses: Sequence[str] = ()) -> Iterator[FboPosting]:
+        """FBO postings created between ``since`` and ``to``: ``POST /v3/posting/fbo/list``.
+
+        Windows of at most 364 days, cursor pages of 100, with ``analytics_data`` (warehouse, city).
+        Ozon has no "changed since" filter for FBO, so the caller decides how often to ask.
+        Raises as ``list_postings``.
+        """
+        seen: set[str] = set()
+        for start, end in split_windows(since, to):
+            flt: dict[str, Any] = {"since": format_time(start), "to": format_time(end)}
+            if statuses:
+                flt["statuses"] = list(statuses)
+            extra = {"with": {"analytics_data": True, "financial_data": False, "legal_info": False}}
+            for posting in self._pages("/v3/posting/fbo/list", flt, parse=parse_fbo_posting, extra=extra):
+                if posting.posting_number not in seen:
+                    seen.add(posting.posting_number)
+                    yield posting
+
+    def get_fbo(self, number: str) -> FboPosting:
+        """One FBO posting: ``POST /v2/posting/fbo/get``. Raises as ``get_posting``."""
+        path = "/v2/posting/fbo/get"
+        body = {"posting_number": number, "translit": False,
+                "with": {"analytics_data": True, "financial_data": False, "legal_info": False}}
+        posting = parse_fbo_posting(_unwrap(self._request(path, body, idempotent=True)), self.account)
+        if posting is None:
+            raise OzonUnavailable(f"Ozon's answer on {path} for posting {number} holds no posting")
+        return posting
+
+    def list_returns(self, since: datetime, to: datetime) -> Iterator[ReturnItem]:
+        """FBS and FBO returns whose status changed between ``since`` and ``to``: ``POST /v1/returns/list``
+        filtered by ``visual_status_change_moment``, pages of 500 continued by ``last_id``.
+
+        Raises as ``list_postings`` (OzonUnavailable also when a page does not move ``last_id`` on).
+        """
+        path = "/v1/returns/list"
+        flt = {"visual_status_change_moment": {"time_from": format_time(since), "time_to": format_time(to)}}
+        last_id, page = 0, 0
+        while True:
+            page += 1
+            body = {"limit": RETURNS_PAGE_SIZE, "last_id": last_id, "filter": flt}
+            data = _unwrap(self._request(path, body, idempotent=True))
+            items = data.get("returns")
+            biggest = last_id
+            for index, raw in enumerate(items if isinstance(items, list) else []):
+                item = parse_return(raw, self.account)
+                if item is None:
+                    log.warning("Skipped return %d on page %d of %s: it has no id", index + 1, page, path)
+                    continue
+                biggest = max(biggest, item.id)
+                yield item
+            if not data.get("has_next"):
+                return
+            if biggest <= last_id:
+                raise OzonUnavailable(
+                    f"Ozon said more returns follow on {path} but page {page} did not move last_id on; "
+                    "the scan stopped to avoid looping and is tried again next cycle"
+                )
+            last_id = biggest
 
     def cancel_reasons(self) -> list[CancelReason]:
         """Seller cancel reasons available for cancelling: ``POST /v2/posting/fbs/cancel-reason/list``.
@@ -333,17 +395,18 @@ class OzonClient:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _pages(self, path: str, flt: Mapping[str, Any]) -> Iterator[Posting]:
+    def _pages(self, path: str, flt: Mapping[str, Any], *,
+               parse: Callable[[object, str], T | None], extra: Mapping[str, Any] | None = None) -> Iterator[T]:
         cursor = ""
         seen_cursors: set[str] = set()
         page = 0
         while True:
             page += 1
-            body = {"cursor": cursor, "limit": PAGE_SIZE, "sort_dir": "ASC", "filter": dict(flt)}
+            body = {"cursor": cursor, "limit": PAGE_SIZE, "sort_dir": "ASC", "filter": dict(flt), **(extra or {})}
             data = _unwrap(self._request(path, body, idempotent=True))
             items = data.get("postings")
             for index, item in enumerate(items if isinstance(items, list) else []):
-                posting = parse_posting(item, self.account)
+                posting = parse(item, self.account)
                 if posting is None:
                     log.warning("Skipped posting %d on page %d of %s: it has no posting_number", index + 1, page, path)
                     continue

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sync.model import DEFAULT_ACCOUNT, CancelReason, Posting, Product
+from sync.model import DEFAULT_ACCOUNT, CancelReason, FboPosting, Posting, Product, ReturnItem
 
 _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 _DATETIME_RE = re.compile(
@@ -201,6 +201,65 @@ def parse_posting(data: object, account: str = DEFAULT_ACCOUNT) -> Posting | Non
         customer_name=to_text(customer.get("name")) or to_text(addressee.get("name")),
         customer_phone=to_text(customer.get("phone")) or to_text(addressee.get("phone")),
         customer_address=_address(customer.get("address")),
+    )
+
+
+def parse_fbo_posting(data: object, account: str = DEFAULT_ACCOUNT) -> FboPosting | None:
+    """A posting of ``/v3/posting/fbo/list`` or ``/v2/posting/fbo/get``; None without a posting number.
+
+    Product prices come as ``{amount, currency}`` (v3 list) or as ``"137.00"`` beside
+    ``currency_code`` (v2 get, and the v3 list's own example); both are read."""
+    if not isinstance(data, Mapping):
+        return None
+    number = to_text(data.get("posting_number")).strip()
+    if not number:
+        return None
+    analytics = _block(data, "analytics_data")
+    cancellation = _block(data, "cancellation")
+    products = tuple(p for p in (parse_product(x) for x in _list(data.get("products"))) if p is not None)
+    return FboPosting(
+        posting_number=number,
+        status=to_text(data.get("status")),
+        account=account,
+        substatus=to_text(data.get("substatus")),
+        order_number=to_text(data.get("order_number")),
+        warehouse=to_text(analytics.get("warehouse_name")) or to_text(analytics.get("warehouse")),
+        city=to_text(analytics.get("city")),
+        delivery_type=to_text(analytics.get("delivery_type")),
+        created_at=to_datetime(data.get("created_at")),
+        in_process_at=to_datetime(data.get("in_process_at")),
+        cancel_reason=to_text(cancellation.get("cancel_reason")),
+        products=products,
+    )
+
+
+def parse_return(data: object, account: str = DEFAULT_ACCOUNT) -> ReturnItem | None:
+    """One entry of ``/v1/returns/list``; None without an id. Ids may be numbers or numeric strings,
+    money ``{"currency_code", "price"}`` with the price as a number or a string."""
+    if not isinstance(data, Mapping):
+        return None
+    return_id = to_int(data.get("id"))
+    if not return_id:
+        return None
+    product = parse_product(data.get("product"))
+    visual = _block(data, "visual")
+    status = _block(visual, "status")
+    logistic = _block(data, "logistic")
+    return ReturnItem(
+        id=return_id,
+        posting_number=to_text(data.get("posting_number")),
+        account=account,
+        order_number=to_text(data.get("order_number")),
+        schema=to_text(data.get("schema")),
+        type=to_text(data.get("type")),
+        reason=to_text(data.get("return_reason_name")),
+        product=product,
+        status=to_text(status.get("display_name")) or to_text(status.get("sys_name")),
+        status_code=to_text(status.get("sys_name")),
+        status_changed_at=to_datetime(visual.get("change_moment")),
+        return_date=to_datetime(logistic.get("return_date")),
+        place=to_text(_block(data, "place").get("name")),
+        barcode=to_text(logistic.get("barcode")),
     )
 
 

@@ -557,6 +557,11 @@ class _Validator:
                                                f"account once")
                 ok = False
             clients.setdefault(cfg.client_id, p)
+            if i > 0 and ("fbo" in cfg.schemes or cfg.returns):
+                self.problem(f"{p}.schemes" if "fbo" in cfg.schemes else f"{p}.returns",
+                             "the read-only FBO and returns tabs are filled from the first account only; "
+                             "remove fbo / returns here, or list this account first")
+                ok = False
             out.append(dataclasses.replace(cfg, account=acc))
         return tuple(out) if ok else None
 

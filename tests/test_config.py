@@ -280,6 +280,18 @@ def test_accounts_need_an_id_and_a_list(tmp_path: Path) -> None:
     assert problem.startswith("accounts[0].id: use only letters, digits, - and _")
 
 
+def test_fbo_and_returns_tabs_come_from_the_first_account_only(tmp_path: Path) -> None:
+    data = minimal()
+    del data["ozon"]
+    data["accounts"] = [account(1, schemes=["fbs", "fbo"], returns=True), account(2, schemes=["fbo"]),
+                        account(3, returns=True)]
+    assert problems_of_dict(data, tmp_path) == [
+        "accounts[1].schemes: the read-only FBO and returns tabs are filled from the first account only; "
+        "remove fbo / returns here, or list this account first",
+        "accounts[2].returns: the read-only FBO and returns tabs are filled from the first account only; "
+        "remove fbo / returns here, or list this account first"]
+
+
 def test_missing_env_in_an_account_names_its_path(tmp_path: Path) -> None:
     data = minimal()
     del data["ozon"]

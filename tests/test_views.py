@@ -202,3 +202,7 @@ def test_the_commands_cover_every_view(tmp_path: Path, emulator: OzonEmulator,
     (tmp_path / "courier.xlsx").unlink()
     assert main(["--config", cfg, "init"]) == 0
     assert "The view «Курьеры»" in capsys.readouterr().out and (tmp_path / "courier.xlsx").exists()
+    (tmp_path / "courier.xlsx").unlink()
+    courier = emulator.add_posting(**COURIER_KIND)
+    assert main(["--config", cfg, "run", "--cycles", "1"]) == 0  # the daemon: every view, a lost one made again
+    assert numbers(ExcelPerson(tmp_path / "courier.xlsx", SHEET)) == [courier]

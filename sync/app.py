@@ -188,6 +188,7 @@ class SheetsReport(CycleReport):
     """One cycle over the main sheet and every view: the sums, and each sheet's own summary."""
 
     parts: list[CycleReport] = field(default_factory=list)
+    failed_sheets: list[str] = field(default_factory=list)  # sheets whose cycle raised ("" = the main one)
 
     def summary(self) -> str:
         return " | ".join(p.summary() for p in self.parts)
@@ -277,6 +278,7 @@ class App:
             raise failures[0][1]
         rep = combine(parts)
         rep.problems += [f"View «{n}»: {e}" if n else f"The main sheet: {e}" for n, e in failures]
+        rep.failed_sheets = [n for n, _e in failures]
         return rep
 
     def wait_for_lock(self, wait: float, sleep: Callable[[float], None] = time.sleep) -> str | None:

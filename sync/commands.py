@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from sync.app import App, open_app, setup_logging
+from sync.app import App, SheetsReport, open_app, setup_logging
 from sync.config import Config
 from sync.engine.cycle import CycleReport
 from sync.errors import ConfigError, FatalError, SheetLayoutError, WorkbookError
@@ -50,7 +50,8 @@ def _one_pass(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) -> 
         rep = app.run_cycle(push=push, pull=pull, dry_run=dry_run)
         progress.done()
         _print_report(rep, dry_run, holder)
-        return 1 if rep.problems and not (rep.calls or rep.pulled) else 0
+        failed_sheet = isinstance(rep, SheetsReport) and bool(rep.failed_sheets)  # a view's sheet is broken
+        return 1 if failed_sheet or (rep.problems and not (rep.calls or rep.pulled)) else 0
     finally:
         try:
             if not dry_run:

@@ -206,3 +206,22 @@ def test_the_commands_cover_every_view(tmp_path: Path, emulator: OzonEmulator,
     courier = emulator.add_posting(**COURIER_KIND)
     assert main(["--config", cfg, "run", "--cycles", "1"]) == 0  # the daemon: every view, a lost one made again
     assert numbers(ExcelPerson(tmp_path / "courier.xlsx", SHEET)) == [courier]
+
+
+def test_a_broken_view_is_reported_and_the_other_sheets_go_on(tmp_path: Path, emulator: OzonEmulator,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from sync.cli import main
+
+    cfg = str(views_config(tmp_path, emulator, SOFYINO + COURIER))
+    emulator.add_posting()
+    assert main(["--config", cfg, "pull"]) == 0
+    sofyino = ExcelPerson(tmp_path / "sofyino.xlsx", SHEET)
+    sofyino.set(1, "Отправление", "Номер")  # the key column's header is gone
+    courier = emulator.add_posting(**COURIER_KIND)
+    other = emulator.add_posting(**THREE_PL)
+    capsys.readouterr()
+    assert main(["--config", cfg, "sync"]) == 1
+    out = capsys.readouterr().out
+    assert "Problem: View «Софьино»:" in out and "Отправление" in out
+    assert numbers(ExcelPerson(tmp_path / "courier.xlsx", SHEET)) == [courier]
+    assert numbers(ExcelPerson(tmp_path / "orders.xlsx", SHEET)) == [other]

@@ -80,8 +80,22 @@ class CancelReason:
     type_id: str = "seller"
 
 
+class _Totals:
+    """Units and sum over a posting's products."""
+
+    products: tuple[Product, ...]
+
+    @property
+    def total_quantity(self) -> int:
+        return sum(p.quantity for p in self.products)
+
+    @property
+    def total_price(self) -> Decimal:
+        return sum((p.price * p.quantity for p in self.products), Decimal(0))
+
+
 @dataclass(frozen=True)
-class Posting:
+class Posting(_Totals):
     """One Ozon posting, as much of it as the sheet, the engine and the reports use.
 
     ``status``/``substatus`` are Ozon's raw strings (an unknown value is kept, not rejected).
@@ -125,17 +139,9 @@ class Posting:
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
-    @property
-    def total_quantity(self) -> int:
-        return sum(p.quantity for p in self.products)
-
-    @property
-    def total_price(self) -> Decimal:
-        return sum((p.price * p.quantity for p in self.products), Decimal(0))
-
 
 @dataclass(frozen=True)
-class FboPosting:
+class FboPosting(_Totals):
     """An FBO posting (Ozon ships it from its own warehouse): mirrored read-only, never edited."""
 
     posting_number: str
@@ -150,14 +156,6 @@ class FboPosting:
     in_process_at: datetime | None = None
     cancel_reason: str = ""
     products: tuple[Product, ...] = ()
-
-    @property
-    def total_quantity(self) -> int:
-        return sum(p.quantity for p in self.products)
-
-    @property
-    def total_price(self) -> Decimal:
-        return sum((p.price * p.quantity for p in self.products), Decimal(0))
 
 
 @dataclass(frozen=True)

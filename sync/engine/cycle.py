@@ -924,14 +924,19 @@ class Engine:
     def _note_moved_out(self, ctx: _Ctx, key: Key, rows: list[SheetRow], snap: Snapshot,
                         writes: list[CellWrite]) -> None:
         """A row of a posting that now belongs on another sheet (its warehouse, delivery or account changed):
-        it is edited there; this row only says so (once), and is left for a person to delete."""
+        it is edited there. This row says so (once) and shows Ozon's values, so whatever is typed here is
+        neither pushed nor left standing (should the posting come back); a person may delete it."""
         there = self._owner(ctx.known[key])
         text = self.notes.text("in_view", view=there) if there else self.notes.text("in_main")
-        if "sync_note" in snap.missing:
-            return
+        desired, limit = self._desired(ctx, key), int(getattr(self.backend, "max_cell_chars", 50000))
+        shown = [c.field for c in self.columns.columns if c.owner in ("ozon", "both") and c.field not in snap.missing]
         for r in rows:
-            if not r.get("sync_note").endswith(text):
+            if "sync_note" not in snap.missing and not r.get("sync_note").endswith(text):
                 writes.append(CellWrite(r.row, "sync_note", f"{self.notes.clock(ctx.now)} {text}"))
+            for f in shown:
+                value = self._truncate(desired.get(f, ""), limit)
+                if r.get(f) != value:
+                    writes.append(CellWrite(r.row, f, value))
 
     def _final_values(self, ctx: _Ctx, key: Key, desired: dict[str, str], note: str, limit: int) -> dict[str, str]:
         final: dict[str, str] = {}

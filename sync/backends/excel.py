@@ -324,6 +324,7 @@ class ExcelBackend(SheetBackend):
         self.sleep = sleep
         self._fingerprint: Fingerprint | None = None
         self._layout: Layout | None = layout
+        self._converted: dict[tuple[tuple[str, int], ...], dict[tuple[Any, ...], dict[str, str]]] = {}
         self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
 
     # --- reading -------------------------------------------------------------------------------
@@ -360,11 +361,19 @@ class ExcelBackend(SheetBackend):
                 f"restore it (or run `ozon-sync init`) before syncing"
             )
         wanted = [(f, c, idx[f]) for f in fields if f in idx and (c := self.columns.get(f)) is not None]
+        # A row read before exactly as it is now has the same cells: only new or changed rows are converted.
+        spec = tuple((f, i) for f, _c, i in wanted)
+        before, seen = self._converted.get(spec, {}), {}
         rows: list[SheetRow] = []
         for n, values in enumerate(grid[1:], start=2):
-            cells = {f: col.canonical(values[i] if i < len(values) else None) for f, col, i in wanted}
+            raw = tuple(values)
+            cells = before.get(raw)
+            if cells is None:
+                cells = {f: col.canonical(values[i] if i < len(values) else None) for f, col, i in wanted}
+            seen[raw] = cells
             if any(cells.values()):
                 rows.append(SheetRow(n, cells))
+        self._converted[spec] = seen
         self._fingerprint = fingerprint
         return Snapshot(rows, frozenset(f for f in fields if f not in idx))
 

@@ -324,6 +324,7 @@ class ExcelBackend(SheetBackend):
         self.sleep = sleep
         self._fingerprint: Fingerprint | None = None
         self._layout: Layout | None = layout
+        self._grid: tuple[str, list[list[Any]]] | None = None
         self._converted: dict[tuple[tuple[str, int], ...], dict[tuple[Any, ...], dict[str, str]]] = {}
         self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
 
@@ -341,7 +342,8 @@ class ExcelBackend(SheetBackend):
                 from None
         fingerprint = _fingerprint(self.path, data)
         try:
-            grid = self._calamine_grid(data)
+            # The same bytes as last read (an idle cycle, the re-read before a write): the same grid.
+            grid = self._grid[1] if self._grid and self._grid[0] == fingerprint.sha1 else self._calamine_grid(data)
         except WorkbookError:
             # A program that writes the file in place (openpyxl, some sync clients) shows a half-written
             # file for a moment: if the bytes are changing, it is being saved, not damaged.
@@ -374,6 +376,7 @@ class ExcelBackend(SheetBackend):
             if any(cells.values()):
                 rows.append(SheetRow(n, cells))
         self._converted[spec] = seen
+        self._grid = (fingerprint.sha1, grid)
         self._fingerprint = fingerprint
         return Snapshot(rows, frozenset(f for f in fields if f not in idx))
 

@@ -45,12 +45,12 @@ sync: {{verify_wait: 0s, settle_seconds: 0s}}
 class TimedExcel(ExcelBackend):
     """The real backend, timing each save."""
 
-    saves: list[float] = []
+    save_times: list[float] = []
 
     def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
         t = time.perf_counter()
         super().write(writes, appends)
-        self.saves.append(time.perf_counter() - t)
+        self.save_times.append(time.perf_counter() - t)
 
 
 def openpyxl_round_trip(path: Path) -> float:
@@ -63,13 +63,13 @@ def openpyxl_round_trip(path: Path) -> float:
 
 def measure(label: str, run: object, app: object) -> float:
     ozon = app.ozon  # type: ignore[attr-defined]
-    TimedExcel.saves = []
+    TimedExcel.save_times = []
     before = ozon.requests
     wall, cpu = time.perf_counter(), time.thread_time()
     rep = run()  # type: ignore[operator]
     wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    save = f"{sum(TimedExcel.saves):.2f}s" if TimedExcel.saves else "none"
+    save = f"{sum(TimedExcel.save_times):.2f}s" if TimedExcel.save_times else "none"
     print(f"  {label:<24} wall {wall:6.2f}s  cpu {cpu:6.2f}s  peak rss {rss:5.0f} MB  "
           f"ozon requests {ozon.requests - before:4d}  save {save:>6}  [{rep.summary()}]", flush=True)
     return wall

@@ -324,6 +324,8 @@ class ExcelBackend(SheetBackend):
         self.sleep = sleep
         self._fingerprint: Fingerprint | None = None
         self._layout: Layout | None = layout
+        self._grid: tuple[str, list[list[Any]]] | None = None
+        self._converted: dict[tuple[tuple[str, int], ...], dict[tuple[Any, ...], dict[str, str]]] = {}
         self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
 
     # --- reading -------------------------------------------------------------------------------
@@ -340,7 +342,8 @@ class ExcelBackend(SheetBackend):
                 from None
         fingerprint = _fingerprint(self.path, data)
         try:
-            grid = self._calamine_grid(data)
+            # The same bytes as last read (an idle cycle, the re-read before a write): the same grid.
+            grid = self._grid[1] if self._grid and self._grid[0] == fingerprint.sha1 else self._calamine_grid(data)
         except WorkbookError:
             # A program that writes the file in place (openpyxl, some sync clients) shows a half-written
             # file for a moment: if the bytes are changing, it is being saved, not damaged.
@@ -360,11 +363,20 @@ class ExcelBackend(SheetBackend):
                 f"restore it (or run `ozon-sync init`) before syncing"
             )
         wanted = [(f, c, idx[f]) for f in fields if f in idx and (c := self.columns.get(f)) is not None]
+        # A row read before exactly as it is now has the same cells: only new or changed rows are converted.
+        spec = tuple((f, i) for f, _c, i in wanted)
+        before, seen = self._converted.get(spec, {}), {}
         rows: list[SheetRow] = []
         for n, values in enumerate(grid[1:], start=2):
-            cells = {f: col.canonical(values[i] if i < len(values) else None) for f, col, i in wanted}
+            raw = tuple(values)
+            cells = before.get(raw)
+            if cells is None:
+                cells = {f: col.canonical(values[i] if i < len(values) else None) for f, col, i in wanted}
+            seen[raw] = cells
             if any(cells.values()):
                 rows.append(SheetRow(n, cells))
+        self._converted[spec] = seen
+        self._grid = (fingerprint.sha1, grid)
         self._fingerprint = fingerprint
         return Snapshot(rows, frozenset(f for f in fields if f not in idx))
 

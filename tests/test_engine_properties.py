@@ -11,13 +11,14 @@ Ozon's state once everything settles.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from sync.backends.base import Layout
 from sync.backends.memory import MemoryBackend
@@ -25,12 +26,14 @@ from sync.engine.cycle import Engine, EngineOptions
 from sync.engine.rows import ozon_values
 from sync.engine.state import StateStore
 from sync.mapping import PRIVATE_FIELDS, load_columns, load_statuses
-from tests.ozon_model import OzonModel
+from tests.ozon_model import OzonModel, actions_for
 
 COLUMNS = load_columns().without(PRIVATE_FIELDS)
 STATUSES = load_statuses()
 TYPED_STATUS = ["Ожидает отгрузки", "Доставляется", "Курьер в пути", "Доставлено", "Отменено", "awaiting_deliver",
                 "Упаковано", "", "отменено"]
+TPLS = ["ozon", "non_integrated", "3pl_tracking"]
+START_STATUSES = ["awaiting_packaging", "awaiting_deliver", "delivering", "arbitration"]
 TYPED_REASON = ["", "352", "Товар закончился", "667", "Другое: нет", "ерунда"]
 
 
@@ -69,8 +72,16 @@ class SyncMachine(RuleBasedStateMachine):
 
     # --- Ozon side ------------------------------------------------------------------------------
 
-    @rule(tpl=st.sampled_from(["ozon", "non_integrated", "3pl_tracking"]),
-          status=st.sampled_from(["awaiting_packaging", "awaiting_deliver", "delivering", "arbitration"]),
+    @initialize(postings=st.lists(st.tuples(st.sampled_from(TPLS), st.sampled_from(START_STATUSES), st.booleans()),
+                                  min_size=1, max_size=4))
+    def a_shop_with_orders(self, postings: list[tuple[str, str, bool]]) -> None:
+        """Every run starts with postings already on the sheet, so its steps have rows to work on."""
+        for tpl, status, second in postings:
+            self.new_posting(tpl, status, second)
+        self._run()
+
+
+    @rule(tpl=st.sampled_from(TPLS), status=st.sampled_from(START_STATUSES),
           second=st.booleans())
     def new_posting(self, tpl: str, status: str, second: bool) -> None:
         self.numbers.append((self.ozon2 if second else self.ozon).add(tpl=tpl, status=status))
@@ -111,6 +122,28 @@ class SyncMachine(RuleBasedStateMachine):
         self.sheet.set_cell(r, "cancel_reason", reason)
         if track is not None:
             self.sheet.set_cell(r, "tracking_number", track)
+
+    @rule(i=st.integers(0, 100), pick=st.integers(0, 10))
+    def person_makes_an_allowed_move(self, i: int, pick: int) -> None:
+        """The everyday edit: a status Ozon allows from the posting's state, with what it needs."""
+        r = self._row_of(i)
+        if r is None:
+            return
+        n = self.sheet.cell(r, "posting_number")
+        model = self._model(n)
+        if n not in model.postings:
+            return
+        shown = replace(model.postings[n], available_actions=actions_for(model.postings[n], n in model.shipping_until))
+        targets = STATUSES.targets_from(shown)
+        if not targets:
+            return
+        label = targets[pick % len(targets)]
+        self.sheet.set_cell(r, "status", label)
+        parsed = STATUSES.parse(label)
+        if parsed is not None and parsed.id == "cancelled":
+            self.sheet.set_cell(r, "cancel_reason", "352")
+        elif parsed is not None and parsed.id == "delivering":
+            self.sheet.set_cell(r, "tracking_number", f"00{pick}12345")
 
     @rule(i=st.integers(0, 100), text=st.text(max_size=5))
     def person_comments(self, i: int, text: str) -> None:
@@ -285,7 +318,7 @@ def test_the_machine(request: pytest.FixtureRequest) -> None:
             finally:
                 super().teardown()
 
-    profile = settings(max_examples=25, stateful_step_count=30, deadline=None)
+    profile = settings(max_examples=50, stateful_step_count=30, deadline=None)
     Checked.TestCase.settings = profile
     Checked.TestCase().runTest()
 

@@ -22,7 +22,7 @@ import logging
 import smtplib
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -213,19 +213,18 @@ class EmailChannel:
 class Alerter:
     """Evaluates the alerts after a cycle, records new ones, and delivers what is pending.
 
-    ``key_expires_at`` is the Ozon client's method (``POST /v1/roles``); ``scrub`` cleans a text of
+    ``keys`` maps each account to its Ozon client's ``key_expires_at`` (``POST /v1/roles``); ``scrub`` cleans a text of
     secrets and phone numbers (the log's Redactor). :meth:`run` never raises.
     """
 
-    def __init__(self, cfg: AlertsConfig, state: StateStore, *, account: str,
-                 key_expires_at: Callable[[], datetime | None] | None, language: str, tz: ZoneInfo,
+    def __init__(self, cfg: AlertsConfig, state: StateStore, *,
+                 keys: Mapping[str, Callable[[], datetime | None]], language: str, tz: ZoneInfo,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  scrub: Callable[[str], str] = lambda text: text, channels: Sequence[Channel] | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         self.cfg = cfg
         self.state = state
-        self.account = account
-        self.key_expires_at = key_expires_at
+        self.keys = dict(keys)
         self.language = language if language in MESSAGES else "ru"
         self.tz = tz
         self.clock = clock
@@ -330,32 +329,38 @@ class Alerter:
         return out
 
     def _key(self, now: datetime) -> list[tuple[str, Alert]]:
-        if self.key_expires_at is None:
-            return []
-        checked = self.state.get_meta(META_KEY_CHECKED)
+        out: list[tuple[str, Alert]] = []
+        for account, expires_at in self.keys.items():
+            out += self._key_of(account, expires_at, now)
+        return out
+
+    def _key_of(self, account: str, expires_at: Callable[[], datetime | None],
+                now: datetime) -> list[tuple[str, Alert]]:
+        meta = META_KEY_CHECKED if account == next(iter(self.keys)) else f"{META_KEY_CHECKED}:{account}"
+        checked = self.state.get_meta(meta)
         if checked and now - datetime.fromisoformat(checked) < KEY_CHECK_EVERY:
             return []
         day = now.astimezone(self.tz).date().isoformat()
         try:
-            expires = self.key_expires_at()
+            expires = expires_at()
         except OzonAuthError as exc:
-            alert = self._make(AlertKind.KEY_EXPIRY, self.account, None, now, "key_rejected", {"reason": str(exc)},
-                               account=self.account, reason=str(exc))
+            alert = self._make(AlertKind.KEY_EXPIRY, account, None, now, "key_rejected", {"reason": str(exc)},
+                               account=account, reason=str(exc))
             return [(f"rejected@{day}", alert)]
         except SyncError as exc:  # Ozon is down: ask again after the next cycle
-            log.warning("Could not check when the Api-Key expires: %s", exc)
+            log.warning("Could not check when the Api-Key of account %s expires: %s", account, exc)
             return []
-        self.state.set_meta(META_KEY_CHECKED, now.isoformat())
+        self.state.set_meta(meta, now.isoformat())
         if expires is None or expires - now > timedelta(days=self.cfg.key_expiry_days):
             return []
         details = {"expires_at": expires.astimezone(UTC).isoformat()}
         date = expires.astimezone(self.tz).strftime("%Y-%m-%d")
         if expires <= now:
-            alert = self._make(AlertKind.KEY_EXPIRY, self.account, None, now, "key_expired", details,
-                               account=self.account, date=date)
+            alert = self._make(AlertKind.KEY_EXPIRY, account, None, now, "key_expired", details,
+                               account=account, date=date)
         else:
-            alert = self._make(AlertKind.KEY_EXPIRY, self.account, None, now, "key_expires", details,
-                               account=self.account, date=date, days=(expires - now).days)
+            alert = self._make(AlertKind.KEY_EXPIRY, account, None, now, "key_expires", details,
+                               account=account, date=date, days=(expires - now).days)
         return [(f"expires@{day}", alert)]
 
     # --- delivery --------------------------------------------------------------------------------

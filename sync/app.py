@@ -342,7 +342,7 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
         v_engine = Engine(ozons, v_backend, state, v_columns, statuses, engine_options(cfg, vc.spreadsheet),
                           clock=clock, sleep=sleep, progress=progress, view=vc.name, owner_of=owner, known=shared)
         views.append(View(vc.name, vc.spreadsheet, v_columns, v_layout, v_backend, v_engine))
-    alerter = Alerter(cfg.alerts, state, account=cfg.ozon.account, key_expires_at=ozon.key_expires_at,
+    alerter = Alerter(cfg.alerts, state, keys={acc: client.key_expires_at for acc, client in ozons.items()},
                       language=cfg.language or columns.language, tz=cfg.tz(), clock=clock,
                       scrub=Redactor([*(oz.api_key for oz in cfg.accounts), *cfg.alerts.secrets()]).clean,
                       sleep=sleep)

@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ def test_alerts_off(tmp_path: Path, emulator: OzonEmulator, capsys: pytest.Captu
 
 def make_alerter(state: StateStore, cfg: AlertsConfig, now: list[datetime], language: str = "ru",
                  expires: datetime | None = None) -> Alerter:
-    return Alerter(cfg, state, account="main", key_expires_at=lambda: expires, language=language,
+    return Alerter(cfg, state, keys={"main": lambda: expires}, language=language,
                    tz=ZoneInfo("Europe/Moscow"), clock=lambda: now[0], sleep=lambda s: None,
                    scrub=lambda t: t.replace(API_KEY, "***"))
 
@@ -242,6 +243,26 @@ def test_a_moved_deadline_alerts_again_and_english_texts(tmp_path: Path) -> None
     state.close()
 
 
+def test_every_accounts_key_is_checked(tmp_path: Path) -> None:
+    """With several accounts each key has its own daily check and its own alert."""
+    now = [datetime(2026, 11, 30, 9, 0, tzinfo=UTC)]
+    state = StateStore(tmp_path / "s.sqlite")
+    asked: list[str] = []
+
+    def key(account: str, expires: datetime) -> Callable[[], datetime]:
+        return lambda: asked.append(account) or expires
+
+    alerter = Alerter(AlertsConfig(key_expiry_days=14), state, language="en", tz=ZoneInfo("Europe/Moscow"),
+                      keys={"shop1": key("shop1", now[0] + timedelta(days=90)),
+                            "shop2": key("shop2", now[0] + timedelta(days=5))}, clock=lambda: now[0])
+    [a] = alerter.run()
+    assert (a.account, asked) == ("shop2", ["shop1", "shop2"])
+    assert "(account shop2) expires on 2026-12-05" in a.text
+    now[0] += timedelta(hours=2)
+    assert alerter.run() == [] and asked == ["shop1", "shop2"]  # once a day, each
+    state.close()
+
+
 def test_the_key_is_checked_once_a_day_and_alerts_once_a_day(tmp_path: Path) -> None:
     now = [datetime(2026, 11, 30, 9, 0, tzinfo=UTC)]
     state = StateStore(tmp_path / "s.sqlite")
@@ -251,7 +272,7 @@ def test_the_key_is_checked_once_a_day_and_alerts_once_a_day(tmp_path: Path) -> 
         asked.append(now[0])
         return datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
 
-    alerter = Alerter(AlertsConfig(key_expiry_days=14), state, account="main", key_expires_at=expires,
+    alerter = Alerter(AlertsConfig(key_expiry_days=14), state, keys={"main": expires},
                       language="en", tz=ZoneInfo("Europe/Moscow"), clock=lambda: now[0])
     [a] = alerter.run()
     assert a.text.startswith("The Ozon Api-Key (account main) expires on 2026-12-10, in 10 days.")
@@ -279,7 +300,7 @@ def test_refusals_alert_once_per_entry_and_are_scrubbed(tmp_path: Path, caplog: 
     state.finish_cycle(cycle, now[0], "")
     with Receiver() as hook:
         cfg = AlertsConfig(webhook=WebhookConfig(url=hook.base_url))
-        alerter = Alerter(cfg, state, account="main", key_expires_at=None, language="en",
+        alerter = Alerter(cfg, state, keys={}, language="en",
                           tz=ZoneInfo("Europe/Moscow"), clock=lambda: now[0],
                           scrub=lambda t: t.replace(API_KEY, "***").replace("+7 999 123-45-67", "[phone]"))
         caplog.set_level(logging.INFO, logger="sync.alerts")
@@ -491,7 +512,7 @@ def test_a_failing_check_spares_the_others_and_never_raises(tmp_path: Path, capl
     def broken() -> datetime:
         raise RuntimeError("the roles answer made no sense")
 
-    alerter = Alerter(AlertsConfig(), state, account="main", key_expires_at=broken, language="en",
+    alerter = Alerter(AlertsConfig(), state, keys={"main": broken}, language="en",
                       tz=ZoneInfo("Europe/Moscow"), clock=lambda: now[0])
     caplog.set_level(logging.INFO, logger="sync.alerts")
     assert [a.posting for a in alerter.run()] == ["1-1"]

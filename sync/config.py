@@ -931,18 +931,6 @@ def _headers(raw: Any, key: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _hours(raw: Any, key: str) -> float:
-    n = _number(raw)
-    if n is None:
-        seconds = _parse_duration(raw)
-        if seconds is None:
-            raise _Bad(f"expected a number of hours or a duration like 90m or 4h, got {_show(raw)}")
-        n = seconds / 3600
-    if n < 0 or not math.isfinite(n):
-        raise _Bad(f"must be 0 or more hours, got {_show(raw)}")
-    return n
-
-
 def _number(raw: Any) -> float | None:
     if isinstance(raw, bool):
         return None
@@ -993,16 +981,25 @@ def _duration(*, minimum: float, strict: bool = False) -> Callable[[Any, str], f
     return check
 
 
-def _minutes(raw: Any, key: str) -> float:
-    n = _number(raw)
-    if n is None:
-        seconds = _parse_duration(raw)
-        if seconds is None:
-            raise _Bad(f"expected a number of minutes or a duration like 90s or 10m, got {_show(raw)}")
-        n = seconds / 60
-    if n < 0 or not math.isfinite(n):
-        raise _Bad(f"must be 0 or more minutes, got {_show(raw)}")
-    return n
+def _in_units(unit: str, seconds_each: int, example: str) -> Callable[[Any, str], float]:
+    """A checker for a count of ``unit`` s: a number, or a duration such as 90m (converted)."""
+
+    def check(raw: Any, key: str) -> float:
+        n = _number(raw)
+        if n is None:
+            seconds = _parse_duration(raw)
+            if seconds is None:
+                raise _Bad(f"expected a number of {unit} or a duration like {example}, got {_show(raw)}")
+            n = seconds / seconds_each
+        if n < 0 or not math.isfinite(n):
+            raise _Bad(f"must be 0 or more {unit}, got {_show(raw)}")
+        return n
+
+    return check
+
+
+_minutes = _in_units("minutes", 60, "90s or 10m")
+_hours = _in_units("hours", 3600, "90m or 4h")
 
 
 def _boolean(raw: Any, key: str) -> bool:

@@ -34,6 +34,8 @@ ozon:
   client_id: "{client_id}"
   api_key: "{api_key}"
   base_url: "{base_url}"
+  schemes: [fbs, rfbs, fbo]  # FBO postings go to their own read-only tab
+  returns: true  # and returns to theirs
 {spreadsheet}state: state.sqlite
 sync:
   verify_wait: 2s
@@ -134,7 +136,8 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
         archive.unlink()
     setup_logging("DEBUG" if verbose else "WARNING")
     with contextlib.ExitStack() as running:
-        emu = running.enter_context(OzonEmulator(seed=seed, postings=postings, ship_delay=0.5, client_id="123456",
+        emu = running.enter_context(OzonEmulator(seed=seed, postings=postings, fbo=6, returns=4, ship_delay=0.5,
+                                                 client_id="123456",
                                                  api_key="demo-key", write_log_path=folder / "ozon-writes.jsonl"))
         sheets = running.enter_context(SheetsEmulator()) if backend == "google" else None
         if sheets is not None:
@@ -153,7 +156,8 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
         try:
             app.ensure_sheet()
             rep = app.engine.run_cycle()
-            print(f"1. Pulled {rep.pulled} postings from the Ozon emulator ({emu.base_url}) into {where}")
+            print(f"1. Pulled {rep.pulled} postings from the Ozon emulator ({emu.base_url}) into {where}, "
+                  f"FBO postings and returns into their own read-only tabs")
             edits = {s.number: s.edits for s in scenes}
             if sheets is not None:
                 edit_google_sheet(sheets, key, cfg.spreadsheet.worksheet, app.columns, edits)
@@ -183,6 +187,8 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
             if sheets is not None:
                 print(f"Google Sheets API requests: {sheets.request_count}")
             print(f"Files: config {cfg_path}, state {cfg.state}, Ozon's write log {folder / 'ozon-writes.jsonl'}")
+            print(f"Reports from the state: ozon-sync --config {cfg_path} export --report daily -o daily.xlsx "
+                  f"(also orders, picklist)")
             if serve:
                 _serve(app, emu.base_url, every, sheets.base_url if sheets is not None else None)
         finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from sync.cli import main
@@ -21,3 +22,18 @@ def test_demo_runs_the_whole_loop(tmp_path: Path, backend: str, capsys: pytest.C
     log = [json.loads(line) for line in (tmp_path / "ozon-writes.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(log) == 9 and not any(e["duplicate"] for e in log)
     assert (tmp_path / "orders.xlsx").exists() == (backend == "excel")
+
+
+def test_demo_workbook_has_the_read_only_tabs_and_the_state_makes_reports(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--dir", str(tmp_path)]) == 0
+    wb = openpyxl.load_workbook(tmp_path / "orders.xlsx", read_only=True)
+    try:
+        assert {"Заказы", "FBO", "Возвраты"} <= set(wb.sheetnames)
+        assert wb["FBO"].max_row == 7 and wb["Возвраты"].max_row == 5  # a header and the seeded rows
+    finally:
+        wb.close()
+    capsys.readouterr()
+    out = tmp_path / "daily.xlsx"
+    assert main(["--config", str(tmp_path / "ozon-sync.yaml"), "export", "--report", "daily", "-o", str(out)]) == 0
+    assert "Wrote the daily report" in capsys.readouterr().out and out.stat().st_size > 0

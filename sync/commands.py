@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from datetime import UTC, datetime
@@ -247,8 +248,9 @@ def cmd_export(cfg: Config, args: argparse.Namespace) -> int:
     if args.live:
         source = f"Источник: Ozon (--live), {now.astimezone(tz):%d.%m.%Y %H:%M}; время отгрузки Ozon не сообщает."
         req = reports.Request(args.report, tz, now, statuses, start, end, cutoff, source)
-        with make_ozon(cfg) as client:
-            result = reports.write_report(req, reports.live_entries(client, req), args.output)
+        with contextlib.ExitStack() as open_clients:
+            clients = [open_clients.enter_context(make_ozon(cfg, oz)) for oz in cfg.accounts]
+            result = reports.write_report(req, reports.live_entries(clients, req), args.output)
     else:
         if not cfg.state.exists():
             raise FatalError(f"There is no state store at {cfg.state} yet: run `ozon-sync pull` (or the daemon) "

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -198,19 +198,26 @@ def state_entries(state: StateStore, req: Request) -> Iterator[Entry]:
             yield entry
 
 
-def live_entries(client: OzonClient, req: Request) -> Iterator[Entry]:
-    """The report's postings fetched from Ozon now (no history: see the module docstring)."""
-    if req.report == "picklist":
-        postings: Iterable[Posting] = client.list_unfulfilled(statuses=("awaiting_packaging",))
-    else:
-        since, until = req.bounds()
-        if req.report == "daily":
-            since -= DAILY_LIVE_LOOKBACK
-        postings = client.list_postings(since, until)
+def live_entries(clients: Sequence[OzonClient], req: Request) -> Iterator[Entry]:
+    """The report's postings fetched from Ozon now, from every account (no history: see the module
+    docstring). Several accounts' postings are merged in the report's time order."""
     wanted = _filter(req)
-    for p in postings:
-        if wanted(p):
-            yield Entry(p)
+    found: list[Entry] = []
+    for client in clients:
+        if req.report == "picklist":
+            postings: Iterable[Posting] = client.list_unfulfilled(statuses=("awaiting_packaging",))
+        else:
+            since, until = req.bounds()
+            if req.report == "daily":
+                since -= DAILY_LIVE_LOOKBACK
+            postings = client.list_postings(since, until)
+        entries = (Entry(p) for p in postings if wanted(p))
+        if len(clients) == 1:
+            yield from entries
+            return
+        found += entries
+    by = "in_process_at" if req.report == "orders" else "shipment_date"
+    yield from sorted(found, key=lambda e: (getattr(e.posting, by), e.posting.account, e.posting.posting_number))
 
 
 def _filter(req: Request) -> Callable[[Posting], bool]:

@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from sync.app import App, open_app
+from sync.cli import main
 from sync.config import load_config
 from sync.emulators.ozon import OzonEmulator
 from sync.emulators.sheets import SheetsEmulator
@@ -257,3 +259,21 @@ def test_a_view_per_account(tmp_path: Path, emus: dict[str, OzonEmulator]) -> No
         assert not emus["shop1"].write_log
     finally:
         app.close()
+
+
+def test_live_reports_cover_every_account(tmp_path: Path, emus: dict[str, OzonEmulator],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`export --live` asks each account's Ozon, and the picklist counts both accounts' postings."""
+    mine = {acc: [emu.add_posting(scheme="FBS", products=[("Чайник", "KET-1", 2, "990.00")]) for _ in range(2)]
+            for acc, emu in emus.items()}
+    cfg = accounts_config(tmp_path, emus)
+    out = tmp_path / "pick.xlsx"
+    assert main(["--config", str(cfg), "export", "--report", "picklist", "--live", "--cutoff", "2099-01-01",
+                 "-o", str(out)]) == 0
+    assert "4 postings to pack" in capsys.readouterr().out
+    wb = openpyxl.load_workbook(out, read_only=True)
+    try:
+        cells = {str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v}
+    finally:
+        wb.close()
+    assert {n for numbers in mine.values() for n in numbers} <= cells

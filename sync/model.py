@@ -64,7 +64,7 @@ FINISHED_STATUSES = frozenset({"delivered", "cancelled", "cancelled_from_split_p
 DEFAULT_ACCOUNT = "main"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Product:
     sku: int
     offer_id: str
@@ -83,6 +83,7 @@ class CancelReason:
 class _Totals:
     """Units and sum over a posting's products."""
 
+    __slots__ = ()
     products: tuple[Product, ...]
 
     @property
@@ -94,7 +95,7 @@ class _Totals:
         return sum((p.price * p.quantity for p in self.products), Decimal(0))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Posting(_Totals):
     """One Ozon posting, as much of it as the sheet, the engine and the reports use.
 
@@ -140,7 +141,7 @@ class Posting(_Totals):
         return self.status in FINISHED_STATUSES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FboPosting(_Totals):
     """An FBO posting (Ozon ships it from its own warehouse): mirrored read-only, never edited."""
 
@@ -178,7 +179,7 @@ class ReturnItem:
     barcode: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SheetRow:
     """One row as read from a sheet: ``row`` is a 1-based locator valid for this read only.
 
@@ -192,7 +193,7 @@ class SheetRow:
         return self.cells.get(name, "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellWrite:
     """Set one cell, located by row number (from the same cycle's read) and field name."""
 

@@ -87,7 +87,7 @@ def parse_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutboxEntry:
     id: int
     account: str
@@ -127,14 +127,14 @@ class AlertRow:
     attempts: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CellState:
     base: str
     version: int
     held_since: datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowState:
     note: str
     ozon_hash: str

@@ -243,15 +243,15 @@ class App:
             v.backend.ensure_layout(v.layout)
 
     def ensure_missing(self) -> list[str]:
-        """Create the workbooks not there yet (the main one, views); returns the names of those created."""
+        """Create the workbooks not there yet (the main one, views); returns what was created, in words."""
         made = []
         if not self.backend_exists():
             self.backend.ensure_layout(self.layout)
-            made.append(self.config.spreadsheet.worksheet)
+            made.append(f"the sheet «{self.config.spreadsheet.worksheet}»")
         for v in self.views:
             if not v.exists():
                 v.backend.ensure_layout(v.layout)
-                made.append(f"view «{v.name}»")
+                made.append(f"the sheet of view «{v.name}»")
         return made
 
     def backends(self) -> list[tuple[str, SheetBackend]]:

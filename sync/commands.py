@@ -46,7 +46,7 @@ def _one_pass(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) -> 
     try:
         if pull:
             for made in app.ensure_missing():
-                log.info("Created the sheet «%s»", made)
+                log.info("Created %s", made)
         holder = app.wait_for_lock(cfg.spreadsheet.lock_wait)
         rep = app.run_cycle(push=push, pull=pull, dry_run=dry_run)
         progress.done()

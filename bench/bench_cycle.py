@@ -16,6 +16,7 @@ is not used: it slows openpyxl down about fourfold and would distort the times.)
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -122,8 +123,30 @@ def bench(size: int, rps: float, backend: str) -> None:
                 baseline = openpyxl_round_trip(cfg.spreadsheet.path)  # type: ignore[arg-type]
                 print(f"  openpyxl's own load + save of the same workbook: {baseline:.2f}s; "
                       f"the cycle with edits took {edited / baseline:.2f}x that", flush=True)
+            else:  # a daemon restarted on this state and sheet, in a fresh process: its own peak RSS
+                (folder / "sheet.json").write_text(json.dumps([app.backend.header, app.backend.grid]), encoding="utf-8")
+                app.close()
+                subprocess.run([sys.executable, __file__, "--restarted", str(folder)], check=True)
         finally:
             app.close()
+
+
+def restarted(folder: Path) -> None:
+    """`ozon-sync run` started again on a filled state: its first cycle loads the state, then it idles."""
+    cfg = load_config(folder / "ozon-sync.yaml")
+    app = open_app(cfg)
+    header, grid = json.loads((folder / "sheet.json").read_text(encoding="utf-8"))
+    sheet = MemoryBackend(app.columns, header)
+    sheet.grid = grid
+    del grid
+    app.backend = app.engine.backend = sheet
+    try:
+        print("  the daemon restarted on that state, in a fresh process:")
+        measure("first cycle (cold)", app.engine.run_cycle, app)
+        measure("incremental, no edits", app.engine.run_cycle, app)
+        measure("incremental, no edits", app.engine.run_cycle, app)
+    finally:
+        app.close()
 
 
 def main() -> None:
@@ -133,7 +156,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=["excel", "memory"], default="excel",
                         help="excel: a real .xlsx; memory: the engine alone, with a sheet in memory")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size in this process
+    parser.add_argument("--restarted", type=Path, help=argparse.SUPPRESS)  # internal: the restarted daemon
     args = parser.parse_args()
+    if args.restarted:
+        restarted(args.restarted)
+        return
     if args.one:
         bench(args.one, args.rps, args.backend)
         return

@@ -141,7 +141,10 @@ def restarted(folder: Path) -> None:
     del grid
     app.backend = app.engine.backend = sheet
     try:
-        print("  the daemon restarted on that state, in a fresh process:")
+        rss = int(next(line for line in Path("/proc/self/status").read_text().splitlines()
+                       if line.startswith("VmRSS:")).split()[1]) / 1024
+        print(f"  the daemon restarted on that state, in a fresh process (RSS {rss:.0f} MB with the sheet "
+              f"loaded, before its first cycle):")
         measure("first cycle (cold)", app.engine.run_cycle, app)
         measure("incremental, no edits", app.engine.run_cycle, app)
         measure("incremental, no edits", app.engine.run_cycle, app)

@@ -122,7 +122,9 @@ def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None,
 
 def make_ozon(cfg: Config, account: OzonConfig | None = None) -> OzonClient:
     oz = account or cfg.ozon
-    return OzonClient(oz.client_id, oz.api_key, oz.base_url, account=oz.account, rps=oz.rps, timeout=oz.timeout)
+    key = f"accounts[{cfg.accounts.index(oz)}]" if len(cfg.accounts) > 1 else "ozon"
+    return OzonClient(oz.client_id, oz.api_key, oz.base_url, account=oz.account, config_key=key, rps=oz.rps,
+                      timeout=oz.timeout)
 
 
 def _schemes(oz: OzonConfig) -> frozenset[Scheme]:

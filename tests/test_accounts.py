@@ -238,7 +238,7 @@ def test_check_tries_every_account_key(tmp_path: Path, emus: dict[str, OzonEmula
     out = capsys.readouterr().out
     assert code == 1
     assert "Ozon (account «shop1»): the Api-Key works" in out
-    assert "Ozon (account «shop2»): Ozon rejected the Api-Key" in out
+    assert "Ozon (account «shop2»): Ozon rejected the Api-Key: check accounts[1].api_key" in out
 
 
 def test_a_view_per_account(tmp_path: Path, emus: dict[str, OzonEmulator]) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ KNOWN_CODES = (
     "POSTING_NUMBERS_IS_INCORRECT_FOR_COMPANY",
     "INVALID_ARGUMENT",
 )
+
+_CONFIG_KEY = re.compile(r"\bozon\.(client_id|api_key|base_url)\b")  # a config key named in a message
 
 # Ozon's access messages (reference §2.3), lower-cased substring -> what a person should do.
 _ACCESS_PROBLEMS = (
@@ -127,6 +130,7 @@ class OzonClient:
         base_url: str = DEFAULT_BASE_URL,
         *,
         account: str = "main",
+        config_key: str = "ozon",
         rps: float = 20.0,
         limiter: RateLimiter | None = None,
         timeout: float = 15.0,
@@ -140,12 +144,13 @@ class OzonClient:
         problems = [
             f"{key} holds characters an HTTP header cannot carry (non-ASCII or a line break): copy it again "
             "from the seller cabinet (Settings → Seller API)"
-            for key, value in (("ozon.client_id", client_id), ("ozon.api_key", api_key))
+            for key, value in ((f"{config_key}.client_id", client_id), (f"{config_key}.api_key", api_key))
             if not (value.isascii() and value.isprintable())
         ]
         if problems:
             raise ConfigError(problems)
         self.account = account
+        self.config_key = config_key  # where this account's keys are in the config: "ozon" or "accounts[N]"
         self.requests = 0
         self.max_retries = max(0, max_retries)
         self.timeout = timeout
@@ -449,7 +454,16 @@ class OzonClient:
         raise OzonRefused("REFUSED", f"Ozon did not apply {path} and gave no reason", number)
 
     def _request(self, path: str, body: Mapping[str, Any], *, idempotent: bool) -> dict[str, Any]:
-        """Send one call, retrying what may be retried, and sort the answer (see the module docstring)."""
+        """Send one call, retrying what may be retried, and sort the answer (see the module docstring).
+        A message that names a config key names this account's (``accounts[1].api_key``)."""
+        try:
+            return self._send(path, body, idempotent=idempotent)
+        except (OzonAuthError, OzonUnavailable) as exc:
+            if self.config_key == "ozon" or not _CONFIG_KEY.search(str(exc)):
+                raise
+            raise type(exc)(_CONFIG_KEY.sub(rf"{self.config_key}.\1", str(exc))) from exc.__cause__
+
+    def _send(self, path: str, body: Mapping[str, Any], *, idempotent: bool) -> dict[str, Any]:
         blocked = self._blocked_until.get(path)
         if blocked is not None:
             left = blocked - self._clock()

@@ -336,7 +336,7 @@ class Alerter:
 
     def _key_of(self, account: str, expires_at: Callable[[], datetime | None],
                 now: datetime) -> list[tuple[str, Alert]]:
-        meta = META_KEY_CHECKED if account == next(iter(self.keys)) else f"{META_KEY_CHECKED}:{account}"
+        meta = f"{META_KEY_CHECKED}:{account}"
         checked = self.state.get_meta(meta)
         if checked and now - datetime.fromisoformat(checked) < KEY_CHECK_EVERY:
             return []

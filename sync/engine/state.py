@@ -270,8 +270,9 @@ class StateStore:
     def cells(self) -> dict[tuple[str, str, str], CellState]:
         """Every both-owned cell's base (do not mutate). Kept in memory between calls: our own writes
         go through set_cell/set_held, which keep it current; another process's commit drops it."""
-        if self._cells is None or self._cells[0] != self.data_version():
-            self._cells = (self.data_version(), {
+        version = self.data_version()
+        if self._cells is None or self._cells[0] != version:
+            self._cells = (version, {
                 (a, n, f): CellState(b, v, parse_iso(h))
                 for a, n, f, b, v, h in self.db.execute(
                     "SELECT account, number, field, base, version, held_since FROM cells"
@@ -323,8 +324,9 @@ class StateStore:
 
     def rows(self) -> dict[tuple[str, str], RowState]:
         """Every posting's row record (do not mutate); kept in memory like :meth:`cells`."""
-        if self._rows is None or self._rows[0] != self.data_version():
-            self._rows = (self.data_version(), {
+        version = self.data_version()
+        if self._rows is None or self._rows[0] != version:
+            self._rows = (version, {
                 (a, n): RowState(note, h, bool(on), bool(arch))
                 for a, n, note, h, on, arch in self.db.execute(
                     "SELECT account, number, note, ozon_hash, on_sheet, archived FROM rows"

@@ -165,6 +165,10 @@ def parse_product(data: object) -> Product | None:
     )
 
 
+def _products(data: Mapping[str, Any]) -> tuple[Product, ...]:
+    return tuple(p for p in (parse_product(x) for x in _list(data.get("products"))) if p is not None)
+
+
 def parse_posting(data: object, account: str = DEFAULT_ACCOUNT) -> Posting | None:
     """A posting object of the v4 lists or of ``/v3/posting/fbs/get``; None without a posting number."""
     if not isinstance(data, Mapping):
@@ -177,7 +181,7 @@ def parse_posting(data: object, account: str = DEFAULT_ACCOUNT) -> Posting | Non
     cancellation = _block(data, "cancellation")
     customer = _block(data, "customer")
     addressee = _block(data, "addressee")
-    products = tuple(p for p in (parse_product(x) for x in _list(data.get("products"))) if p is not None)
+    products = _products(data)
     actions = frozenset(to_text(a) for a in _list(data.get("available_actions")) if to_text(a))
     return Posting(
         posting_number=number,
@@ -216,7 +220,7 @@ def parse_fbo_posting(data: object, account: str = DEFAULT_ACCOUNT) -> FboPostin
         return None
     analytics = _block(data, "analytics_data")
     cancellation = _block(data, "cancellation")
-    products = tuple(p for p in (parse_product(x) for x in _list(data.get("products"))) if p is not None)
+    products = _products(data)
     return FboPosting(
         posting_number=number,
         status=to_text(data.get("status")),

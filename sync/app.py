@@ -346,7 +346,7 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
         views.append(View(vc.name, vc.spreadsheet, v_columns, v_layout, v_backend, v_engine))
     alerter = Alerter(cfg.alerts, state, keys={acc: client.key_expires_at for acc, client in ozons.items()},
                       language=cfg.language or columns.language, tz=cfg.tz(), clock=clock,
-                      scrub=Redactor([*(oz.api_key for oz in cfg.accounts), *cfg.alerts.secrets()]).clean,
+                      scrub=Redactor(cfg.secrets()).clean,
                       sleep=sleep)
     return App(cfg, columns, statuses, backend, state, ozon, engine, layout, ozons=ozons, views=views,
                alerter=alerter, mirror=mirror)

@@ -18,7 +18,7 @@ log = logging.getLogger("sync")
 
 def configure_logging(cfg: Config, verbose: bool = False) -> None:
     setup_logging("DEBUG" if verbose else cfg.logging.level, cfg.logging.file,
-                  secrets=[*(oz.api_key for oz in cfg.accounts), *cfg.alerts.secrets()])
+                  secrets=cfg.secrets())
 
 
 class _Progress:

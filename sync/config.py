@@ -223,6 +223,10 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def secrets(self) -> list[str]:
+        """What must never reach a log or an alert: every Api-Key and the alert channels' secrets."""
+        return [*(oz.api_key for oz in self.accounts), *self.alerts.secrets()]
+
 
 # The sections a config file may hold, and which dataclass each one fills.
 SECTIONS: dict[str, type] = {

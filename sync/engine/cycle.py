@@ -167,6 +167,7 @@ class _Ctx:
     keep: dict[tuple[Key, str], str] = field(default_factory=dict)  # both-cells left as the sheet has them
     held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # accounts Ozon failed for this cycle -> the note kind
+    untouched: set[Key] = field(default_factory=set)  # settled last cycle and read the same now
 
     def busy_keys(self) -> set[Key]:
         """Postings with anything of their own this cycle: a note, an answer, a kept or held cell, a write-ahead."""
@@ -242,6 +243,7 @@ class Engine:
             snap = self.backend.read(self.columns.read_fields)
             self._report_missing(snap, rep)
             by_key = self._group(snap)
+            ctx.untouched = self._untouched(by_key)
             self._guard_empty(ctx, by_key)
             if push:
                 self._plan_edits(ctx, by_key, rep, dry_run)
@@ -347,9 +349,9 @@ class Engine:
             posting = ctx.known.get(key)
             if posting is None or len(rows) > 1 or key[0] not in self.ozons or not self._mine(ctx, key):
                 continue
-            row = rows[0]
-            if self._unchanged(key, row):
+            if key in ctx.untouched:
                 continue
+            row = rows[0]
             for fld in self.both:
                 cs = cells.get((*key, fld))
                 sheet = row.get(fld)
@@ -366,7 +368,7 @@ class Engine:
         """Pull without push: leave every unpushed edit in the sheet as the person typed it."""
         cells, pending = self.state.cells(), self.state.pending()
         for key, rows in by_key.items():
-            if len(rows) == 1 and self._unchanged(key, rows[0]):
+            if key in ctx.untouched:
                 continue
             for fld in self.both:
                 if _edited(cells.get((*key, fld)), pending.get((*key, fld)), rows[0].get(fld)) is not None:
@@ -816,7 +818,7 @@ class Engine:
                     writes.append(CellWrite(row.row, "sync_note", text))
                     self.state.set_row(*key, note=text)
                 continue
-            if key not in busy and self._unchanged(key, row) and self._settled[key][1] is self._desired(ctx, key):
+            if key in ctx.untouched and key not in busy and self._settled[key][1] is self._desired(ctx, key):
                 settled[row.row] = key
                 continue
             desired = self._desired(ctx, key)
@@ -906,10 +908,14 @@ class Engine:
         self._settle(ctx, by_key, row_updates, settled, busy)
         self._archive(ctx, {**settled, **{r: u.key for r, u in row_updates.items()}}, rep)
 
-    def _unchanged(self, key: Key, row: SheetRow) -> bool:
-        """The row reads exactly as it did when it was last found settled: no one touched it since."""
-        hit = self._settled.get(key)
-        return hit is not None and hit[0] == tuple(row.cells.values())
+    def _untouched(self, by_key: dict[Key, list[SheetRow]]) -> set[Key]:
+        """Postings whose one row reads exactly as when it was last found settled: no one touched them since."""
+        out = set()
+        for key, rows in by_key.items():
+            hit = self._settled.get(key)
+            if hit is not None and len(rows) == 1 and hit[0] == tuple(rows[0].cells.values()):
+                out.add(key)
+        return out
 
     def _settle(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]], row_updates: dict[int, _RowUpdate],
                 settled: dict[int, Key], busy: set[Key]) -> None:

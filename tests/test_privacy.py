@@ -80,9 +80,9 @@ def test_buyer_data_when_on_only_for_open_rfbs_from_the_detail_call(tmp_path: Pa
         assert buyer["address"]["city"] in str(rows[n]["Адрес"])
     for n in (shop["rfbs_done"], shop["fbs"]):
         assert not rows[n]["Покупатель"] and not rows[n]["Телефон"] and not rows[n]["Адрес"]
-    assert emulator.calls["/v3/posting/fbs/get"] == 2  # one per open rFBS posting ...
+    assert emulator.request_counts["/v3/posting/fbs/get"] == 2  # one per open rFBS posting ...
     assert main(["--config", str(cfg), "sync"]) == 0
-    assert emulator.calls["/v3/posting/fbs/get"] == 2  # ... and only once
+    assert emulator.request_counts["/v3/posting/fbs/get"] == 2  # ... and only once
 
 
 def test_finished_postings_lose_their_buyer_data_in_the_sheet_at_once_and_in_the_state(

@@ -39,7 +39,7 @@ import json
 import random
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -307,7 +307,6 @@ class OzonEmulator(LoopbackServer):
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(seed + 1)
         self._lock = threading.RLock()
-        self.calls: Counter[str] = Counter()  # requests answered (faults aside), per path
         self._listings: dict[tuple[str, bool], list[_Posting]] = {}  # a listing's sorted postings, while paged
         self._postings: dict[str, _Posting] = {}
         self._order_seq = 30000000 + seed * 100000
@@ -624,7 +623,6 @@ class OzonEmulator(LoopbackServer):
     def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
         """Answer one POST: (HTTP status, JSON body, extra headers). Faults are applied by the handler."""
         with self._lock:
-            self.calls[path] += 1
             body: Any = {}
             try:
                 self._check_auth(headers)

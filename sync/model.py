@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -179,18 +180,40 @@ class ReturnItem:
     barcode: str = ""
 
 
-@dataclass(frozen=True, slots=True)
 class SheetRow:
     """One row as read from a sheet: ``row`` is a 1-based locator valid for this read only.
 
-    ``cells`` maps a mapping field name to the cell's text ("" for empty).
+    ``get(field)`` is the cell's text ("" for empty). The rows of one read share one field index and
+    hold their values as a tuple (``values``), so a 100,000-row read costs a tuple per row, not a dict.
     """
 
-    row: int
-    cells: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("row", "values", "_index")
+
+    def __init__(self, row: int, cells: Mapping[str, str] | None = None, *,
+                 index: Mapping[str, int] | None = None, values: tuple[str, ...] = ()):
+        self.row = row
+        if cells is not None:
+            self._index: Mapping[str, int] = {f: i for i, f in enumerate(cells)}
+            self.values: tuple[str, ...] = tuple(cells.values())
+        else:
+            self._index, self.values = index or {}, values
+
+    @property
+    def cells(self) -> dict[str, str]:
+        """field -> text, for every field read."""
+        return dict(zip(self._index, self.values, strict=True))
 
     def get(self, name: str) -> str:
-        return self.cells.get(name, "")
+        i = self._index.get(name)
+        return "" if i is None else self.values[i]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SheetRow) and (self.row, self.cells) == (other.row, other.cells)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SheetRow({self.row}, {self.cells!r})"
 
 
 @dataclass(frozen=True, slots=True)

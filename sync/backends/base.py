@@ -30,7 +30,7 @@ mirroring them costs no extra request or save; ``flush_tabs`` writes what no wri
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +112,23 @@ class Snapshot:
 
     rows: list[SheetRow]
     missing: frozenset[str] = frozenset()
+
+
+class RowReader:
+    """Builds the rows of one read: one field index for all of them, and equal texts kept once
+    (a status, a warehouse or a date repeats over thousands of rows)."""
+
+    def __init__(self, fields: Sequence[str]):
+        self.index = {f: i for i, f in enumerate(fields)}
+        self._texts: dict[str, str] = {}
+
+    def values(self, texts: Iterable[str]) -> tuple[str, ...]:
+        keep = self._texts.setdefault
+        return tuple([keep(t, t) for t in texts])
+
+    def row(self, n: int, values: tuple[str, ...]) -> SheetRow | None:
+        """Sheet row ``n`` with these values (in the reader's field order); None when every cell is empty."""
+        return SheetRow(n, index=self.index, values=values) if any(values) else None
 
 
 class SheetBackend(ABC):

@@ -48,6 +48,7 @@ from sync.backends.base import (
     MIRROR_MARK,
     OZON_SHADE,
     Layout,
+    RowReader,
     SheetBackend,
     Snapshot,
     TabContent,
@@ -325,7 +326,7 @@ class ExcelBackend(SheetBackend):
         self._fingerprint: Fingerprint | None = None
         self._layout: Layout | None = layout
         self._grid: tuple[str, list[list[Any]]] | None = None
-        self._converted: dict[tuple[tuple[str, int], ...], dict[tuple[Any, ...], dict[str, str]]] = {}
+        self._converted: dict[tuple[tuple[str, int], ...], dict[tuple[Any, ...], tuple[str, ...]]] = {}
         self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
 
     # --- reading -------------------------------------------------------------------------------
@@ -367,14 +368,16 @@ class ExcelBackend(SheetBackend):
         spec = tuple((f, i) for f, _c, i in wanted)
         before, seen = self._converted.get(spec, {}), {}
         rows: list[SheetRow] = []
+        reader = RowReader([f for f, _c, _i in wanted])
         for n, values in enumerate(grid[1:], start=2):
             raw = tuple(values)
-            cells = before.get(raw)
-            if cells is None:
-                cells = {f: col.canonical(values[i] if i < len(values) else None) for f, col, i in wanted}
-            seen[raw] = cells
-            if any(cells.values()):
-                rows.append(SheetRow(n, cells))
+            texts = before.get(raw)
+            if texts is None:
+                texts = reader.values(col.canonical(values[i] if i < len(values) else None) for _f, col, i in wanted)
+            seen[raw] = texts
+            row = reader.row(n, texts)
+            if row is not None:
+                rows.append(row)
         self._converted[spec] = seen
         self._grid = (fingerprint.sha1, grid)
         self._fingerprint = fingerprint

@@ -40,6 +40,7 @@ from sync.backends.base import (
     MIRROR_MARK,
     OZON_SHADE,
     Layout,
+    RowReader,
     SheetBackend,
     Snapshot,
     TabContent,
@@ -297,10 +298,12 @@ class GoogleBackend(SheetBackend):
         height = max((len(v) for v in columns.values()), default=0)
         rows: list[SheetRow] = []
         wanted = [(f, col, values) for f, values in columns.items() if (col := self.columns.get(f)) is not None]
+        reader = RowReader([f for f, _c, _v in wanted])
         for i in range(1, height):
-            cells = {f: col.canonical(values[i] if i < len(values) else None) for f, col, values in wanted}
-            if any(cells.values()):
-                rows.append(SheetRow(i + 1, cells))
+            row = reader.row(i + 1, reader.values(col.canonical(values[i] if i < len(values) else None)
+                                                  for _f, col, values in wanted))
+            if row is not None:
+                rows.append(row)
         if key.field in columns:
             self._last_keys = {r.row: r.get(key.field) for r in rows}
         return Snapshot(rows, frozenset(f for f in fields if f not in self._cols))

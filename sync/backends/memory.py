@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sync.backends.base import Layout, SheetBackend, Snapshot, header_index
+from sync.backends.base import Layout, RowReader, SheetBackend, Snapshot, header_index
 from sync.errors import SheetBusy, SheetLayoutError
 from sync.mapping import ColumnMap
-from sync.model import CellWrite, Owner, SheetRow
+from sync.model import CellWrite, Owner
 
 
 class MemoryBackend(SheetBackend):
@@ -51,10 +51,11 @@ class MemoryBackend(SheetBackend):
             )
         rows = []
         wanted = [(f, col, idx[f]) for f in fields if f in idx and (col := self.columns.get(f)) is not None]
+        reader = RowReader([f for f, _c, _i in wanted])
         for n, r in enumerate(self.grid, start=2):
-            cells = {f: col.canonical(r[i] if i < len(r) else "") for f, col, i in wanted}
-            if any(cells.values()):
-                rows.append(SheetRow(n, cells))
+            row = reader.row(n, reader.values(col.canonical(r[i] if i < len(r) else "") for _f, col, i in wanted))
+            if row is not None:
+                rows.append(row)
         return Snapshot(rows, frozenset(f for f in fields if f not in idx))
 
     def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:

@@ -913,7 +913,7 @@ class Engine:
         out = set()
         for key, rows in by_key.items():
             hit = self._settled.get(key)
-            if hit is not None and len(rows) == 1 and hit[0] == tuple(rows[0].cells.values()):
+            if hit is not None and len(rows) == 1 and hit[0] == rows[0].values:
                 out.add(key)
         return out
 
@@ -924,7 +924,7 @@ class Engine:
         keep = {key: self._settled[key] for key in settled.values()}
         for u in row_updates.values():
             if not u.written and u.key not in busy:
-                keep[u.key] = (tuple(by_key[u.key][0].cells.values()), self._desired(ctx, u.key))
+                keep[u.key] = (by_key[u.key][0].values, self._desired(ctx, u.key))
         self._settled = keep
 
     def _note_moved_out(self, ctx: _Ctx, key: Key, rows: list[SheetRow], snap: Snapshot,

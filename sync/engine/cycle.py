@@ -22,6 +22,7 @@ The engine does no I/O of its own: Ozon, the sheet, the state store, the clock a
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -104,15 +105,30 @@ class EngineOptions:
     accounts: Mapping[str, AccountOptions] = field(default_factory=dict)  # per account; else the fields above
 
 
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """What an engine keeps in memory of a posting between cycles; the posting itself is read from the
+    state store when a row needs it (an edit, a change at Ozon, a row to lay out), so a daemon over
+    100,000 postings holds a few numbers each, not the postings."""
+
+    fp: int  # hash of the posting as last stored: changes when anything Ozon shows of it changes
+    scheme: Scheme
+    finished: bool
+    owner: str  # the sheet it belongs on under operator views ("" = the main one)
+
+
+POSTINGS_KEPT = 512  # postings read from the state store, kept for the next look-ups of the same rows
+
+
 class SharedKnown:
-    """The parsed postings of one state store, kept between cycles (see Engine._load_known).
+    """The postings of one state store, kept between cycles (see Engine._load_known).
 
     The engines of one config (the main sheet and each view) share one store and one SQLite
     connection, so data_version cannot tell them what another engine pulled or pushed; they share
     this instead, and each sees every change the moment it is made."""
 
     def __init__(self) -> None:
-        self.value: tuple[int, dict[Key, Posting], dict[Key, datetime]] | None = None
+        self.value: tuple[int, dict[Key, Brief], dict[Key, datetime]] | None = None
         self.moved: dict[Key, str] = {}  # postings whose sheet changed (warehouse changed ...) -> the one they left
 
 
@@ -159,7 +175,7 @@ class _Ctx:
     """Per-cycle working set."""
 
     now: datetime
-    known: dict[Key, Posting]
+    known: dict[Key, Brief]  # the postings that may be on this sheet (archived ones are left out)
     since: dict[Key, datetime]
     notes: dict[Key, str] = field(default_factory=dict)  # the outcome of this cycle's push, per posting
     answers: dict[Key, list[str]] = field(default_factory=dict)  # answers to edits refused or held while planning
@@ -168,18 +184,23 @@ class _Ctx:
     held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # accounts Ozon failed for this cycle -> the note kind
     untouched: set[Key] = field(default_factory=set)  # settled last cycle and read the same now
+    buyer_fetches: int = 0  # how many postings may still be fetched for buyer data this cycle
 
     def busy_keys(self) -> set[Key]:
         """Postings with anything of their own this cycle: a note, an answer, a kept or held cell, a write-ahead."""
         return {*self.notes, *self.answers, *(k for k, _f in self.keep), *(k for k, _f in self.held), *self.pending}
 
 
-@dataclass
+@dataclass(slots=True)
 class _RowUpdate:
+    """One row's outcome of a cycle: what it is written, and what the state store records once it is."""
+
     key: Key
-    final: dict[str, str]  # what the row holds after the write
-    desired: dict[str, str]  # what Ozon says
+    tracked: dict[str, str]  # the both-owned cells and the note as the row holds them after the write
     written: set[str]  # fields written this cycle
+    cells: list[tuple[str, str, bool]]  # (field, base, bump) to record
+    row: tuple[str, str] | None  # (note, Ozon hash) to record, when the row record changes
+    sig: int  # the row's signature, should it be found settled
 
 
 class Engine:
@@ -219,12 +240,12 @@ class Engine:
         self.both = [f for f in ("status", "tracking_number", "cancel_reason") if columns.get(f)]
         self.view = view
         self.owner_of = owner_of
-        self._owners: dict[Key, tuple[Posting, str]] = {}  # owner_of per posting object, for idle cycles
         self._shared = known or SharedKnown()
         self._key_field = columns.key.field
-        self._desired_cache: dict[Key, tuple[Posting, datetime | None, dict[str, str], str]] = {}
-        # Rows found settled at the end of the last cycle: (the row's read cells, the row Ozon's view made).
-        self._settled: dict[Key, tuple[tuple[str, ...], dict[str, str]]] = {}
+        self._postings: OrderedDict[Key, Posting] = OrderedDict()  # the last few read, see _posting
+        # Rows found settled at the end of the last cycle -> their signature (_sig): the row's cells and
+        # the posting as Ozon showed it. A row whose signature is the same next cycle needs nothing.
+        self._settled: dict[Key, int] = {}
         self._purged_at: datetime | None = None
 
     # --- entry point ------------------------------------------------------------------------------
@@ -236,14 +257,14 @@ class Engine:
         nothing, enqueues nothing and writes nothing. Raises SheetLayoutError, OzonAuthError,
         StateError (fatal); an Ozon or sheet outage is reported in the CycleReport, not raised."""
         rep = CycleReport(view=self.view)
-        ctx = _Ctx(now=self.clock(), known={}, since={})
+        ctx = _Ctx(now=self.clock(), known={}, since={}, buyer_fetches=self.opt.buyer_fetches)
         cycle_id = self.state.start_cycle(ctx.now)
         try:
             self._load_known(ctx)
             snap = self.backend.read(self.columns.read_fields)
             self._report_missing(snap, rep)
-            by_key = self._group(snap)
-            ctx.untouched = self._untouched(by_key)
+            by_key = self._group(ctx, snap)
+            ctx.untouched = self._untouched(ctx, by_key)
             self._guard_empty(ctx, by_key)
             if push:
                 self._plan_edits(ctx, by_key, rep, dry_run)
@@ -287,7 +308,7 @@ class Engine:
             log.warning("%s", problem)
 
     def _load_known(self, ctx: _Ctx) -> None:
-        """Every posting the state knows. Parsing them all costs most of an idle cycle at 10k
+        """The postings that may be on the sheet. Reading them all costs most of an idle cycle at 10k
         postings, so a daemon keeps them from its last good cycle — unless another process wrote
         the state file since (SQLite's data_version tells), or that cycle failed."""
         cached, self._shared.value = self._shared.value, None
@@ -295,45 +316,71 @@ class Engine:
             ctx.known, ctx.since = dict(cached[1]), dict(cached[2])
             return
         self._settled = {}
-        for _acc, _num, data, since in self.state.posting_rows():
-            p = posting_from_dict(data)
-            ctx.known[p.key] = p
-            ctx.since[p.key] = since
+        self._postings.clear()
+        accounts: dict[str, str] = {}  # one string per account, not one per posting
+        horizon = ctx.now - timedelta(days=self.opt.archive_after_days)
+        for acc, num, data, since in self.state.posting_rows(off_sheet_finished_before=horizon):
+            key = (accounts.setdefault(acc, acc), num)
+            ctx.known[key] = self._brief(posting_from_dict(data))
+            ctx.since[key] = since
+
+    def _load_one(self, ctx: _Ctx, key: Key) -> None:
+        """A posting _load_known left out (archived, long finished) whose number is on the sheet again."""
+        got = self.state.posting_data(*key)
+        if got is not None:
+            ctx.known[key] = self._brief(posting_from_dict(got[0]))
+            ctx.since[key] = got[1]
+
+    def _brief(self, p: Posting) -> Brief:
+        return Brief(hash(p), p.scheme, p.finished, self.owner_of(p) if self.owner_of is not None else "")
+
+    def _posting(self, ctx: _Ctx, key: Key) -> Posting:
+        """The posting as last stored (a known key). The last few read are kept: a row's planning,
+        writing and verifying read the same posting."""
+        fp = ctx.known[key].fp
+        p = self._postings.get(key)
+        if p is None or hash(p) != fp:
+            got = self.state.posting_data(*key)
+            if got is None:
+                raise KeyError(key)
+            p = posting_from_dict(got[0])
+        self._keep_posting(p)
+        return p
+
+    def _keep_posting(self, p: Posting) -> None:
+        self._postings[p.key] = p
+        self._postings.move_to_end(p.key)
+        if len(self._postings) > POSTINGS_KEPT:
+            self._postings.popitem(last=False)
 
     def _key_of(self, row: SheetRow) -> Key | None:
         num = row.get(self._key_field).strip()
         return (row.get("account").strip() or self.default_account, num) if num else None
 
-    def _group(self, snap: Snapshot) -> dict[Key, list[SheetRow]]:
+    def _group(self, ctx: _Ctx, snap: Snapshot) -> dict[Key, list[SheetRow]]:
         by_key: dict[Key, list[SheetRow]] = {}
         for row in snap.rows:
             key = self._key_of(row)
             if key is not None:
                 by_key.setdefault(key, []).append(row)
+        for key in by_key:
+            if key not in ctx.known:
+                self._load_one(ctx, key)
         return by_key
 
     def _mine(self, ctx: _Ctx, key: Key) -> bool:
         """Does this posting belong on this engine's sheet? (An unknown one is noted where it is typed.)"""
-        p = ctx.known.get(key)
-        return self.owner_of is None or p is None or self._owner(p) == self.view
-
-    def _owner(self, p: Posting) -> str:
-        """The sheet ``p`` belongs on ("" = the main one); remembered while the posting object is the same."""
-        assert self.owner_of is not None
-        hit = self._owners.get(p.key)
-        if hit is not None and hit[0] is p:
-            return hit[1]
-        owner = self.owner_of(p)
-        self._owners[p.key] = (p, owner)
-        return owner
+        b = ctx.known.get(key)
+        return self.owner_of is None or b is None or b.owner == self.view
 
     def _guard_empty(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> None:
+        if by_key:
+            return
         if self.owner_of is None:
             on_sheet = self.state.count_on_sheet()
         else:
-            on_sheet = sum(1 for key, rs in self.state.rows().items() if rs.on_sheet and key in ctx.known
-                           and self._mine(ctx, key))
-        if not by_key and on_sheet >= EMPTY_GUARD_MIN_ROWS:
+            on_sheet = sum(1 for a, n in self.state.on_sheet() if (a, n) in ctx.known and self._mine(ctx, (a, n)))
+        if on_sheet >= EMPTY_GUARD_MIN_ROWS:
             raise SheetLayoutError(
                 f"The sheet «{self.backend.name}» reads empty, but {on_sheet} postings were on it. "
                 f"Nothing was changed. If the rows were removed by mistake, restore them (undo or version "
@@ -343,17 +390,16 @@ class Engine:
     # --- 2-3. plan edits --------------------------------------------------------------------------
 
     def _plan_edits(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]], rep: CycleReport, dry_run: bool) -> None:
-        cells, pending = self.state.cells(), self.state.pending()
+        pending = self.state.pending()
         open_fields = {(e.key, e.field) for e in self.state.open_entries()}
         for key, rows in by_key.items():
-            posting = ctx.known.get(key)
-            if posting is None or len(rows) > 1 or key[0] not in self.ozons or not self._mine(ctx, key):
+            if key not in ctx.known or len(rows) > 1 or key[0] not in self.ozons or not self._mine(ctx, key):
                 continue
             if key in ctx.untouched:
                 continue
-            row = rows[0]
+            row, cells, posting = rows[0], self.state.cells_of(*key), None
             for fld in self.both:
-                cs = cells.get((*key, fld))
+                cs = cells.get(fld)
                 sheet = row.get(fld)
                 base = _edited(cs, pending.get((*key, fld)), sheet)
                 if base is None:
@@ -361,17 +407,19 @@ class Engine:
                 if (key, fld) in open_fields:
                     ctx.keep[(key, fld)] = sheet
                     continue
+                posting = posting or self._posting(ctx, key)
                 self._plan_cell(ctx, key, row, fld, sheet, base, cs.version if cs else 0,
                                 cs.held_since if cs else None, posting, rep, dry_run)
 
     def _keep_edits(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> None:
         """Pull without push: leave every unpushed edit in the sheet as the person typed it."""
-        cells, pending = self.state.cells(), self.state.pending()
+        pending = self.state.pending()
         for key, rows in by_key.items():
             if key in ctx.untouched:
                 continue
+            cells = self.state.cells_of(*key)
             for fld in self.both:
-                if _edited(cells.get((*key, fld)), pending.get((*key, fld)), rows[0].get(fld)) is not None:
+                if _edited(cells.get(fld), pending.get((*key, fld)), rows[0].get(fld)) is not None:
                     ctx.keep[(key, fld)] = rows[0].get(fld)
 
     def _plan_cell(self, ctx: _Ctx, key: Key, row: SheetRow, fld: str, sheet: str, base: str, version: int,
@@ -546,14 +594,15 @@ class Engine:
     def _remember(self, ctx: _Ctx, p: Posting) -> None:
         if not self.opt.customer_data:
             p = _without_buyer(p)  # never kept when the sheet does not show it
-        old = ctx.known.get(p.key)
-        if old == p:
-            return  # unchanged: keep the object, so what was derived from it is kept too
-        if self.owner_of is not None and old is not None and self._owner(old) != self.owner_of(p):
-            self._shared.moved[p.key] = self._owner(old)
+        old, new = ctx.known.get(p.key), self._brief(p)
+        self._keep_posting(p)
+        if old == new:
+            return  # unchanged (the same hash): nothing to store, and its row stays settled
+        if self.owner_of is not None and old is not None and old.owner != new.owner:
+            self._shared.moved[p.key] = old.owner
         if self.state.upsert_posting(p.account, p.posting_number, p.status, p.substatus, posting_to_dict(p), ctx.now):
             ctx.since[p.key] = ctx.now
-        ctx.known[p.key] = p
+        ctx.known[p.key] = new
 
     def _move_for(self, entry: OutboxEntry) -> Move | None:
         return next((m for m in self.statuses.moves if m.action.value == entry.action and m.to == entry.target), None)
@@ -696,65 +745,62 @@ class Engine:
         now = ctx.now
         last = self.state.get_meta(f"last_pull:{acc}")
         last_full = self.state.get_meta(f"last_full:{acc}")
-        seen: list[Posting] = []
+        seen: set[Key] = set()  # the two lists overlap
 
         def take(it: Iterator[Posting]) -> None:
+            """Store each posting as its page arrives (a full scan of 100k postings is never held
+            at once), committing every 1,000."""
             for p in it:
                 if p.scheme in aopt.schemes:
-                    seen.append(p)
+                    self._remember(ctx, self._with_buyer(ctx, p))
+                    seen.add(p.key)
+                    if len(seen) % 1000 == 0:
+                        self.state.commit()
+                        self.state.begin()
                     if self.progress and len(seen) % 100 == 0:
                         self.progress(len(seen))
 
         full = last_full is None or (now - datetime.fromisoformat(last_full)).total_seconds() >= aopt.full_every
-        if last is None:
-            take(ozon.list_postings(now - timedelta(days=aopt.lookback_days), now))
-        else:
-            since = datetime.fromisoformat(last) - timedelta(seconds=self.opt.overlap)
-            take(ozon.list_postings(now - timedelta(days=364), now, changed_since=since))
-            if not full:
-                take(ozon.list_unfulfilled(changed_since=since))
-        if full:
-            take(ozon.list_unfulfilled())
-        seen = self._with_buyers(ctx, seen)
         self.state.begin()
         try:
-            for p in seen:
-                self._remember(ctx, p)
+            if last is None:
+                take(ozon.list_postings(now - timedelta(days=aopt.lookback_days), now))
+            else:
+                since = datetime.fromisoformat(last) - timedelta(seconds=self.opt.overlap)
+                take(ozon.list_postings(now - timedelta(days=364), now, changed_since=since))
+                if not full:
+                    take(ozon.list_unfulfilled(changed_since=since))
+            if full:
+                take(ozon.list_unfulfilled())
             self.state.set_meta(f"last_pull:{acc}", now.isoformat())
             if full:
                 self.state.set_meta(f"last_full:{acc}", now.isoformat())
         finally:
             self.state.commit()
-        rep.pulled += len({p.key for p in seen})  # the two lists overlap
+            rep.pulled += len(seen)
         if self.progress:
             self.progress(len(seen))
 
-    def _with_buyers(self, ctx: _Ctx, seen: list[Posting]) -> list[Posting]:
+    def _with_buyer(self, ctx: _Ctx, p: Posting) -> Posting:
         """With customer_data on, an open rFBS posting needs the buyer's name, phone and address, which
         Ozon's lists leave out: keep what we have, else fetch the posting (a bounded number per cycle;
         the rest follow in the next cycles)."""
-        if not self.opt.customer_data:
-            return seen
-        budget = self.opt.buyer_fetches
-        out: list[Posting] = []
-        fetched: dict[Key, Posting] = {}  # the two lists overlap
-        for p in seen:
-            if p.scheme is Scheme.RFBS and p.status in OPEN_FOR_CUSTOMER_DATA and not p.customer_phone:
-                old = fetched.get(p.key) or ctx.known.get(p.key)
-                if old is not None and old.customer_phone:
-                    p = replace(p, customer_name=old.customer_name, customer_phone=old.customer_phone,
-                                customer_address=old.customer_address)
-                elif budget > 0:
-                    budget -= 1
-                    try:
-                        full = self.ozons[p.account].get_posting(p.posting_number)
-                    except (OzonUnavailable, OzonRefused) as exc:
-                        log.info("Buyer data of %s not fetched: %s", p.posting_number, exc)
-                    else:
-                        p = full if full.status == p.status else p
-                        fetched[p.key] = p
-            out.append(p)
-        return out
+        if not (self.opt.customer_data and p.scheme is Scheme.RFBS and p.status in OPEN_FOR_CUSTOMER_DATA
+                and not p.customer_phone):
+            return p
+        old = self._posting(ctx, p.key) if p.key in ctx.known else None
+        if old is not None and old.customer_phone:
+            return replace(p, customer_name=old.customer_name, customer_phone=old.customer_phone,
+                           customer_address=old.customer_address)
+        if ctx.buyer_fetches <= 0:
+            return p
+        ctx.buyer_fetches -= 1
+        try:
+            full = self.ozons[p.account].get_posting(p.posting_number)
+        except (OzonUnavailable, OzonRefused) as exc:
+            log.info("Buyer data of %s not fetched: %s", p.posting_number, exc)
+            return p
+        return full if full.status == p.status else p
 
     def _purge_buyers(self, ctx: _Ctx) -> None:
         """Erase buyer data from the state store purge_after_days after a posting finished."""
@@ -763,41 +809,35 @@ class Engine:
         self._purged_at = ctx.now
         purged = self.state.purge_buyers(ctx.now - timedelta(days=self.opt.purge_after_days))
         for key in purged:
+            self._postings.pop(key, None)
             if key in ctx.known:
-                ctx.known[key] = _without_buyer(ctx.known[key])
+                self._load_one(ctx, key)
         if purged:
             log.info("Erased the buyer data of %d finished postings", len(purged))
 
     # --- 6. write ---------------------------------------------------------------------------------
 
     def _desired(self, ctx: _Ctx, key: Key) -> dict[str, str]:
-        """The row as Ozon's view of the posting makes it (do not mutate). Kept per posting object,
-        so an idle cycle does not rebuild 10k rows it built before."""
-        p, since = ctx.known[key], ctx.since.get(key)
-        hit = self._desired_cache.get(key)
-        if hit is not None and hit[0] is p and hit[1] == since:
-            return hit[2]
-        desired = ozon_values(p, self.statuses, self.opt.tz, since, self.opt.customer_data)
-        self._desired_cache[key] = (p, since, desired, ozon_hash(desired, self.columns))
-        return desired
+        """The row as Ozon's view of the posting makes it."""
+        return ozon_values(self._posting(ctx, key), self.statuses, self.opt.tz, ctx.since.get(key),
+                           self.opt.customer_data)
 
-    def _desired_hash(self, ctx: _Ctx, key: Key) -> str:
-        self._desired(ctx, key)
-        return self._desired_cache[key][3]
+    def _sig(self, ctx: _Ctx, key: Key, row: SheetRow) -> int:
+        """A row's signature: its cells as read, and the posting as Ozon showed it last."""
+        return hash((row.values, ctx.known[key].fp, ctx.since.get(key)))
 
     def _write(self, ctx: _Ctx, snap: Snapshot, by_key: dict[Key, list[SheetRow]], rep: CycleReport) -> None:
         n = self.notes
         pending = self.state.pending()
         ctx.pending = {(a, num) for a, num, _f in pending}
-        row_states = self.state.rows()
-        cells = self.state.cells()
         limit = int(getattr(self.backend, "max_cell_chars", 50000))
         writable = [c for c in self.columns.columns if c.owner in ("ozon", "both", "daemon")
                     and c.field not in snap.missing]
         writes: list[CellWrite] = []
         row_updates: dict[int, _RowUpdate] = {}
         busy = ctx.busy_keys()
-        settled: dict[int, Key] = {}  # rows that need nothing this cycle (the common case at 10k rows)
+        quiet: dict[int, Key] = {}  # rows that need nothing this cycle (the common case at 10k rows)
+        settled: dict[Key, int] = {}  # their signatures, for the next cycle
         for key, rows in by_key.items():
             if not self._mine(ctx, key):
                 self._note_moved_out(ctx, key, rows, snap, writes)
@@ -812,24 +852,26 @@ class Engine:
             if key not in ctx.known or key[0] not in self.ozons:
                 note = n.stamp(ctx.now, "unknown_posting", key=key[1]) if key[0] in self.ozons else \
                     n.stamp(ctx.now, "unknown_account", account=key[0], accounts=", ".join(self.ozons))
-                prev = row_states.get(key)
+                prev = self.state.row(*key)
                 text = prev.note if prev and prev.note else note
                 if row.get("sync_note") != text and "sync_note" not in snap.missing:
                     writes.append(CellWrite(row.row, "sync_note", text))
                     self.state.set_row(*key, note=text)
                 continue
-            if key in ctx.untouched and key not in busy and self._settled[key][1] is self._desired(ctx, key):
-                settled[row.row] = key
+            sig = self._sig(ctx, key, row)
+            if key in ctx.untouched and key not in busy and self._settled.get(key) == sig:
+                quiet[row.row], settled[key] = key, sig
                 continue
             desired = self._desired(ctx, key)
-            rs = row_states.get(key)
+            rs = self.state.row(*key)
             # A note we wrote just before dying (never committed) is still the row's note.
             ours = pending.get((*key, "sync_note"))
             previous = ours if ours is not None and row.get("sync_note") == ours else \
                 rs.note if rs else row.get("sync_note")
             fresh = self._note_for(ctx, key, previous)
             note = fresh or previous
-            if rs and rs.ozon_hash == self._desired_hash(ctx, key) and not fresh:
+            h = ozon_hash(desired, self.columns)
+            if rs and rs.ozon_hash == h and not fresh:
                 for c in writable:
                     if c.owner == "ozon" and row.get(c.field) != desired.get(c.field, "") \
                             and row.get(c.field) != self._truncate(desired.get(c.field, ""), limit) \
@@ -839,31 +881,34 @@ class Engine:
             final = self._final_values(ctx, key, desired, note, limit)
             if final.pop("__truncated__", ""):
                 note = final["sync_note"] = note or n.stamp(ctx.now, "truncated", limit=limit)
-            update = _RowUpdate(key, final, desired, set())
-            for c in writable:
-                if c.field in final and row.get(c.field) != final[c.field]:
-                    writes.append(CellWrite(row.row, c.field, final[c.field]))
-                    update.written.add(c.field)
-            row_updates[row.row] = update
+            written = {c.field for c in writable if c.field in final and row.get(c.field) != final[c.field]}
+            writes += [CellWrite(row.row, c.field, final[c.field]) for c in writable if c.field in written]
+            update = self._row_update(ctx, key, final, desired, written, h, rs, sig)
+            if written or update.cells or update.row:
+                row_updates[row.row] = update
+            else:
+                quiet[row.row] = key
+                if key not in busy:
+                    settled[key] = sig
         appends: list[dict[str, str]] = []
         append_keys: list[_RowUpdate] = []
-        for key, p in ctx.known.items():
-            if key in by_key or key[0] not in self.ozons or p.scheme not in self._account_options(key[0]).schemes \
+        for key, b in ctx.known.items():
+            if key in by_key or key[0] not in self.ozons or b.scheme not in self._account_options(key[0]).schemes \
                     or not self._mine(ctx, key):
                 continue
-            rs = row_states.get(key)
+            rs = self.state.row(*key)
             if rs and rs.archived:
                 continue
             if key in self._shared.moved:
                 gone = self._shared.moved[key]
                 note = n.stamp(ctx.now, "from_view", view=gone) if gone else n.stamp(ctx.now, "from_main")
             elif rs and rs.on_sheet:
-                if p.finished:
+                if b.finished:
                     self.state.set_row(*key, on_sheet=False)
                     continue
                 note = n.stamp(ctx.now, "restored_row")
             else:
-                if p.finished and self._archivable(ctx, key):
+                if b.finished and self._archivable(ctx, key):
                     continue
                 note = self._note_for(ctx, key)
             desired = self._desired(ctx, key)
@@ -872,22 +917,22 @@ class Engine:
                 final["sync_note"] = note or n.stamp(ctx.now, "truncated", limit=limit)
             appends.append({c.field: final.get(c.field, "") for c in self.columns.columns
                             if c.owner != "staff"})
-            append_keys.append(_RowUpdate(key, final, desired, set(final)))
+            append_keys.append(self._row_update(ctx, key, final, desired, set(final),
+                                                ozon_hash(desired, self.columns), rs, 0))
         writes = self._guard_writes(snap, writes, row_updates, rep)
         if writes or appends:
             # Write-ahead: if we die after the sheet write but before the commit below, the next
             # cycle still knows these values are ours, not a person's.
-            tracked = {*self.both, "sync_note"}
-            written = [(row_updates[w.row].key, w.field, w.value) for w in writes
-                       if w.field in tracked and w.row in row_updates]
-            written += [(u.key, f, u.final.get(f, "")) for u in append_keys for f in tracked]
-            self.state.set_pending([(*k, f, v) for k, f, v in written])
-            ctx.pending |= {k for k, _f, _v in written}
+            written_ahead = [(row_updates[w.row].key, w.field, w.value) for w in writes
+                             if w.row in row_updates and w.field in row_updates[w.row].tracked]
+            written_ahead += [(u.key, f, v) for u in append_keys for f, v in u.tracked.items()]
+            self.state.set_pending([(*k, f, v) for k, f, v in written_ahead])
+            ctx.pending |= {k for k, _f, _v in written_ahead}
             try:
                 self.backend.write(writes, appends)
             except (SheetBusy, SheetUnavailable) as exc:
                 if isinstance(exc, SheetBusy):  # nothing was written; an unavailable sheet may have been
-                    self.state.clear_pending(list({k for k, _f, _v in written}))
+                    self.state.clear_pending(list({k for k, _f, _v in written_ahead}))
                 rep.deferred = str(exc)
                 log.warning("%s", exc)
                 self._save_held(ctx)
@@ -899,40 +944,36 @@ class Engine:
             self._shared.moved.pop(u.key, None)
         self.state.begin()
         try:
-            for update in list(row_updates.values()) + append_keys:
-                self._commit_row(ctx, update, cells, row_states)
-            self.state.clear_pending([u.key for u in list(row_updates.values()) + append_keys if u.key in ctx.pending])
+            for update in [*row_updates.values(), *append_keys]:
+                for fld, base, bump in update.cells:
+                    self.state.set_cell(*update.key, fld, base, bump=bump)
+                if update.row is not None:
+                    self.state.set_row(*update.key, note=update.row[0], ozon_hash=update.row[1], on_sheet=True)
+            self.state.clear_pending([u.key for u in [*row_updates.values(), *append_keys] if u.key in ctx.pending])
             self._save_held(ctx)
         finally:
             self.state.commit()
-        self._settle(ctx, by_key, row_updates, settled, busy)
-        self._archive(ctx, {**settled, **{r: u.key for r, u in row_updates.items()}}, rep)
+        # Rows left as they were, with nothing in flight: next cycle skips them unless their cells or
+        # Ozon's view of them change.
+        settled.update((u.key, u.sig) for u in row_updates.values() if not u.written and u.key not in busy)
+        self._settled = settled
+        self._archive(ctx, {**quiet, **{r: u.key for r, u in row_updates.items()}}, rep)
 
-    def _untouched(self, by_key: dict[Key, list[SheetRow]]) -> set[Key]:
+    def _untouched(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> set[Key]:
         """Postings whose one row reads exactly as when it was last found settled: no one touched them since."""
         out = set()
         for key, rows in by_key.items():
             hit = self._settled.get(key)
-            if hit is not None and len(rows) == 1 and hit[0] == rows[0].values:
+            if hit is not None and len(rows) == 1 and key in ctx.known and hit == self._sig(ctx, key, rows[0]):
                 out.add(key)
         return out
-
-    def _settle(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]], row_updates: dict[int, _RowUpdate],
-                settled: dict[int, Key], busy: set[Key]) -> None:
-        """Remember the rows this cycle left as they were, with nothing in flight: next cycle skips
-        them unless their cells or Ozon's view of them change."""
-        keep = {key: self._settled[key] for key in settled.values()}
-        for u in row_updates.values():
-            if not u.written and u.key not in busy:
-                keep[u.key] = (by_key[u.key][0].values, self._desired(ctx, u.key))
-        self._settled = keep
 
     def _note_moved_out(self, ctx: _Ctx, key: Key, rows: list[SheetRow], snap: Snapshot,
                         writes: list[CellWrite]) -> None:
         """A row of a posting that now belongs on another sheet (its warehouse, delivery or account changed):
         it is edited there. This row says so (once) and shows Ozon's values, so whatever is typed here is
         neither pushed nor left standing (should the posting come back); a person may delete it."""
-        there = self._owner(ctx.known[key])
+        there = ctx.known[key].owner
         text = self.notes.text("in_view", view=there) if there else self.notes.text("in_main")
         desired, limit = self._desired(ctx, key), int(getattr(self.backend, "max_cell_chars", 50000))
         shown = [c.field for c in self.columns.columns if c.owner in ("ozon", "both") and c.field not in snap.missing]
@@ -973,9 +1014,10 @@ class Engine:
         if not writes:
             return writes
         fields = [f for f in self.columns.guard_fields if f not in snap.missing]
-        before = {r.row: {f: r.get(f) for f in fields} for r in snap.rows}
-        after = {r.row: {f: r.get(f) for f in fields} for r in self.backend.read(fields).rows}
-        changed = {row for row in {w.row for w in writes} if before.get(row) != after.get(row)}
+        rows = {row for row in {w.row for w in writes}}
+        before = {r.row: tuple(r.get(f) for f in fields) for r in snap.rows if r.row in rows}
+        after = {r.row: tuple(r.get(f) for f in fields) for r in self.backend.read(fields).rows if r.row in rows}
+        changed = {row for row in rows if before.get(row) != after.get(row)}
         if changed:
             rep.rows_skipped = len(changed)
             log.info("Rows %s changed during the cycle; they are handled next cycle", sorted(changed))
@@ -983,25 +1025,25 @@ class Engine:
                 row_updates.pop(row, None)
         return [w for w in writes if w.row not in changed]
 
-    def _commit_row(self, ctx: _Ctx, u: _RowUpdate, cells: dict[tuple[str, str, str], CellState],
-                    row_states: dict[Key, RowState]) -> None:
-        """Record what the sheet now holds: bases of both-owned cells (a written cell bumps its version),
-        the note, and the Ozon fingerprint. Only what changed is written to the store."""
-        key = u.key
+    def _row_update(self, ctx: _Ctx, key: Key, final: dict[str, str], desired: dict[str, str], written: set[str],
+                    h: str, rs: RowState | None, sig: int) -> _RowUpdate:
+        """What to record once the row is written: bases of both-owned cells (a written cell bumps its
+        version), the note, and the Ozon fingerprint — only what changed."""
+        cells = self.state.cells_of(*key)
+        record: list[tuple[str, str, bool]] = []
         for fld in self.both:
-            cs = cells.get((*key, fld))
+            cs = cells.get(fld)
             if (key, fld) in ctx.keep:
                 if cs is None:
-                    self.state.set_cell(*key, fld, u.desired.get(fld, ""), bump=False)
+                    record.append((fld, desired.get(fld, ""), False))
                 continue
-            value = u.final.get(fld, "")
-            if cs is None or fld in u.written or cs.base != value or cs.held_since is not None:
-                self.state.set_cell(*key, fld, value, bump=fld in u.written)
-        h = self._desired_hash(ctx, key)
-        note = u.final.get("sync_note", "")
-        rs = row_states.get(key)
-        if rs is None or rs.note != note or rs.ozon_hash != h or not rs.on_sheet:
-            self.state.set_row(*key, note=note, ozon_hash=h, on_sheet=True)
+            value = final.get(fld, "")
+            if cs is None or fld in written or cs.base != value or cs.held_since is not None:
+                record.append((fld, value, fld in written))
+        note = final.get("sync_note", "")
+        row = (note, h) if rs is None or rs.note != note or rs.ozon_hash != h or not rs.on_sheet else None
+        tracked = {f: final.get(f, "") for f in (*self.both, "sync_note")}
+        return _RowUpdate(key, tracked, written, record, row, sig)
 
     def _save_held(self, ctx: _Ctx) -> None:
         for (key, fld), since in ctx.held.items():
@@ -1017,8 +1059,7 @@ class Engine:
         """Move finished postings older than archive_after_days out of the live sheet (one month per cycle)."""
         due: dict[str, list[tuple[int, Key]]] = {}
         for row, key in on_sheet.items():
-            p = ctx.known[key]
-            if p.finished and self._archivable(ctx, key) and not any(k == key for (k, _f) in ctx.keep):
+            if ctx.known[key].finished and self._archivable(ctx, key) and not any(k == key for (k, _f) in ctx.keep):
                 period = ctx.since[key].astimezone(self.opt.tz).strftime("%Y-%m")
                 due.setdefault(period, []).append((row, key))
         if not due:
@@ -1032,6 +1073,7 @@ class Engine:
         for _r, key in due[period]:
             self.state.set_row(*key, on_sheet=False, archived=True)
             self._settled.pop(key, None)
+            del ctx.known[key]  # an archived posting is not on this sheet again
         rep.rows_archived = len(due[period])
 
 

@@ -147,8 +147,6 @@ class StateStore:
 
     def __init__(self, path: Path):
         self.path = path
-        self._cells: tuple[int, dict[tuple[str, str, str], CellState]] | None = None
-        self._rows: tuple[int, dict[tuple[str, str], RowState]] | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
@@ -245,9 +243,21 @@ class StateStore:
         """Changes when another connection (another process) commits to the file; our own do not."""
         return int(self.db.execute("PRAGMA data_version").fetchone()[0])
 
-    def posting_rows(self) -> Iterator[tuple[str, str, dict[str, Any], datetime]]:
-        """(account, number, data, status_since) for every known posting."""
-        for acc, num, data, since in self.db.execute("SELECT account, number, data, status_since FROM postings"):
+    def posting_rows(self, *, off_sheet_finished_before: datetime | None = None,
+                     ) -> Iterator[tuple[str, str, dict[str, Any], datetime]]:
+        """(account, number, data, status_since) for every known posting, streamed.
+
+        With ``off_sheet_finished_before``, postings that will not be on the sheet again are left out:
+        those moved to the archive, and those finished before that time that are not on the sheet."""
+        query = "SELECT p.account, p.number, p.data, p.status_since FROM postings p"
+        args: tuple[str, ...] = ()
+        if off_sheet_finished_before is not None:
+            finished = ", ".join(f"'{s}'" for s in sorted(FINISHED_STATUSES))
+            query += (" LEFT JOIN rows r ON r.account = p.account AND r.number = p.number "
+                      "WHERE COALESCE(r.archived, 0) = 0 AND NOT (COALESCE(r.on_sheet, 0) = 0 "
+                      f"AND p.status IN ({finished}) AND p.status_since < ?)")
+            args = (_iso(off_sheet_finished_before),)
+        for acc, num, data, since in self.db.execute(query, args):
             yield acc, num, json.loads(data), datetime.fromisoformat(since)
 
     def posting_data(self, account: str, number: str) -> tuple[dict[str, Any], datetime] | None:
@@ -268,24 +278,15 @@ class StateStore:
     # --- cells and rows -------------------------------------------------------------------------
 
     def cells(self) -> dict[tuple[str, str, str], CellState]:
-        """Every both-owned cell's base (do not mutate). Kept in memory between calls: our own writes
-        go through set_cell/set_held, which keep it current; another process's commit drops it."""
-        version = self.data_version()
-        if self._cells is None or self._cells[0] != version:
-            self._cells = (version, {
-                (a, n, f): CellState(b, v, parse_iso(h))
-                for a, n, f, b, v, h in self.db.execute(
-                    "SELECT account, number, field, base, version, held_since FROM cells"
-                )
-            })
-        return self._cells[1]
+        """Every both-owned cell's base, keyed by (account, number, field)."""
+        return {(a, n, f): CellState(b, v, parse_iso(h)) for a, n, f, b, v, h in self.db.execute(
+            "SELECT account, number, field, base, version, held_since FROM cells")}
 
-    def _reload_cell(self, key: tuple[str, str, str]) -> None:
-        if self._cells is not None:
-            row = self.db.execute("SELECT base, version, held_since FROM cells WHERE account=? AND number=? "
-                                  "AND field=?", key).fetchone()
-            if row is not None:
-                self._cells[1][key] = CellState(row[0], row[1], parse_iso(row[2]))
+    def cells_of(self, account: str, number: str) -> dict[str, CellState]:
+        """One posting's both-owned cells, by field. (Read per posting: the engine asks only for rows
+        that changed, so a daemon over 100,000 postings holds none of them between cycles.)"""
+        return {f: CellState(b, v, parse_iso(h)) for f, b, v, h in self.db.execute(
+            "SELECT field, base, version, held_since FROM cells WHERE account=? AND number=?", (account, number))}
 
     def set_cell(self, account: str, number: str, field: str, base: str, *, bump: bool,
                  held_since: datetime | None = None) -> None:
@@ -296,7 +297,6 @@ class StateStore:
             (account, number, field, base, 1 if bump else 0, _iso(held_since) if held_since else None,
              1 if bump else 0),
         )
-        self._reload_cell((account, number, field))
 
     def pending(self) -> dict[tuple[str, str, str], str]:
         """Values of both-owned cells sent to the sheet in a write not yet known to have landed."""
@@ -320,19 +320,16 @@ class StateStore:
             "UPDATE cells SET held_since=? WHERE account=? AND number=? AND field=?",
             (_iso(since) if since else None, account, number, field),
         )
-        self._reload_cell((account, number, field))
 
-    def rows(self) -> dict[tuple[str, str], RowState]:
-        """Every posting's row record (do not mutate); kept in memory like :meth:`cells`."""
-        version = self.data_version()
-        if self._rows is None or self._rows[0] != version:
-            self._rows = (version, {
-                (a, n): RowState(note, h, bool(on), bool(arch))
-                for a, n, note, h, on, arch in self.db.execute(
-                    "SELECT account, number, note, ozon_hash, on_sheet, archived FROM rows"
-                )
-            })
-        return self._rows[1]
+    def row(self, account: str, number: str) -> RowState | None:
+        """One posting's row record (read per posting, like :meth:`cells_of`)."""
+        got = self.db.execute("SELECT note, ozon_hash, on_sheet, archived FROM rows WHERE account=? AND number=?",
+                              (account, number)).fetchone()
+        return None if got is None else RowState(got[0], got[1], bool(got[2]), bool(got[3]))
+
+    def on_sheet(self) -> Iterator[tuple[str, str]]:
+        """(account, number) of every posting the daemon last saw on the sheet."""
+        yield from self.db.execute("SELECT account, number FROM rows WHERE on_sheet=1")
 
     def set_row(self, account: str, number: str, *, note: str | None = None, ozon_hash: str | None = None,
                 on_sheet: bool | None = None, archived: bool | None = None) -> None:
@@ -340,15 +337,10 @@ class StateStore:
         for col, val in (("note", note), ("ozon_hash", ozon_hash), ("on_sheet", on_sheet), ("archived", archived)):
             if val is not None:
                 self.db.execute(f"UPDATE rows SET {col}=? WHERE account=? AND number=?", (val, account, number))
-        if self._rows is not None:
-            note, h, on, arch = self.db.execute("SELECT note, ozon_hash, on_sheet, archived FROM rows "
-                                                "WHERE account=? AND number=?", (account, number)).fetchone()
-            self._rows[1][(account, number)] = RowState(note, h, bool(on), bool(arch))
 
     def forget_sheet(self) -> None:
         """Mark every posting as not on the sheet: the next cycle lays every open one out again."""
         self.db.execute("UPDATE rows SET on_sheet=0")
-        self._rows = None
 
     def count_on_sheet(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM rows WHERE on_sheet=1").fetchone()[0])

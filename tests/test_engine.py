@@ -9,6 +9,7 @@ import pytest
 
 from sync.backends.base import Layout
 from sync.backends.memory import MemoryBackend
+from sync.engine import cycle
 from sync.engine.cycle import Engine, EngineOptions
 from sync.engine.state import StateStore
 from sync.errors import SheetLayoutError
@@ -268,6 +269,49 @@ def test_finished_postings_move_to_the_archive(tmp_path: Path) -> None:
     assert any(r[0] == done for rows in w.sheet.archive.values() for r in rows)
     w.cycle()
     assert w.sheet.find(done) == []  # archived postings are not laid out again
+
+
+def test_an_archived_posting_typed_back_into_the_sheet_is_still_known(tmp_path: Path) -> None:
+    """A restarted daemon leaves archived postings out of memory; one whose number is typed again is read
+    from the state store, filled in and archived again, not called unknown."""
+    w = World(tmp_path, archive_after_days=1)
+    done = w.ozon.add()
+    w.cycle()
+    w.ozon.buyer_cancel(done)
+    w.cycle()
+    w.tick(2 * 86400)
+    w.cycle(2)
+    assert w.sheet.find(done) == []
+    w.engine = w.new_engine()  # restarted
+    w.sheet.write([], [{"posting_number": done}])
+    w.cycle()
+    status, note = w.sheet.header.index("Статус"), w.sheet.header.index("Синхронизация")
+    copies = [r for rows in w.sheet.archive.values() for r in rows if r[0] == done]
+    assert len(copies) == 2 and copies[1][status] == "Отменено" and "не найдено" not in copies[1][note]
+
+
+def test_a_backfill_larger_than_one_write_is_laid_out_over_several_cycles(tmp_path: Path) -> None:
+    w = World(tmp_path, append_batch=3)
+    numbers = [w.ozon.add() for _ in range(7)]
+    reports = [w.engine.run_cycle() for _ in range(4)]
+    assert [(r.rows_added, r.rows_waiting) for r in reports] == [(3, 4), (3, 1), (1, 0), (0, 0)]
+    assert "4 more rows to add next cycle" in reports[0].summary()
+    assert all(len(w.sheet.find(n)) == 1 for n in numbers)
+
+
+def test_the_engine_keeps_only_a_few_postings_in_memory(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are built from the state store; the engine keeps a bounded number of parsed postings."""
+    monkeypatch.setattr(cycle, "POSTINGS_KEPT", 4)
+    numbers = [w.ozon.add() for _ in range(12)]
+    w.cycle()
+    w.engine = w.new_engine()  # a restart: every row is checked against the stored postings
+    w.type(numbers[5], status="Ожидает отгрузки")
+    w.ozon.buyer_cancel(numbers[9])
+    w.cycle(2)
+    assert len(w.engine._postings) <= 4
+    assert w.ozon.accepted(numbers[5]) == ["ship"]
+    assert w.row(numbers[9])["status"] == "Отменено"
+    assert [w.row(n)["status"] for n in numbers if n not in (numbers[5], numbers[9])] == ["Ожидает сборки"] * 10
 
 
 def test_a_cancel_ozon_refuses_shows_ozons_status_and_reason_again(w: World) -> None:

@@ -102,6 +102,7 @@ class EngineOptions:
     customer_data: bool = False
     purge_after_days: int = 7
     buyer_fetches: int = 50  # at most this many /v3/posting/fbs/get calls per cycle for buyer data
+    append_batch: int = 10_000  # at most this many rows added per cycle (a backfill takes several)
     accounts: Mapping[str, AccountOptions] = field(default_factory=dict)  # per account; else the fields above
 
 
@@ -145,6 +146,7 @@ class CycleReport:
     rows_added: int = 0
     rows_archived: int = 0
     rows_skipped: int = 0
+    rows_waiting: int = 0  # rows to add that did not fit in this cycle's write (append_batch)
     deferred: str = ""
     failed_accounts: dict[str, str] = field(default_factory=dict)  # account -> why it was skipped this cycle
     planned: list[str] = field(default_factory=list)
@@ -159,6 +161,8 @@ class CycleReport:
         ]
         if self.held:
             parts.append(f"{self.held} edits held")
+        if self.rows_waiting:
+            parts.append(f"{self.rows_waiting} more rows to add next cycle")
         if self.rows_archived:
             parts.append(f"{self.rows_archived} rows archived")
         if self.rows_skipped:
@@ -911,6 +915,9 @@ class Engine:
                 if b.finished and self._archivable(ctx, key):
                     continue
                 note = self._note_for(ctx, key)
+            if len(appends) >= self.opt.append_batch:  # one write stays a few MB; the rest follow
+                rep.rows_waiting += 1
+                continue
             desired = self._desired(ctx, key)
             final = self._final_values(ctx, key, desired, note, limit)
             if final.pop("__truncated__", ""):

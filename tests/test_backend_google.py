@@ -71,6 +71,27 @@ def test_a_steady_cycle_costs_three_requests_whatever_the_number_of_edits(emu: S
     assert backend.read(["sync_note"]).rows[299].get("sync_note") == "note 300"
 
 
+def test_a_long_sheet_is_read_a_chunk_of_rows_per_request_and_no_row_is_missed(emu: SheetsEmulator) -> None:
+    """read_rows at a time; the key column's length says how far to go, so a blank stretch longer
+    than a chunk does not end the read early."""
+    backend, sid = backend_for(emu)
+    backend.read_rows = 4
+    backend.ensure_layout(LAYOUT)
+    backend.read(ALL)
+    numbers = [f"{n:04d}-0001-1" for n in range(14)]
+    backend.write([], [order(n) for n in numbers])
+    person = GooglePerson(emu, sid)
+    for r in range(5, 11):  # rows 5-10 emptied: more than a chunk of blank rows
+        for header in person.header():
+            person.set(r, header, "")
+    before = backend.requests
+    snap = backend.read(COLUMNS.read_fields)
+    assert backend.requests - before == 4  # rows 1-4, 5-8, 9-12, 13-15 (the last key is on row 15)
+    assert [r.get("posting_number") for r in snap.rows] == numbers[:3] + numbers[9:]
+    assert [r.row for r in snap.rows] == [2, 3, 4, 11, 12, 13, 14, 15]
+    assert snap.rows[-1].get("status") == order(numbers[-1])["status"]
+
+
 def test_values_are_written_as_values(emu: SheetsEmulator) -> None:
     backend, sid = backend_for(emu)
     backend.ensure_layout(LAYOUT)

@@ -181,6 +181,7 @@ class GoogleBackend(SheetBackend):
 
     name = "google"
     max_cell_chars = 50000
+    read_rows = 20_000  # rows per read request (a bigger sheet is read in several, within the 60 reads a minute)
 
     def __init__(self, spreadsheet: str, worksheet: str, columns: ColumnMap, *, credentials: str | None = None,
                  api_endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
@@ -282,10 +283,10 @@ class GoogleBackend(SheetBackend):
     def read(self, fields: Sequence[str]) -> Snapshot:
         if self._cols is None:
             self._read_header()
-        columns = self._read_columns(fields)
-        if columns is None or any(f not in (self._cols or {}) for f in fields):
+        rows = self._read_rows(fields)
+        if rows is None or any(f not in (self._cols or {}) for f in fields):
             self._read_header()  # a person moved, renamed or added columns
-            columns = self._read_columns(fields)
+            rows = self._read_rows(fields)
         assert self._cols is not None
         if not any(self._header):
             raise SheetLayoutError(f"The sheet «{self.worksheet}» has no header row; "
@@ -294,38 +295,51 @@ class GoogleBackend(SheetBackend):
         if key.field not in self._cols:
             raise SheetLayoutError(f"The key column «{key.header}» is missing from the header of «{self.worksheet}»; "
                                    f"restore it (or run `ozon-sync init`) before syncing")
-        columns = columns or {}
-        height = max((len(v) for v in columns.values()), default=0)
-        rows: list[SheetRow] = []
-        wanted = [(f, col, values) for f, values in columns.items() if (col := self.columns.get(f)) is not None]
-        reader = RowReader([f for f, _c, _v in wanted])
-        for i in range(1, height):
-            row = reader.row(i + 1, reader.values(col.canonical(values[i] if i < len(values) else None)
-                                                  for _f, col, values in wanted))
-            if row is not None:
-                rows.append(row)
-        if key.field in columns:
+        rows = rows or []
+        if key.field in fields:
             self._last_keys = {r.row: r.get(key.field) for r in rows}
         return Snapshot(rows, frozenset(f for f in fields if f not in self._cols))
 
-    def _read_columns(self, fields: Sequence[str]) -> dict[str, list[Any]] | None:
-        """field -> the column's values from row 1; None when a header cell is not where it was."""
+    def _read_rows(self, fields: Sequence[str]) -> list[SheetRow] | None:
+        """The rows, ``read_rows`` at a time (one request each: a 100,000-row sheet is never held twice
+        over as JSON and text); None when a header cell is not where it was.
+
+        The first request also reads the whole key column, whose length says how far the rows go."""
         assert self._cols is not None
-        wanted = [f for f in fields if f in self._cols]
+        wanted = [(f, col) for f in fields if f in self._cols and (col := self.columns.get(f)) is not None]
         if not wanted:
-            return {}
+            return []
         title = quote(self.worksheet)
-        ranges = [f"{title}!{col_letters(self._cols[f])}1:{col_letters(self._cols[f])}" for f in wanted]
-        got = self._call(self.http.values_batch_get, self.key, ranges,
-                         params={"majorDimension": "COLUMNS", "valueRenderOption": "UNFORMATTED_VALUE"})
-        out: dict[str, list[Any]] = {}
-        for f, vr in zip(wanted, got.get("valueRanges", []), strict=False):
-            values = (vr.get("values") or [[]])[0]
-            col = self.columns.get(f)
-            if col is None or not values or str(values[0]).strip().casefold() != col.header.casefold():
+        letters = [col_letters(self._cols[f]) for f, _c in wanted]
+        key = self._cols.get(self.columns.key.field)
+        reader = RowReader([f for f, _c in wanted])
+        rows: list[SheetRow] = []
+        first, height = 1, 0
+        while first == 1 or first <= height:
+            last = first + self.read_rows - 1
+            ranges = [f"{title}!{c}{first}:{c}{last}" for c in letters]
+            if first == 1 and key is not None:
+                ranges.append(f"{title}!{col_letters(key)}1:{col_letters(key)}")
+            got = self._call(self.http.values_batch_get, self.key, ranges,
+                             params={"majorDimension": "COLUMNS", "valueRenderOption": "UNFORMATTED_VALUE"})
+            columns = [(vr.get("values") or [[]])[0] for vr in got.get("valueRanges", [])]
+            if len(columns) != len(ranges):
                 return None
-            out[f] = values
-        return out if len(out) == len(wanted) else None
+            if first == 1:
+                if any(not v or str(v[0]).strip().casefold() != col.header.casefold()
+                       for (_f, col), v in zip(wanted, columns, strict=False)):
+                    return None
+                height = max(len(v) for v in columns)
+            if any(len(v) == self.read_rows for v in columns[:len(wanted)]):
+                height = max(height, last + 1)  # a full chunk: there may be more below
+            for n in range(max(first, 2), min(last, height) + 1):
+                i = n - first
+                row = reader.row(n, reader.values(col.canonical(v[i] if i < len(v) else None)
+                                                  for (_f, col), v in zip(wanted, columns, strict=False)))
+                if row is not None:
+                    rows.append(row)
+            first = last + 1
+        return rows
 
     # --- writing -----------------------------------------------------------------------------
 

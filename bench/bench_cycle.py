@@ -28,12 +28,12 @@ from pathlib import Path
 
 import openpyxl
 
-from sync.app import open_app
+from sync.app import App, open_app
 from sync.backends.excel import ExcelBackend
 from sync.backends.memory import MemoryBackend
 from sync.config import load_config
 from sync.demo import edit_workbook
-from sync.engine.cycle import CycleReport, Engine
+from sync.engine.cycle import CycleReport
 from sync.model import CellWrite
 
 CONFIG = """\
@@ -101,11 +101,11 @@ class Backfill:
                 f"{sum(r.rows_added for r in self.reports)} rows added")
 
 
-def backfill(engine: Engine) -> Backfill:
+def backfill(app: App) -> Backfill:
     """The first cycle, and the next ones while rows wait to be added (append_batch a cycle)."""
-    reports = [engine.run_cycle()]
+    reports = [app.run_cycle()]
     while reports[-1].rows_waiting:
-        reports.append(engine.run_cycle())
+        reports.append(app.run_cycle())
     return Backfill(reports)
 
 
@@ -123,11 +123,11 @@ def bench(size: int, rps: float, backend: str) -> None:
         app.engine.backend = app.backend
         app.ensure_sheet()
         try:
-            measure("first cycles (backfill)", lambda: backfill(app.engine), app)
-            measure("incremental, no edits", app.engine.run_cycle, app)
-            measure("incremental, no edits", app.engine.run_cycle, app)
+            measure("first cycles (backfill)", lambda: backfill(app), app)
+            measure("incremental, no edits", app.run_cycle, app)
+            measure("incremental, no edits", app.run_cycle, app)
             app.state.set_meta(f"last_full:{cfg.ozon.account}", "2000-01-01T00:00:00+00:00")
-            measure("+ 5-minute full scan", app.engine.run_cycle, app)
+            measure("+ 5-minute full scan", app.run_cycle, app)
             rows = app.backend.read(["posting_number", "status"]).rows
             packable = [r.get("posting_number") for r in rows if r.get("status") == "Ожидает сборки"][:10]
             edits = {n: {"status": "Ожидает отгрузки"} for n in packable}
@@ -136,7 +136,7 @@ def bench(size: int, rps: float, backend: str) -> None:
                     app.backend.set_cell(app.backend.find(n)[0], "status", "Ожидает отгрузки")
             else:
                 edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns, edits)  # type: ignore[arg-type]
-            edited = measure(f"incremental, {len(packable)} edits", app.engine.run_cycle, app)
+            edited = measure(f"incremental, {len(packable)} edits", app.run_cycle, app)
             if not isinstance(app.backend, MemoryBackend):
                 baseline = openpyxl_round_trip(cfg.spreadsheet.path)  # type: ignore[arg-type]
                 print(f"  openpyxl's own load + save of the same workbook: {baseline:.2f}s; "
@@ -163,9 +163,9 @@ def restarted(folder: Path) -> None:
                        if line.startswith("VmRSS:")).split()[1]) / 1024
         print(f"  the daemon restarted on that state, in a fresh process (RSS {rss:.0f} MB with the sheet "
               f"loaded, before its first cycle):")
-        measure("first cycle (cold)", app.engine.run_cycle, app)
-        measure("incremental, no edits", app.engine.run_cycle, app)
-        measure("incremental, no edits", app.engine.run_cycle, app)
+        measure("first cycle (cold)", app.run_cycle, app)
+        measure("incremental, no edits", app.run_cycle, app)
+        measure("incremental, no edits", app.run_cycle, app)
     finally:
         app.close()
 

@@ -62,7 +62,7 @@ def measure(label: str, app: App, run: object = None) -> object:
     req, sent, got = http.requests, http.bytes_sent, http.bytes_received
     ozon_before = app.ozon.requests  # type: ignore[attr-defined]
     wall, cpu = time.perf_counter(), time.thread_time()
-    rep = (run or app.engine.run_cycle)()  # type: ignore[operator]
+    rep = (run or app.run_cycle)()  # type: ignore[operator]
     wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  {label:<24} sheets requests {http.requests - req:3d}  sent {(http.bytes_sent - sent) / 1024:8.1f} KB  "
@@ -81,10 +81,10 @@ def fill(folder: Path) -> None:
 
         def backfill() -> object:
             nonlocal cycles
-            rep = app.engine.run_cycle()
+            rep = app.run_cycle()
             cycles, added = 1, rep.rows_added
             while rep.rows_waiting:
-                rep = app.engine.run_cycle()
+                rep = app.run_cycle()
                 cycles, added = cycles + 1, added + rep.rows_added
             rep.rows_added = added
             return rep

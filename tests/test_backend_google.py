@@ -86,7 +86,7 @@ def test_a_long_sheet_is_read_a_chunk_of_rows_per_request_and_no_row_is_missed(e
             person.set(r, header, "")
     before = backend.requests
     snap = backend.read(COLUMNS.read_fields)
-    assert backend.requests - before == 4  # rows 1-4, 5-8, 9-12, 13-15 (the last key is on row 15)
+    assert backend.requests - before == 4  # rows 1-5 (the header and 4), 6-9, 10-13, 14-17 (the last key: 15)
     assert [r.get("posting_number") for r in snap.rows] == numbers[:3] + numbers[9:]
     assert [r.row for r in snap.rows] == [2, 3, 4, 11, 12, 13, 14, 15]
     assert snap.rows[-1].get("status") == order(numbers[-1])["status"]

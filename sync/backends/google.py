@@ -181,7 +181,7 @@ class GoogleBackend(SheetBackend):
 
     name = "google"
     max_cell_chars = 50000
-    read_rows = 20_000  # rows per read request (a bigger sheet is read in several, within the 60 reads a minute)
+    read_rows = 10_000  # data rows per read request: a bigger sheet takes several (Google allows 60 reads a minute)
 
     def __init__(self, spreadsheet: str, worksheet: str, columns: ColumnMap, *, credentials: str | None = None,
                  api_endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
@@ -301,8 +301,8 @@ class GoogleBackend(SheetBackend):
         return Snapshot(rows, frozenset(f for f in fields if f not in self._cols))
 
     def _read_rows(self, fields: Sequence[str]) -> list[SheetRow] | None:
-        """The rows, ``read_rows`` at a time (one request each: a 100,000-row sheet is never held twice
-        over as JSON and text); None when a header cell is not where it was.
+        """The rows, ``read_rows`` at a time (a request each, so the JSON of a 100,000-row sheet is never
+        in memory at once); None when a header cell is not where it was.
 
         The first request also reads the whole key column, whose length says how far the rows go."""
         assert self._cols is not None
@@ -316,7 +316,7 @@ class GoogleBackend(SheetBackend):
         rows: list[SheetRow] = []
         first, height = 1, 0
         while first == 1 or first <= height:
-            last = first + self.read_rows - 1
+            last = first + self.read_rows - (first > 1)  # the first request has the header row too
             ranges = [f"{title}!{c}{first}:{c}{last}" for c in letters]
             if first == 1 and key is not None:
                 ranges.append(f"{title}!{col_letters(key)}1:{col_letters(key)}")
@@ -330,7 +330,7 @@ class GoogleBackend(SheetBackend):
                        for (_f, col), v in zip(wanted, columns, strict=False)):
                     return None
                 height = max(len(v) for v in columns)
-            if any(len(v) == self.read_rows for v in columns[:len(wanted)]):
+            if any(len(v) == last - first + 1 for v in columns[:len(wanted)]):
                 height = max(height, last + 1)  # a full chunk: there may be more below
             for n in range(max(first, 2), min(last, height) + 1):
                 i = n - first

@@ -131,6 +131,23 @@ def test_a_file_saved_since_the_read_is_not_overwritten(book: tuple[ExcelBackend
     assert person.get(2, H["status"]) == "Отменено" and person.get(3, H["sync_note"]) == "ok"
 
 
+def test_the_workbook_loaded_in_the_background_is_used_only_for_the_bytes_it_came_from(
+        book: tuple[ExcelBackend, ExcelPerson]) -> None:
+    """A read of a file someone saved starts loading it for the write; a change the person saves after
+    that read is not lost by a save from the stale copy (ensure_layout saves without the read check)."""
+    backend, person = book
+    person.set(2, H["comment"], "first")
+    backend.read(ALL)  # the person's save: the background load starts
+    person.set(3, H["comment"], "second")  # saved again after our read
+    backend.ensure_layout(LAYOUT)
+    assert person.get(2, H["comment"]) == "first" and person.get(3, H["comment"]) == "second"
+    person.set(2, H["status"], "Отменено")
+    backend.read(ALL)
+    backend.write([CellWrite(3, "sync_note", "ok")], [order("3-3-3")])  # from the workbook loaded meanwhile
+    assert person.get(2, H["status"]) == "Отменено" and person.get(3, H["sync_note"]) == "ok"
+    assert person.get(4, H["posting_number"]) == "3-3-3" and person.get(3, H["comment"]) == "second"
+
+
 def test_an_empty_write_does_not_touch_the_file(book: tuple[ExcelBackend, ExcelPerson]) -> None:
     backend, _ = book
     backend.read(ALL)

@@ -6,6 +6,9 @@ How it stays out of people's way (see the module-level helpers for the details):
   parse them with python-calamine, which is fast and returns cached formula values;
 * writes never happen while Excel (``~$orders.xlsx``) or LibreOffice (``.~lock.orders.xlsx#``)
   has the file open, nor when the file changed since our last read: the engine re-reads next cycle;
+* a file someone else saved since our last read is also loaded with openpyxl in a background thread
+  while the cycle talks to Ozon: a cycle with edits is then hardly longer than openpyxl's own load
+  and save, because the write finds the workbook loaded (only if the bytes are still the same);
 * writes load the workbook with openpyxl, refuse when saving would silently lose something openpyxl
   cannot keep (pictures, shapes, charts, sparklines...), and save to a temporary file in the same
   folder that replaces the workbook in one step, so a crash never leaves half a workbook;
@@ -20,6 +23,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 import time
 import warnings
 import zipfile
@@ -280,6 +284,29 @@ def _load(data: bytes, path: Path) -> Any:
         ) from None
 
 
+class _Preload:
+    """A workbook loaded with openpyxl in a background thread, for the write that is likely to follow."""
+
+    def __init__(self, sha1: str, data: bytes, path: Path):
+        self.sha1 = sha1
+        self._wb: Any = None
+        self._thread = threading.Thread(target=self._load, args=(data, path), name="workbook-preload", daemon=True)
+        self._thread.start()
+
+    def _load(self, data: bytes, path: Path) -> None:
+        try:
+            self._wb = _load(data, path)
+        except WorkbookError:
+            pass  # the write loads it again and says what is wrong
+
+    def take(self, data: bytes) -> Any:
+        """The loaded workbook when it was loaded from these very bytes, else None."""
+        if hashlib.sha1(data).hexdigest() != self.sha1:
+            return None
+        self._thread.join()
+        return self._wb
+
+
 def _template_bytes(template: Path | None) -> bytes | None:
     try:
         if template is not None:
@@ -327,6 +354,7 @@ class ExcelBackend(SheetBackend):
         self._layout: Layout | None = layout
         self._grid: tuple[str, list[list[Any]]] | None = None
         self._converted: dict[tuple[tuple[str, int], ...], dict[tuple[Any, ...], tuple[str, ...]]] = {}
+        self._preload: _Preload | None = None  # the workbook loading in the background, see read()
         self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
 
     # --- reading -------------------------------------------------------------------------------
@@ -380,6 +408,8 @@ class ExcelBackend(SheetBackend):
                 rows.append(row)
         self._converted[spec] = seen
         self._grid = (fingerprint.sha1, grid)
+        if fingerprint != self._fingerprint and (self._preload is None or self._preload.sha1 != fingerprint.sha1):
+            self._preload = _Preload(fingerprint.sha1, data, self.path)  # someone saved it: a write is likely
         self._fingerprint = fingerprint
         return Snapshot(rows, frozenset(f for f in fields if f not in idx))
 
@@ -480,7 +510,9 @@ class ExcelBackend(SheetBackend):
                 f"The workbook {self.path.name} changed since it was read (someone saved it); writing next cycle"
             )
         self._refuse_lossy(data, self.path)
-        return _load(data, self.path), data
+        preload, self._preload = self._preload, None
+        wb = preload.take(data) if preload is not None else None
+        return (wb if wb is not None else _load(data, self.path)), data
 
     @staticmethod
     def _refuse_lossy(data: bytes, path: Path) -> None:

@@ -35,8 +35,8 @@ class Column:
 
     def canonical(self, value: Any) -> str:
         """The text the engine compares for a value read from a cell (any backend, any type)."""
-        if value.__class__ is str and self.format == "text":  # most cells: the fast path
-            return value.rstrip("\r\n")
+        if value.__class__ is str and self.format != "money":  # most cells: the fast path
+            return value.rstrip("\r\n") if self.format == "text" else value.strip()
         if value is None:
             return ""
         if isinstance(value, bool):

@@ -177,6 +177,14 @@ def lock(env: Env) -> list[str]:
     return env.type(env.number, status="Ожидает отгрузки")
 
 
+def read_only_book(env: Env) -> list[str]:
+    """The workbook marked read-only (file permissions; Windows' read-only attribute looks the same)."""
+    argv = env.type(env.number, status="Ожидает отгрузки")
+    env.book.chmod(0o444)
+    env.notes["before"] = env.book.read_bytes().hex()
+    return argv
+
+
 def newer_state(env: Env) -> list[str]:
     db = sqlite3.connect(env.tmp / "state.sqlite")
     db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
@@ -271,6 +279,9 @@ CASES = [
     # --- files ----------------------------------------------------------------------------------------
     C("file: workbook open in LibreOffice", lock, 0, ("Анна Смирнова",),
       lambda e: None if [x["accepted"] for x in e.ozon.write_log] == [True] else pytest.fail("not pushed")),
+    C("file: workbook marked read-only", read_only_book, 0, ("read-only", "chmod u+w"),
+      lambda e: None if e.book.read_bytes().hex() == e.notes["before"] and e.ozon.write_log[0]["accepted"]
+      else pytest.fail("the workbook was saved, or the edit not pushed")),
     C("file: corrupt workbook", corrupt(lambda e: e.book, b"PK\x03\x04 broken"), 1, ("orders.xlsx", "backup")),
     C("file: workbook missing on push", lambda e: (e.book.unlink(), e.cmd("push"))[1], 1, ("does not exist",
                                                                                             "init")),

@@ -492,9 +492,19 @@ class ExcelBackend(SheetBackend):
         return sorted(n for n in names if n != self.path.name and rx.fullmatch(n))
 
     def _check_lock(self, path: Path | None = None) -> None:
+        """SheetBusy while the file may not be written: a lock file beside it, or the file marked read-only
+        (our save replaces the file, which the folder would allow, but the person asked for it to stay)."""
+        path = path or self.path
         holder = self.lock_holder(path)
         if holder:
             raise SheetBusy(holder)
+        try:
+            read_only = not path.stat().st_mode & 0o222
+        except FileNotFoundError:
+            return
+        if read_only:
+            raise SheetBusy(f"The workbook {path.name} is marked read-only; writes wait until it is writable again "
+                            f"(clear «Read-only» in its properties, or chmod u+w {path.name}). Edits are still pushed.")
 
     # --- loading and saving for a change -------------------------------------------------------
 

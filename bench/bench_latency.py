@@ -48,8 +48,8 @@ def main() -> None:
         cfg = load_config(folder / "ozon-sync.yaml")
         app = open_app(cfg)
         app.ensure_sheet()
-        app.engine.run_cycle()
-        daemon = Daemon(app.engine.run_cycle, every=args.every, lock_path=folder / "state.lock", install_signals=False)
+        app.run_cycle()
+        daemon = Daemon(app.run_cycle, every=args.every, lock_path=folder / "state.lock", install_signals=False)
         assert cfg.spreadsheet.path is not None
         book, sheet = cfg.spreadsheet.path, cfg.spreadsheet.worksheet
         saved: dict[str, float] = {}

@@ -315,9 +315,9 @@ class Engine:
         """The postings that may be on the sheet. Reading them all costs most of an idle cycle at 10k
         postings, so a daemon keeps them from its last good cycle — unless another process wrote
         the state file since (SQLite's data_version tells), or that cycle failed."""
-        cached, self._shared.value = self._shared.value, None
+        cached, self._shared.value = self._shared.value, None  # a cycle that fails leaves nothing kept
         if cached is not None and cached[0] == self.state.data_version():
-            ctx.known, ctx.since = dict(cached[1]), dict(cached[2])
+            ctx.known, ctx.since = cached[1], cached[2]
             return
         self._settled = {}
         self._postings.clear()

@@ -72,10 +72,10 @@ def test_a_steady_cycle_costs_three_requests_whatever_the_number_of_edits(emu: S
 
 
 def test_a_long_sheet_is_read_a_chunk_of_rows_per_request_and_no_row_is_missed(emu: SheetsEmulator) -> None:
-    """read_rows at a time; the key column's length says how far to go, so a blank stretch longer
+    """rows_per_read at a time; the key column's length says how far to go, so a blank stretch longer
     than a chunk does not end the read early."""
     backend, sid = backend_for(emu)
-    backend.read_rows = 4
+    backend.rows_per_read = 4
     backend.ensure_layout(LAYOUT)
     backend.read(ALL)
     numbers = [f"{n:04d}-0001-1" for n in range(14)]
@@ -90,6 +90,25 @@ def test_a_long_sheet_is_read_a_chunk_of_rows_per_request_and_no_row_is_missed(e
     assert [r.get("posting_number") for r in snap.rows] == numbers[:3] + numbers[9:]
     assert [r.row for r in snap.rows] == [2, 3, 4, 11, 12, 13, 14, 15]
     assert snap.rows[-1].get("status") == order(numbers[-1])["status"]
+
+
+def test_the_re_read_before_a_write_asks_for_the_written_rows_only(emu: SheetsEmulator) -> None:
+    backend, sid = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    backend.read(ALL)
+    numbers = [f"{n:04d}-0001-1" for n in range(30)]
+    backend.write([], [order(n) for n in numbers])
+    backend.read(COLUMNS.read_fields)
+    person = GooglePerson(emu, sid)
+    person.set(5, H["status"], "Отменено")
+    fields = COLUMNS.guard_fields
+    before = backend.requests
+    got = backend.read_rows(fields, [3, 5])
+    assert backend.requests - before == 1 and set(got) == {3, 5}
+    assert got[3][fields.index("posting_number")] == numbers[1] and got[5][fields.index("status")] == "Отменено"
+    person.move_column(H["status"], 0)  # moved after our read: the columns are mapped again
+    got = backend.read_rows(fields, [5])
+    assert got[5][fields.index("status")] == "Отменено" and got[5][fields.index("posting_number")] == numbers[3]
 
 
 def test_values_are_written_as_values(emu: SheetsEmulator) -> None:

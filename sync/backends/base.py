@@ -30,7 +30,7 @@ mirroring them costs no extra request or save; ``flush_tabs`` writes what no wri
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +148,12 @@ class SheetBackend(ABC):
         """Read the given fields of every data row that has anything in them.
 
         Raises SheetLayoutError if the header row or the key column is missing."""
+
+    def read_rows(self, fields: Sequence[str], rows: Collection[int]) -> dict[int, tuple[str, ...]]:
+        """The given fields of these rows (row -> texts in ``fields`` order; "" where a field is missing),
+        for the re-read just before a write. A backend that can read a few rows cheaply does so."""
+        wanted = set(rows)
+        return {r.row: tuple(r.get(f) for f in fields) for r in self.read(fields).rows if r.row in wanted}
 
     @abstractmethod
     def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:

@@ -25,7 +25,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import google.auth.exceptions
@@ -57,6 +57,7 @@ SCOPES = ("https://www.googleapis.com/auth/spreadsheets", "https://www.googleapi
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 PROTECTION_NOTE = "ozon-sync: filled from Ozon"
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
+FEW_ROWS = 200  # the re-read before a write asks for at most this many rows by their own ranges
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 30.0
 PIXELS_PER_CHAR = 7
 
@@ -181,7 +182,7 @@ class GoogleBackend(SheetBackend):
 
     name = "google"
     max_cell_chars = 50000
-    read_rows = 10_000  # data rows per read request: a bigger sheet takes several (Google allows 60 reads a minute)
+    rows_per_read = 10_000  # data rows per read request: a bigger sheet takes several (Google allows 60 reads a minute)
 
     def __init__(self, spreadsheet: str, worksheet: str, columns: ColumnMap, *, credentials: str | None = None,
                  api_endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
@@ -198,7 +199,7 @@ class GoogleBackend(SheetBackend):
         self._sheet_id: int | None = None
         self._cols: dict[str, int] | None = None  # field -> 0-based column, from the last header read
         self._header: list[str] = []
-        self._last_keys: dict[int, str] = {}  # row -> key, from the last read that had the key column
+        self._last_keys: list[str | None] = []  # [row] -> key, from the last read that had the key column
         self._tab_ids: dict[str, int] | None = None  # tab title -> sheetId, for the read-only tabs
         self._foreign_tabs: set[str] = set()  # titles of tabs without our read-only mark: never overwritten
 
@@ -283,10 +284,10 @@ class GoogleBackend(SheetBackend):
     def read(self, fields: Sequence[str]) -> Snapshot:
         if self._cols is None:
             self._read_header()
-        rows = self._read_rows(fields)
+        rows = self._read_all(fields)
         if rows is None or any(f not in (self._cols or {}) for f in fields):
             self._read_header()  # a person moved, renamed or added columns
-            rows = self._read_rows(fields)
+            rows = self._read_all(fields)
         assert self._cols is not None
         if not any(self._header):
             raise SheetLayoutError(f"The sheet «{self.worksheet}» has no header row; "
@@ -297,11 +298,13 @@ class GoogleBackend(SheetBackend):
                                    f"restore it (or run `ozon-sync init`) before syncing")
         rows = rows or []
         if key.field in fields:
-            self._last_keys = {r.row: r.get(key.field) for r in rows}
+            self._last_keys = [None] * (rows[-1].row + 1 if rows else 0)
+            for r in rows:
+                self._last_keys[r.row] = r.get(key.field)
         return Snapshot(rows, frozenset(f for f in fields if f not in self._cols))
 
-    def _read_rows(self, fields: Sequence[str]) -> list[SheetRow] | None:
-        """The rows, ``read_rows`` at a time (a request each, so the JSON of a 100,000-row sheet is never
+    def _read_all(self, fields: Sequence[str]) -> list[SheetRow] | None:
+        """The rows, ``rows_per_read`` at a time (a request each, so the JSON of a 100,000-row sheet is never
         in memory at once); None when a header cell is not where it was.
 
         The first request also reads the whole key column, whose length says how far the rows go."""
@@ -316,7 +319,7 @@ class GoogleBackend(SheetBackend):
         rows: list[SheetRow] = []
         first, height = 1, 0
         while first == 1 or first <= height:
-            last = first + self.read_rows - (first > 1)  # the first request has the header row too
+            last = first + self.rows_per_read - (first > 1)  # the first request has the header row too
             ranges = [f"{title}!{c}{first}:{c}{last}" for c in letters]
             if first == 1 and key is not None:
                 ranges.append(f"{title}!{col_letters(key)}1:{col_letters(key)}")
@@ -340,6 +343,25 @@ class GoogleBackend(SheetBackend):
                     rows.append(row)
             first = last + 1
         return rows
+
+    def read_rows(self, fields: Sequence[str], rows: Collection[int]) -> dict[int, tuple[str, ...]]:
+        """A few rows: one request with a range per row and the header row (a moved column sends it to
+        the whole read, which maps the columns again before the write)."""
+        cols = self._cols
+        if cols is None or not 0 < len(rows) <= FEW_ROWS or any(f not in cols for f in fields):
+            return super().read_rows(fields, rows)
+        title = quote(self.worksheet)
+        first, last = min(cols[f] for f in fields), max(cols[f] for f in fields)
+        order = sorted(rows)
+        ranges = [f"{title}!1:1"] + [f"{title}!{col_letters(first)}{r}:{col_letters(last)}{r}" for r in order]
+        got = self._call(self.http.values_batch_get, self.key, ranges,
+                         params={"valueRenderOption": "UNFORMATTED_VALUE"})
+        found = [(vr.get("values") or [[]])[0] for vr in got.get("valueRanges", [])]
+        if len(found) != len(ranges) or [str(v).strip() for v in found[0]] != self._header:
+            return super().read_rows(fields, rows)
+        wanted = [(cols[f] - first, self.columns.get(f)) for f in fields]
+        return {r: tuple(col.canonical(values[i] if i < len(values) else None) if col else "" for i, col in wanted)
+                for r, values in zip(order, found[1:], strict=True)}
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -593,7 +615,7 @@ class GoogleBackend(SheetBackend):
         for r, vr in zip(wanted, got.get("valueRanges", []), strict=False):
             values = (vr.get("values") or [[]])[0]
             key = values[key_col] if key_col is not None and key_col < len(values) else None
-            if key is not None and str(key) == self._last_keys.get(r):
+            if key is not None and r < len(self._last_keys) and str(key) == self._last_keys[r]:
                 moved.append((r, values))
         if not moved:
             return
@@ -614,7 +636,7 @@ class GoogleBackend(SheetBackend):
         reqs += [{"deleteDimension": {"range": {"sheetId": sid, "dimension": "ROWS", "startIndex": r - 1,
                                                 "endIndex": r}}} for r, _ in sorted(moved, reverse=True)]
         self._call(self.http.batch_update, self.key, {"requests": reqs})
-        self._last_keys = {}
+        self._last_keys = []
 
     def close(self) -> None:
         if self._http is not None:

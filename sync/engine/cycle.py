@@ -1021,10 +1021,11 @@ class Engine:
         if not writes:
             return writes
         fields = [f for f in self.columns.guard_fields if f not in snap.missing]
-        rows = {row for row in {w.row for w in writes}}
+        rows = {w.row for w in writes}
         before = {r.row: tuple(r.get(f) for f in fields) for r in snap.rows if r.row in rows}
-        after = {r.row: tuple(r.get(f) for f in fields) for r in self.backend.read(fields).rows if r.row in rows}
-        changed = {row for row in rows if before.get(row) != after.get(row)}
+        after = self.backend.read_rows(fields, rows)
+        blank = ("",) * len(fields)
+        changed = {row for row in rows if before.get(row, blank) != after.get(row, blank)}
         if changed:
             rep.rows_skipped = len(changed)
             log.info("Rows %s changed during the cycle; they are handled next cycle", sorted(changed))

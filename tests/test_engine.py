@@ -393,8 +393,8 @@ def test_settled_rows_are_skipped_yet_every_change_is_still_seen(w: World) -> No
 
 
 def test_a_state_file_changed_by_another_process_is_read_again(w: World) -> None:
-    """The in-memory copies (settled rows, cell bases, row records) are dropped when another
-    connection commits to the state file."""
+    """What the engine keeps in memory between cycles (settled rows, the postings' briefs) is dropped
+    when another connection commits to the state file."""
     n = w.ozon.add()
     w.cycle(2)
     assert ("main", n) in w.engine._settled

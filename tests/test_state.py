@@ -78,9 +78,9 @@ def test_cell_versions_grow_only_when_written(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.sqlite")
     store.set_cell("main", "1", "status", "A", bump=True)
     store.set_cell("main", "1", "status", "B", bump=False)
-    assert store.cells()[("main", "1", "status")].version == 1
+    assert store.cells_of("main", "1")["status"].version == 1
     store.set_cell("main", "1", "status", "C", bump=True)
-    cs = store.cells()[("main", "1", "status")]
+    cs = store.cells_of("main", "1")["status"]
     assert (cs.base, cs.version) == ("C", 2)
 
 

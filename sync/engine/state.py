@@ -277,11 +277,6 @@ class StateStore:
 
     # --- cells and rows -------------------------------------------------------------------------
 
-    def cells(self) -> dict[tuple[str, str, str], CellState]:
-        """Every both-owned cell's base, keyed by (account, number, field)."""
-        return {(a, n, f): CellState(b, v, parse_iso(h)) for a, n, f, b, v, h in self.db.execute(
-            "SELECT account, number, field, base, version, held_since FROM cells")}
-
     def cells_of(self, account: str, number: str) -> dict[str, CellState]:
         """One posting's both-owned cells, by field. (Read per posting: the engine asks only for rows
         that changed, so a daemon over 100,000 postings holds none of them between cycles.)"""

@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from sync.a1 import col_letters
-from sync.app import App, open_app
+from sync.app import App, give_back_memory, open_app
 from sync.backends.google import GoogleBackend, quote
 from sync.config import load_config
 
@@ -109,6 +109,8 @@ def restarted(folder: Path, edits: Sequence[int]) -> None:
         for n in edits:
             rows = backend.read(["posting_number", "status"]).rows
             packable = [r.row for r in rows if r.get("status") == "Ожидает сборки"][:n]
+            del rows
+            give_back_memory()  # that read stands for a person's browser, not the daemon: not counted
             data = [{"range": f"{quote('Заказы')}!{status_col}{row}", "values": [["Ожидает отгрузки"]]}
                     for row in packable]
             url = f"{cfg.spreadsheet.api_endpoint}/v4/spreadsheets/{backend.key}/values:batchUpdate"

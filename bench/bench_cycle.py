@@ -78,18 +78,24 @@ def measure(label: str, run: object, app: object) -> float:
 
 
 @contextmanager
-def emulator_process(size: int) -> Iterator[str]:
-    """The Ozon emulator in a process of its own, so the figures (peak RSS above all) are the sync's alone."""
-    cmd = [sys.executable, "-m", "sync", "emulator", "--port", "0", "--seed", "11", "--postings", str(size),
-           "--client-id", "1", "--api-key", "bench", "--ship-delay", "0", "--rps", "1000"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+def spawn(cmd: Sequence[str]) -> Iterator[str]:
+    """``python -m sync CMD...`` in a process of its own; yields the first line it prints."""
+    proc = subprocess.Popen([sys.executable, "-m", "sync", *cmd], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()  # "Ozon Seller API emulator on http://127.0.0.1:PORT with ..."
-        yield first.split(" on ", 1)[1].split()[0]
+        yield proc.stdout.readline()
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
+
+
+@contextmanager
+def emulator_process(size: int) -> Iterator[str]:
+    """The Ozon emulator in a process of its own, so the figures (peak RSS above all) are the sync's alone."""
+    cmd = ["emulator", "--port", "0", "--seed", "11", "--postings", str(size), "--client-id", "1",
+           "--api-key", "bench", "--ship-delay", "0", "--rps", "1000"]
+    with spawn(cmd) as first:  # "Ozon Seller API emulator on http://127.0.0.1:PORT with ..."
+        yield first.split(" on ", 1)[1].split()[0]
 
 
 class Backfill:

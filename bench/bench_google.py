@@ -22,11 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+from bench_cycle import emulator_process, spawn  # a sibling script
 
 from sync.a1 import col_letters
 from sync.app import App, give_back_memory, open_app
@@ -41,18 +41,6 @@ state: state.sqlite
 sync: {{verify_wait: 0s, settle_seconds: 0s}}
 """
 QUOTA = str(10**6)  # the emulator's per-minute quota is not what is measured here
-
-
-@contextmanager
-def emulator(cmd: Sequence[str]) -> Iterator[str]:
-    """An emulator in a process of its own; yields its first line ("... on http://127.0.0.1:PORT ...")."""
-    proc = subprocess.Popen([sys.executable, "-m", "sync", *cmd], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def measure(label: str, app: App, run: object = None) -> object:
@@ -133,17 +121,14 @@ def main() -> None:
     if args.restarted:
         restarted(args.restarted, args.edits)
         return
-    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        ozon = stack.enter_context(emulator(["emulator", "--port", "0", "--seed", "11", "--postings", str(args.rows),
-                                             "--client-id", "1", "--api-key", "bench", "--ship-delay", "0",
-                                             "--rps", "1000"]))
-        sheets = stack.enter_context(emulator(["sheets-emulator", "--port", "0", "--sheet", "Лист1",
-                                               "--reads-per-minute", QUOTA, "--writes-per-minute", QUOTA]))
+    with tempfile.TemporaryDirectory() as tmp, emulator_process(args.rows) as ozon_url, \
+            spawn(["sheets-emulator", "--port", "0", "--sheet", "Лист1", "--reads-per-minute", QUOTA,
+                   "--writes-per-minute", QUOTA]) as sheets:
         # "... on http://127.0.0.1:PORT; spreadsheet 'Заказы Ozon' has id ID."
         sheets_url, key = sheets.split(" on ", 1)[1].split(";")[0], sheets.rsplit(" ", 1)[1].rstrip(".\n")
         folder = Path(tmp)
         (folder / "ozon-sync.yaml").write_text(
-            CONFIG.format(ozon=ozon.split(" on ", 1)[1].split()[0], key=key, sheets=sheets_url), encoding="utf-8")
+            CONFIG.format(ozon=ozon_url, key=key, sheets=sheets_url), encoding="utf-8")
         print(f"{args.rows} postings, Google Sheets backend (emulator in its own process):", flush=True)
         subprocess.run([sys.executable, __file__, "--fill", str(folder)], check=True)
         subprocess.run([sys.executable, __file__, "--restarted", str(folder), "--edits", *map(str, args.edits)],

@@ -49,6 +49,7 @@ from sync.model import (
 log = logging.getLogger("sync.engine")
 
 Key = tuple[str, str]
+ByKey = dict[Key, tuple[SheetRow, ...]]  # the rows of each posting on the sheet (more than one: duplicates)
 
 # Within one posting, entries run in this order: pack before the tracking number, the tracking
 # number before "delivering" (DESIGN §3: tracking-number/set, then delivering).
@@ -361,12 +362,12 @@ class Engine:
         num = row.get(self._key_field).strip()
         return (row.get("account").strip() or self.default_account, num) if num else None
 
-    def _group(self, ctx: _Ctx, snap: Snapshot) -> dict[Key, list[SheetRow]]:
-        by_key: dict[Key, list[SheetRow]] = {}
+    def _group(self, ctx: _Ctx, snap: Snapshot) -> ByKey:
+        by_key: ByKey = {}
         for row in snap.rows:
             key = self._key_of(row)
             if key is not None:
-                by_key.setdefault(key, []).append(row)
+                by_key[key] = (*by_key[key], row) if key in by_key else (row,)
         for key in by_key:
             if key not in ctx.known:
                 self._load_one(ctx, key)
@@ -377,7 +378,7 @@ class Engine:
         b = ctx.known.get(key)
         return self.owner_of is None or b is None or b.owner == self.view
 
-    def _guard_empty(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> None:
+    def _guard_empty(self, ctx: _Ctx, by_key: ByKey) -> None:
         if by_key:
             return
         if self.owner_of is None:
@@ -393,7 +394,7 @@ class Engine:
 
     # --- 2-3. plan edits --------------------------------------------------------------------------
 
-    def _plan_edits(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]], rep: CycleReport, dry_run: bool) -> None:
+    def _plan_edits(self, ctx: _Ctx, by_key: ByKey, rep: CycleReport, dry_run: bool) -> None:
         pending = self.state.pending()
         open_fields = {(e.key, e.field) for e in self.state.open_entries()}
         for key, rows in by_key.items():
@@ -415,7 +416,7 @@ class Engine:
                 self._plan_cell(ctx, key, row, fld, sheet, base, cs.version if cs else 0,
                                 cs.held_since if cs else None, posting, rep, dry_run)
 
-    def _keep_edits(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> None:
+    def _keep_edits(self, ctx: _Ctx, by_key: ByKey) -> None:
         """Pull without push: leave every unpushed edit in the sheet as the person typed it."""
         pending = self.state.pending()
         for key, rows in by_key.items():
@@ -830,7 +831,7 @@ class Engine:
         """A row's signature: its cells as read, and the posting as Ozon showed it last."""
         return hash((row.values, ctx.known[key].fp, ctx.since.get(key)))
 
-    def _write(self, ctx: _Ctx, snap: Snapshot, by_key: dict[Key, list[SheetRow]], rep: CycleReport) -> None:
+    def _write(self, ctx: _Ctx, snap: Snapshot, by_key: ByKey, rep: CycleReport) -> None:
         n = self.notes
         pending = self.state.pending()
         ctx.pending = {(a, num) for a, num, _f in pending}
@@ -840,8 +841,8 @@ class Engine:
         writes: list[CellWrite] = []
         row_updates: dict[int, _RowUpdate] = {}
         busy = ctx.busy_keys()
-        quiet: dict[int, Key] = {}  # rows that need nothing this cycle (the common case at 10k rows)
-        settled: dict[Key, int] = {}  # their signatures, for the next cycle
+        settled: dict[Key, int] = {}  # rows that need nothing this cycle (the common case) -> their signatures
+        finished: dict[int, Key] = {}  # rows of finished postings, which may be due for the archive
         for key, rows in by_key.items():
             if not self._mine(ctx, key):
                 self._note_moved_out(ctx, key, rows, snap, writes)
@@ -863,8 +864,10 @@ class Engine:
                     self.state.set_row(*key, note=text)
                 continue
             sig = self._sig(ctx, key, row)
+            if ctx.known[key].finished:
+                finished[row.row] = key
             if key in ctx.untouched and key not in busy and self._settled.get(key) == sig:
-                quiet[row.row], settled[key] = key, sig
+                settled[key] = sig
                 continue
             desired = self._desired(ctx, key)
             rs = self.state.row(*key)
@@ -890,10 +893,8 @@ class Engine:
             update = self._row_update(ctx, key, final, desired, written, h, rs, sig)
             if written or update.cells or update.row:
                 row_updates[row.row] = update
-            else:
-                quiet[row.row] = key
-                if key not in busy:
-                    settled[key] = sig
+            elif key not in busy:
+                settled[key] = sig
         appends: list[dict[str, str]] = []
         append_keys: list[_RowUpdate] = []
         for key, b in ctx.known.items():
@@ -926,7 +927,10 @@ class Engine:
                             if c.owner != "staff"})
             append_keys.append(self._row_update(ctx, key, final, desired, set(final),
                                                 ozon_hash(desired, self.columns), rs, 0))
-        writes = self._guard_writes(snap, writes, row_updates, rep)
+        guarded = self._guard_writes(snap, writes, row_updates, rep)
+        for skipped in {w.row for w in writes}.difference(w.row for w in guarded):
+            finished.pop(skipped, None)  # changed by a person during the cycle: handled next cycle
+        writes = guarded
         if writes or appends:
             # Write-ahead: if we die after the sheet write but before the commit below, the next
             # cycle still knows these values are ours, not a person's.
@@ -964,9 +968,9 @@ class Engine:
         # Ozon's view of them change.
         settled.update((u.key, u.sig) for u in row_updates.values() if not u.written and u.key not in busy)
         self._settled = settled
-        self._archive(ctx, {**quiet, **{r: u.key for r, u in row_updates.items()}}, rep)
+        self._archive(ctx, finished, rep)
 
-    def _untouched(self, ctx: _Ctx, by_key: dict[Key, list[SheetRow]]) -> set[Key]:
+    def _untouched(self, ctx: _Ctx, by_key: ByKey) -> set[Key]:
         """Postings whose one row reads exactly as when it was last found settled: no one touched them since."""
         out = set()
         for key, rows in by_key.items():
@@ -975,7 +979,7 @@ class Engine:
                 out.add(key)
         return out
 
-    def _note_moved_out(self, ctx: _Ctx, key: Key, rows: list[SheetRow], snap: Snapshot,
+    def _note_moved_out(self, ctx: _Ctx, key: Key, rows: tuple[SheetRow, ...], snap: Snapshot,
                         writes: list[CellWrite]) -> None:
         """A row of a posting that now belongs on another sheet (its warehouse, delivery or account changed):
         it is edited there. This row says so (once) and shows Ozon's values, so whatever is typed here is
@@ -1063,10 +1067,11 @@ class Engine:
         since = ctx.since.get(key)
         return since is not None and ctx.now - since >= timedelta(days=self.opt.archive_after_days)
 
-    def _archive(self, ctx: _Ctx, on_sheet: dict[int, Key], rep: CycleReport) -> None:
-        """Move finished postings older than archive_after_days out of the live sheet (one month per cycle)."""
+    def _archive(self, ctx: _Ctx, finished: dict[int, Key], rep: CycleReport) -> None:
+        """Move finished postings older than archive_after_days out of the live sheet (one month per cycle).
+        ``finished``: the rows of finished postings this cycle wrote or left as they were."""
         due: dict[str, list[tuple[int, Key]]] = {}
-        for row, key in on_sheet.items():
+        for row, key in finished.items():
             if ctx.known[key].finished and self._archivable(ctx, key) and not any(k == key for (k, _f) in ctx.keep):
                 period = ctx.since[key].astimezone(self.opt.tz).strftime("%Y-%m")
                 due.setdefault(period, []).append((row, key))

@@ -370,6 +370,8 @@ class ExcelBackend(SheetBackend):
             raise SheetBusy(f"The workbook {self.path.name} cannot be read right now (in use); retrying next cycle") \
                 from None
         fingerprint = _fingerprint(self.path, data)
+        if fingerprint != self._fingerprint and (self._preload is None or self._preload.sha1 != fingerprint.sha1):
+            self._preload = _Preload(fingerprint.sha1, data, self.path)  # someone saved it: a write is likely
         try:
             # The same bytes as last read (an idle cycle, the re-read before a write): the same grid.
             grid = self._grid[1] if self._grid and self._grid[0] == fingerprint.sha1 else self._calamine_grid(data)
@@ -408,8 +410,6 @@ class ExcelBackend(SheetBackend):
                 rows.append(row)
         self._converted[spec] = seen
         self._grid = (fingerprint.sha1, grid)
-        if fingerprint != self._fingerprint and (self._preload is None or self._preload.sha1 != fingerprint.sha1):
-            self._preload = _Preload(fingerprint.sha1, data, self.path)  # someone saved it: a write is likely
         self._fingerprint = fingerprint
         return Snapshot(rows, frozenset(f for f in fields if f not in idx))
 

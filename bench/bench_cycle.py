@@ -1,8 +1,8 @@
 """One sync cycle over 1,000 and 10,000 postings: the Ozon emulator over real HTTP, a real .xlsx.
 
 Prints, per size: the first cycle (backfill), an incremental cycle with no edits, and one with 10
-staff edits — wall time, CPU time of the syncing thread, peak RSS of the process so far, Ozon
-requests, and the workbook save time.
+staff edits — wall time, CPU time of the syncing thread, peak RSS of the process during that cycle
+(its high-water mark is reset before each), Ozon requests, and the workbook save time.
 
     python bench/bench_cycle.py [--sizes 1000 10000] [--rps 50] [--backend excel|memory]
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -63,14 +62,26 @@ def openpyxl_round_trip(path: Path) -> float:
     return time.perf_counter() - t
 
 
+def reset_peak() -> None:
+    """Start a new peak RSS measurement (Linux: writing 5 to clear_refs resets the high-water mark)."""
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss() -> float:
+    """The process's peak resident size since reset_peak(), in MB."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
 def measure(label: str, run: object, app: object) -> float:
     ozon = app.ozon  # type: ignore[attr-defined]
     TimedExcel.save_times = []
     before = ozon.requests
+    reset_peak()
     wall, cpu = time.perf_counter(), time.thread_time()
     rep = run()  # type: ignore[operator]
     wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss()
     save = f"{sum(TimedExcel.save_times):.2f}s" if TimedExcel.save_times else "none"
     print(f"  {label:<24} wall {wall:6.2f}s  cpu {cpu:6.2f}s  peak rss {rss:5.0f} MB  "
           f"ozon requests {ozon.requests - before:4d}  save {save:>6}  [{rep.summary()}]", flush=True)

@@ -5,7 +5,7 @@ HTTP), so the peak RSS printed is the sync's alone. The first process fills the 
 ``append_batch`` rows a cycle); a second, fresh process is the daemon restarted on that state and
 sheet: its first cycle (cold), two idle cycles, then cycles with 10 and 1,000 staff status edits
 (each pushed to Ozon and verified). Prints, per cycle: Sheets requests, bytes sent and received,
-wall time, CPU time of the syncing thread, Ozon requests and the process's peak RSS so far.
+wall time, CPU time of the syncing thread, Ozon requests and the process's peak RSS during that cycle.
 
     python bench/bench_google.py [--rows 10000] [--edits 10 1000]
 
@@ -17,7 +17,6 @@ an incremental cycle within 250 MB at 100,000 rows.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
-from bench_cycle import emulator_process, spawn  # a sibling script
+from bench_cycle import emulator_process, peak_rss, reset_peak, spawn  # a sibling script
 
 from sync.a1 import col_letters
 from sync.app import App, give_back_memory, open_app
@@ -49,10 +48,11 @@ def measure(label: str, app: App, run: object = None) -> object:
     http = backend.http
     req, sent, got = http.requests, http.bytes_sent, http.bytes_received
     ozon_before = app.ozon.requests  # type: ignore[attr-defined]
+    reset_peak()
     wall, cpu = time.perf_counter(), time.thread_time()
     rep = (run or app.run_cycle)()  # type: ignore[operator]
     wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss()
     print(f"  {label:<24} sheets requests {http.requests - req:3d}  sent {(http.bytes_sent - sent) / 1024:8.1f} KB  "
           f"received {(http.bytes_received - got) / 1024:8.1f} KB  wall {wall:6.2f}s  cpu {cpu:5.2f}s  "
           f"ozon requests {app.ozon.requests - ozon_before:5d}  peak rss {rss:4.0f} MB  "  # type: ignore[attr-defined]

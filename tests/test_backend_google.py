@@ -90,6 +90,9 @@ def test_a_long_sheet_is_read_a_chunk_of_rows_per_request_and_no_row_is_missed(e
     assert [r.get("posting_number") for r in snap.rows] == numbers[:3] + numbers[9:]
     assert [r.row for r in snap.rows] == [2, 3, 4, 11, 12, 13, 14, 15]
     assert snap.rows[-1].get("status") == order(numbers[-1])["status"]
+    backend.rows_per_read = 14  # the header and exactly 14 rows: one request, not one more to find nothing
+    before = backend.requests
+    assert len(backend.read(COLUMNS.read_fields).rows) == 8 and backend.requests - before == 1
 
 
 def test_the_re_read_before_a_write_asks_for_the_written_rows_only(emu: SheetsEmulator) -> None:

@@ -307,7 +307,8 @@ class GoogleBackend(SheetBackend):
         """The rows, ``rows_per_read`` at a time (a request each, so the JSON of a 100,000-row sheet is never
         in memory at once); None when a header cell is not where it was.
 
-        The first request also reads the whole key column, whose length says how far the rows go."""
+        The first request also reads the whole key column, whose length says how far the rows go (a row
+        below the last posting number has no posting: the engine would not use it)."""
         assert self._cols is not None
         wanted = [(f, col) for f in fields if f in self._cols and (col := self.columns.get(f)) is not None]
         if not wanted:
@@ -333,8 +334,6 @@ class GoogleBackend(SheetBackend):
                        for (_f, col), v in zip(wanted, columns, strict=False)):
                     return None
                 height = max(len(v) for v in columns)
-            if any(len(v) == last - first + 1 for v in columns[:len(wanted)]):
-                height = max(height, last + 1)  # a full chunk: there may be more below
             for n in range(max(first, 2), min(last, height) + 1):
                 i = n - first
                 row = reader.row(n, reader.values(col.canonical(v[i] if i < len(v) else None)

@@ -85,7 +85,7 @@ def test_cell_versions_grow_only_when_written(tmp_path: Path) -> None:
 
 
 def test_another_process_writing_the_state_is_noticed(tmp_path: Path) -> None:
-    """The daemon keeps parsed postings between cycles only while nobody else writes the file."""
+    """The daemon keeps what it knows of the postings between cycles only while nobody else writes the file."""
     ours, theirs = StateStore(tmp_path / "s.sqlite"), StateStore(tmp_path / "s.sqlite")
     before = ours.data_version()
     ours.upsert_posting("main", "1-1-1", "awaiting_packaging", "", {"posting_number": "1-1-1"}, T0)

@@ -26,6 +26,7 @@ from sync.engine.cycle import Engine, EngineOptions
 from sync.engine.rows import ozon_values
 from sync.engine.state import StateStore
 from sync.mapping import PRIVATE_FIELDS, load_columns, load_statuses
+from tests.machines import run_checked
 from tests.ozon_model import OzonModel, actions_for
 
 COLUMNS = load_columns().without(PRIVATE_FIELDS)
@@ -310,27 +311,10 @@ class SyncMachine(RuleBasedStateMachine):
             assert reached or shown or answered, (key, typed, row["status"], row["sync_note"])
 
 
-def test_the_machine(request: pytest.FixtureRequest) -> None:
-    class Checked(SyncMachine):
-        def teardown(self) -> None:
-            try:
-                self.teardown_check()
-            finally:
-                super().teardown()
-
-    profile = settings(max_examples=50, stateful_step_count=30, deadline=None)
-    Checked.TestCase.settings = profile
-    Checked.TestCase().runTest()
+def test_the_machine() -> None:
+    run_checked(SyncMachine, settings(max_examples=50, stateful_step_count=30, deadline=None))
 
 
 @pytest.mark.slow
 def test_the_machine_long() -> None:
-    class Checked(SyncMachine):
-        def teardown(self) -> None:
-            try:
-                self.teardown_check()
-            finally:
-                super().teardown()
-
-    Checked.TestCase.settings = settings(max_examples=400, stateful_step_count=60, deadline=None)
-    Checked.TestCase().runTest()
+    run_checked(SyncMachine, settings(max_examples=400, stateful_step_count=60, deadline=None))

@@ -23,6 +23,7 @@ from sync.engine.cycle import Engine, EngineOptions, SharedKnown
 from sync.engine.state import StateStore
 from sync.mapping import PRIVATE_FIELDS, load_columns, load_statuses
 from sync.model import Posting
+from tests.machines import run_checked
 from tests.ozon_model import OzonModel
 
 COLUMNS = load_columns().without(PRIVATE_FIELDS | {"account"})
@@ -146,12 +147,4 @@ class ViewsMachine(RuleBasedStateMachine):
 
 
 def test_views_machine() -> None:
-    class Checked(ViewsMachine):
-        def teardown(self) -> None:
-            try:
-                self.teardown_check()
-            finally:
-                super().teardown()
-
-    Checked.TestCase.settings = settings(max_examples=60, stateful_step_count=50, deadline=None)
-    Checked.TestCase().runTest()
+    run_checked(ViewsMachine, settings(max_examples=60, stateful_step_count=50, deadline=None))

@@ -392,6 +392,15 @@ def test_settled_rows_are_skipped_yet_every_change_is_still_seen(w: World) -> No
     assert ("main", d) in w.engine._settled
 
 
+def test_ozon_changing_a_settled_row_shows_in_that_same_cycle(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle(2)
+    assert ("main", n) in w.engine._settled
+    w.ozon.buyer_cancel(n)
+    w.cycle()
+    assert w.row(n)["status"] == "Отменено"
+
+
 def test_a_state_file_changed_by_another_process_is_read_again(w: World) -> None:
     """What the engine keeps in memory between cycles (settled rows, the postings' briefs) is dropped
     when another connection commits to the state file."""

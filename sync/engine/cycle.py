@@ -188,7 +188,7 @@ class _Ctx:
     keep: dict[tuple[Key, str], str] = field(default_factory=dict)  # both-cells left as the sheet has them
     held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # accounts Ozon failed for this cycle -> the note kind
-    untouched: set[Key] = field(default_factory=set)  # settled last cycle and read the same now
+    untouched: set[Key] = field(default_factory=set)  # settled last cycle, read the same now, not changed at Ozon
     buyer_fetches: int = 0  # how many postings may still be fetched for buyer data this cycle
 
     def busy_keys(self) -> set[Key]:
@@ -608,6 +608,7 @@ class Engine:
         if self.state.upsert_posting(p.account, p.posting_number, p.status, p.substatus, posting_to_dict(p), ctx.now):
             ctx.since[p.key] = ctx.now
         ctx.known[p.key] = new
+        ctx.untouched.discard(p.key)  # Ozon changed it: its row is merged again
 
     def _move_for(self, entry: OutboxEntry) -> Move | None:
         return next((m for m in self.statuses.moves if m.action.value == entry.action and m.to == entry.target), None)
@@ -863,12 +864,12 @@ class Engine:
                     writes.append(CellWrite(row.row, "sync_note", text))
                     self.state.set_row(*key, note=text)
                 continue
-            sig = self._sig(ctx, key, row)
             if ctx.known[key].finished:
                 finished[row.row] = key
-            if key in ctx.untouched and key not in busy and self._settled.get(key) == sig:
-                settled[key] = sig
+            if key in ctx.untouched and key not in busy:
+                settled[key] = self._settled[key]
                 continue
+            sig = self._sig(ctx, key, row)
             desired = self._desired(ctx, key)
             rs = self.state.row(*key)
             # A note we wrote just before dying (never committed) is still the row's note.

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,26 +76,25 @@ KNOWN_CODES = (
     "INVALID_ARGUMENT",
 )
 
-_CONFIG_KEY = re.compile(r"\bozon\.(client_id|api_key|base_url)\b")  # a config key named in a message
-
-# Ozon's access messages (reference §2.3), lower-cased substring -> what a person should do.
+# Ozon's access messages (reference §2.3), lower-cased substring -> what a person should do ({key}: where
+# this account's keys are in the config).
 _ACCESS_PROBLEMS = (
-    ("invalid api-key", "Ozon rejected the Api-Key: check ozon.api_key"),
-    ("client-id header value", "Ozon rejected the Client-Id: ozon.client_id must be the seller's numeric Client-Id"),
+    ("invalid api-key", "Ozon rejected the Api-Key: check {key}.api_key"),
+    ("client-id header value", "Ozon rejected the Client-Id: {key}.client_id must be the seller's numeric Client-Id"),
     (
         "api-key is deactivated",
         "Ozon says the Api-Key is deactivated: generate a new key in the seller cabinet "
-        "(Settings → Seller API) and put it in ozon.api_key",
+        "(Settings → Seller API) and put it in {key}.api_key",
     ),
     (
         "missing a required role",
         "The Api-Key lacks the access role for {path}: give the key the needed role in the seller cabinet "
-        "(Settings → Seller API) or put a key that has it in ozon.api_key",
+        "(Settings → Seller API) or put a key that has it in {key}.api_key",
     ),
     (
         "restricted to specific ip",
         "The Api-Key only works from certain IP addresses and this machine is not one of them: allow its "
-        "address for the key in the seller cabinet, or put an unrestricted key in ozon.api_key",
+        "address for the key in the seller cabinet, or put an unrestricted key in {key}.api_key",
     ),
     (
         "offer not signed",
@@ -456,14 +454,6 @@ class OzonClient:
     def _request(self, path: str, body: Mapping[str, Any], *, idempotent: bool) -> dict[str, Any]:
         """Send one call, retrying what may be retried, and sort the answer (see the module docstring).
         A message that names a config key names this account's (``accounts[1].api_key``)."""
-        try:
-            return self._send(path, body, idempotent=idempotent)
-        except (OzonAuthError, OzonUnavailable) as exc:
-            if self.config_key == "ozon" or not _CONFIG_KEY.search(str(exc)):
-                raise
-            raise type(exc)(_CONFIG_KEY.sub(rf"{self.config_key}.\1", str(exc))) from exc.__cause__
-
-    def _send(self, path: str, body: Mapping[str, Any], *, idempotent: bool) -> dict[str, Any]:
         blocked = self._blocked_until.get(path)
         if blocked is not None:
             left = blocked - self._clock()
@@ -490,7 +480,7 @@ class OzonClient:
         if last.not_json:
             raise OzonUnavailable(
                 f"Ozon answered with something that is not JSON (HTML page?) on {path} ({last.reason}), "
-                f"{tries} tries; check ozon.base_url if this persists"
+                f"{tries} tries; check {self.config_key}.base_url if this persists"
             )
         if last.rate_limited:
             raise OzonUnavailable(f"Ozon kept answering {path} with its rate limit after {tries} tries ({last.reason})")
@@ -543,7 +533,8 @@ class OzonClient:
                     "whether the change was made is unknown, the next cycle checks by re-reading the posting"
                 )
             raise OzonUnavailable(
-                f"Ozon answered with something that is not JSON (HTML page?) on {path} ({reason}); check ozon.base_url"
+                f"Ozon answered with something that is not JSON (HTML page?) on {path} ({reason}); "
+                f"check {self.config_key}.base_url"
             )
 
         message = self._scrub(str(data.get("message") or "").strip())
@@ -574,22 +565,24 @@ class OzonClient:
         if status in (401, 403):
             raise OzonAuthError(
                 f"Ozon denied access to {path} (HTTP {status}{': ' + message if message else ''}): "
-                "check ozon.client_id, ozon.api_key and the key's roles in the seller cabinet"
+                f"check {self.config_key}.client_id, {self.config_key}.api_key and the key's roles in the seller "
+                "cabinet"
             )
         if 400 <= status < 500:
             code = next((c for c in KNOWN_CODES if c in message.upper()), "") or message or f"HTTP {status}"
             raise OzonRefused(code, message or f"HTTP {status}", posting)
         raise OzonUnavailable(
-            f"Ozon answered {path} with HTTP {status}, which this client does not expect; check ozon.base_url"
+            f"Ozon answered {path} with HTTP {status}, which this client does not expect; "
+            f"check {self.config_key}.base_url"
         )
 
     def _check_access(self, path: str, status: int, code: object, lowered: str) -> None:
         for needle, text in _ACCESS_PROBLEMS:
             if needle in lowered:
-                raise OzonAuthError(text.format(path=path))
+                raise OzonAuthError(text.format(path=path, key=self.config_key))
         # Ozon answers a wrong key with 404 code 5; a posting it cannot find names itself instead.
         if status == 404 and str(code) == "5" and (not lowered or "api-key" in lowered or "api key" in lowered):
-            raise OzonAuthError(_ACCESS_PROBLEMS[0][1])
+            raise OzonAuthError(_ACCESS_PROBLEMS[0][1].format(key=self.config_key))
 
     def _backoff(self, attempt: int, last: _Retry) -> float:
         delay = self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))

@@ -161,7 +161,8 @@ def bench(size: int, rps: float, backend: str) -> None:
                 print(f"  openpyxl's own load + save of the same workbook: {baseline:.2f}s; "
                       f"the cycle with edits took {edited / baseline:.2f}x that", flush=True)
             else:  # a daemon restarted on this state and sheet, in a fresh process: its own peak RSS
-                (folder / "sheet.json").write_text(json.dumps([app.backend.header, app.backend.grid]), encoding="utf-8")
+                with (folder / "sheet.jsonl").open("w", encoding="utf-8") as f:  # a row a line
+                    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in [app.backend.header, *app.backend.grid])
                 app.close()
                 subprocess.run([sys.executable, __file__, "--restarted", str(folder)], check=True)
         finally:
@@ -173,11 +174,9 @@ def restarted(folder: Path) -> None:
     cfg = load_config(folder / "ozon-sync.yaml")
     app = open_app(cfg)
     without = rss_now()
-    header, grid = json.loads((folder / "sheet.json").read_text(encoding="utf-8"))
-    sheet = MemoryBackend(app.columns, header)
-    sheet.grid = grid
-    del grid
-    give_back_memory()
+    with (folder / "sheet.jsonl").open(encoding="utf-8") as f:
+        sheet = MemoryBackend(app.columns, json.loads(next(f)))
+        sheet.load(json.loads(line) for line in f)
     app.backend = app.engine.backend = sheet
     try:
         print(f"  the daemon restarted on that state, in a fresh process (RSS {without:.0f} MB before the "

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sync.backends.base import SheetBackend
 from sync.backends.memory import MemoryBackend
-from tests.backend_contract import COLUMNS, BackendContract, Person
+from tests.backend_contract import ALL, COLUMNS, LAYOUT, BackendContract, H, Person, order
 
 
 class MemoryPerson:
@@ -72,3 +73,16 @@ class TestMemoryBackend(BackendContract):
     def person(self, backend: SheetBackend) -> Person:
         assert isinstance(backend, MemoryBackend)
         return MemoryPerson(backend)
+
+
+def test_a_loaded_sheet_reads_back_as_saved_and_keeps_equal_texts_once() -> None:
+    backend = MemoryBackend(COLUMNS)
+    backend.ensure_layout(LAYOUT)
+    backend.write([], [order(f"{n}-1-1", warehouse="Склад " + "1" * 30) for n in range(3)])
+    saved = json.loads(json.dumps(backend.grid))  # a sheet written out and read back: every text a new object
+    other = MemoryBackend(COLUMNS, list(backend.header))
+    other.load(iter(saved))
+    assert other.read(ALL) == backend.read(ALL)
+    i = other.header.index(H["warehouse"])
+    assert other.grid[0][i] is other.grid[2][i]
+    assert saved[0][i] is not saved[2][i]

@@ -6,7 +6,7 @@ type into any cell between cycles — so the engine's guarantees can be checked 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sync.backends.base import Layout, RowReader, SheetBackend, Snapshot, header_index
 from sync.errors import SheetBusy, SheetLayoutError
@@ -21,11 +21,20 @@ class MemoryBackend(SheetBackend):
         self.columns = columns
         self.header: list[str] = list(header) if header is not None else []
         self.grid: list[list[str]] = []  # data rows; grid[0] is sheet row 2
+        self._texts: dict[str, str] = {}  # equal texts kept once, as a real sheet stores them
         self.archive: dict[str, list[list[str]]] = {}
         self.layout: Layout | None = None
         self.busy = False  # a test sets it to make writes fail like a locked workbook
         self.writes = 0  # batches written, for request-count assertions
         self.tabs: dict[str, list[list[str]]] = {}  # read-only tabs: title -> header and rows
+
+    def load(self, grid: Iterable[Sequence[str]]) -> None:
+        """Replace the data rows (a saved sheet read back), keeping equal texts once."""
+        self._texts = {}
+        self.grid = [[self._text(v) for v in r] for r in grid]
+
+    def _text(self, value: str) -> str:
+        return self._texts.setdefault(value, value)
 
     # --- SheetBackend ---------------------------------------------------------------------------
 
@@ -72,12 +81,12 @@ class MemoryBackend(SheetBackend):
             idx.pop(staff, None)
         for w in writes:
             if w.field in idx and 2 <= w.row < len(self.grid) + 2:
-                self._row(w.row)[idx[w.field]] = w.value
+                self._row(w.row)[idx[w.field]] = self._text(w.value)
         for values in appends:
             row = [""] * len(self.header)
             for f, v in values.items():
                 if f in idx:
-                    row[idx[f]] = v
+                    row[idx[f]] = self._text(v)
             self.grid.append(row)
         self.writes += 1
 

@@ -183,6 +183,19 @@ class BackendContract:
         assert person.get(2, H["status"]) == "Отменено"
         assert person.get(2, H["comment"]) == "для a"
 
+    def test_the_re_read_of_a_few_rows_sees_what_a_person_did_after_the_read(self, tmp_path: Path) -> None:
+        backend, person = self.laid_out(tmp_path)
+        self.append(backend, order("1-1-1", tracking_number="RA1"), order("2-2-2"), order("3-3-3"))
+        fields = ["posting_number", "status", "tracking_number", "warehouse"]
+        snap = backend.read(fields)
+        as_read = {r.row: tuple(r.get(f) for f in fields) for r in snap.rows}
+        assert backend.read_rows(fields, [2, 4, 9]) == {2: as_read[2], 4: as_read[4]}  # row 9 is blank
+        person.set(3, H["status"], "Отменено")
+        person.move_column(H["status"], 0)
+        assert backend.read_rows(fields, [3]) == {3: ("2-2-2", "Отменено", "", "")}
+        person.delete_column(H["warehouse"])  # a field the sheet lacks reads as ""
+        assert backend.read_rows(fields, [2]) == {2: ("1-1-1", "Новый", "RA1", "")}
+
     def test_missing_key_column_is_a_layout_error(self, tmp_path: Path) -> None:
         backend, person = self.laid_out(tmp_path)
         self.append(backend, order("1-1-1"))

@@ -150,7 +150,8 @@ class SheetBackend(ABC):
         Raises SheetLayoutError if the header row or the key column is missing."""
 
     def read_rows(self, fields: Sequence[str], rows: Collection[int]) -> dict[int, tuple[str, ...]]:
-        """The given fields of these rows (row -> texts in ``fields`` order; "" where a field is missing),
+        """The given fields of these rows (row -> texts in ``fields`` order; "" where a field is missing;
+        a blank row is left out),
         for the re-read just before a write. A backend that can read a few rows cheaply does so."""
         wanted = set(rows)
         return {r.row: tuple(r.get(f) for f in fields) for r in self.read(fields).rows if r.row in wanted}

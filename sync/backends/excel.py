@@ -27,7 +27,7 @@ import threading
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from copy import copy
 from dataclasses import dataclass
@@ -323,6 +323,9 @@ def _ours(ws: Any) -> bool:
     return comment is not None and str(comment.text).startswith(MIRROR_MARK)
 
 
+_Wanted = list[tuple[str, Column, int]]  # (field, its column, its 0-based index in a grid row)
+
+
 # --- the backend ---------------------------------------------------------------------------------
 
 
@@ -383,17 +386,7 @@ class ExcelBackend(SheetBackend):
                 raise SheetBusy(f"The workbook {self.path.name} was being saved while we read it; "
                                 f"reading it again next cycle") from None
             raise
-        if not grid or not any(v not in (None, "") for v in grid[0]):
-            raise SheetLayoutError(
-                f"The sheet «{self.worksheet}» has no header row; run `ozon-sync init` to lay it out"
-            )
-        idx = header_index(grid[0], self.columns)
-        if self.columns.key.field not in idx:
-            raise SheetLayoutError(
-                f"The key column «{self.columns.key.header}» is missing from the header of «{self.worksheet}»; "
-                f"restore it (or run `ozon-sync init`) before syncing"
-            )
-        wanted = [(f, c, idx[f]) for f in fields if f in idx and (c := self.columns.get(f)) is not None]
+        idx, wanted = self._wanted(grid, fields)
         # A row read before exactly as it is now has the same cells: only new or changed rows are converted.
         spec = tuple((f, i) for f, _c, i in wanted)
         before, seen = self._converted.get(spec, {}), {}
@@ -412,6 +405,42 @@ class ExcelBackend(SheetBackend):
         self._grid = (fingerprint.sha1, grid)
         self._fingerprint = fingerprint
         return Snapshot(rows, frozenset(f for f in fields if f not in idx))
+
+    def _wanted(self, grid: list[list[Any]], fields: Sequence[str]) -> tuple[dict[str, int], _Wanted]:
+        """The header's columns, and (field, column, 0-based index) of the fields the sheet has."""
+        if not grid or not any(v not in (None, "") for v in grid[0]):
+            raise SheetLayoutError(
+                f"The sheet «{self.worksheet}» has no header row; run `ozon-sync init` to lay it out"
+            )
+        idx = header_index(grid[0], self.columns)
+        if self.columns.key.field not in idx:
+            raise SheetLayoutError(
+                f"The key column «{self.columns.key.header}» is missing from the header of «{self.worksheet}»; "
+                f"restore it (or run `ozon-sync init`) before syncing"
+            )
+        return idx, [(f, c, idx[f]) for f in fields if f in idx and (c := self.columns.get(f)) is not None]
+
+    def read_rows(self, fields: Sequence[str], rows: Collection[int]) -> dict[int, tuple[str, ...]]:
+        """The file unchanged since the last read (its bytes' hash): those rows from the grid already parsed;
+        else the whole read."""
+        try:
+            data = _read_bytes(self.path)
+        except OSError:
+            data = b""
+        if self._grid is None or hashlib.sha1(data).hexdigest() != self._grid[0]:
+            return super().read_rows(fields, rows)
+        grid = self._grid[1]
+        _idx, wanted = self._wanted(grid, fields)
+        cols = {f: (c, i) for f, c, i in wanted}
+
+        def text(values: list[Any], field: str) -> str:
+            if field not in cols:
+                return ""
+            col, i = cols[field]
+            return col.canonical(values[i] if i < len(values) else None)
+
+        got = {r: tuple(text(grid[r - 1], f) for f in fields) for r in rows if 2 <= r <= len(grid)}
+        return {r: texts for r, texts in got.items() if any(texts)}
 
     def _calamine_grid(self, data: bytes) -> list[list[Any]]:
         """The sheet as rows of values from A1 (calamine gives cached values for formulas)."""

@@ -359,8 +359,9 @@ class GoogleBackend(SheetBackend):
         if len(found) != len(ranges) or [str(v).strip() for v in found[0]] != self._header:
             return super().read_rows(fields, rows)
         wanted = [(cols[f] - first, self.columns.get(f)) for f in fields]
-        return {r: tuple(col.canonical(values[i] if i < len(values) else None) if col else "" for i, col in wanted)
-                for r, values in zip(order, found[1:], strict=True)}
+        got = {r: tuple(col.canonical(values[i] if i < len(values) else None) if col else "" for i, col in wanted)
+               for r, values in zip(order, found[1:], strict=True)}
+        return {r: texts for r, texts in got.items() if any(texts)}
 
     # --- writing -----------------------------------------------------------------------------
 

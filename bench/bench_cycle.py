@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,28 +146,41 @@ def bench(size: int, rps: float, backend: str) -> None:
             measure("incremental, no edits", app.run_cycle, app)
             app.state.set_meta(f"last_full:{cfg.ozon.account}", "2000-01-01T00:00:00+00:00")
             measure("+ 5-minute full scan", app.run_cycle, app)
-            rows = app.backend.read(["posting_number", "status"]).rows
-            packable = [r.get("posting_number") for r in rows if r.get("status") == "Ожидает сборки"][:10]
-            del rows
-            give_back_memory()  # that read stands for the person editing, not the daemon: not counted
-            edits = {n: {"status": "Ожидает отгрузки"} for n in packable}
-            if isinstance(app.backend, MemoryBackend):
-                for n in packable:
-                    app.backend.set_cell(app.backend.find(n)[0], "status", "Ожидает отгрузки")
-            else:
-                edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns, edits)  # type: ignore[arg-type]
-            edited = measure(f"incremental, {len(packable)} edits", app.run_cycle, app)
-            if not isinstance(app.backend, MemoryBackend):
-                baseline = openpyxl_round_trip(cfg.spreadsheet.path)  # type: ignore[arg-type]
-                print(f"  openpyxl's own load + save of the same workbook: {baseline:.2f}s; "
-                      f"the cycle with edits took {edited / baseline:.2f}x that", flush=True)
-            else:  # a daemon restarted on this state and sheet, in a fresh process: its own peak RSS
+            if not isinstance(app.backend, MemoryBackend):  # a few seconds vary by some percent: three rounds
+                ratios = []
+                for _ in range(3):
+                    edited = edit_cycle(app)
+                    baseline = openpyxl_round_trip(cfg.spreadsheet.path)  # type: ignore[arg-type]
+                    ratios.append(edited / baseline)
+                    print(f"  openpyxl's own load + save of the same workbook: {baseline:.2f}s; "
+                          f"the cycle with edits took {ratios[-1]:.2f}x that", flush=True)
+                print(f"  cycle with edits / openpyxl load + save: median {statistics.median(ratios):.2f}x "
+                      f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)", flush=True)
+            else:  # then a daemon restarted on this state and sheet, in a fresh process: its own peak RSS
+                edit_cycle(app)
                 with (folder / "sheet.jsonl").open("w", encoding="utf-8") as f:  # a row a line
-                    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in [app.backend.header, *app.backend.grid])
+                    sheet = [app.backend.header, *app.backend.grid]
+                    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in sheet)
                 app.close()
                 subprocess.run([sys.executable, __file__, "--restarted", str(folder)], check=True)
         finally:
             app.close()
+
+
+def edit_cycle(app: App) -> float:
+    """A person sets 10 rows waiting for packaging to «packed»; the cycle that pushes it (wall seconds)."""
+    cfg = app.config
+    rows = app.backend.read(["posting_number", "status"]).rows
+    packable = [r.get("posting_number") for r in rows if r.get("status") == "Ожидает сборки"][:10]
+    del rows
+    give_back_memory()  # that read stands for the person editing, not the daemon: not counted
+    if isinstance(app.backend, MemoryBackend):
+        for n in packable:
+            app.backend.set_cell(app.backend.find(n)[0], "status", "Ожидает отгрузки")
+    else:
+        edits = {n: {"status": "Ожидает отгрузки"} for n in packable}
+        edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns, edits)  # type: ignore[arg-type]
+    return measure(f"incremental, {len(packable)} edits", app.run_cycle, app)
 
 
 def restarted(folder: Path) -> None:

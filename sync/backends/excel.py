@@ -644,7 +644,7 @@ class ExcelBackend(SheetBackend):
                 _set_cell(ws.cell(row=last, column=idx[f]), col, text, limit)
         if self._layout is not None:
             self._apply_rules(wb, ws, self._layout, idx)
-        self._update_filter(ws)
+        self._update_filter(ws, last)
         for tab in tabs.values():
             if tab.title not in foreign:
                 self._put_tab(wb, tab)
@@ -831,9 +831,10 @@ class ExcelBackend(SheetBackend):
             ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[quoted], fill=fill))
 
     @staticmethod
-    def _update_filter(ws: Any) -> None:
+    def _update_filter(ws: Any, last_row: int | None = None) -> None:
+        """The filter over the header and every used row (``last_row`` when the caller knows it)."""
         last_col = max((c.column for c in ws[1] if c.value not in (None, "")), default=1)
-        ws.auto_filter.ref = f"A1:{get_column_letter(last_col)}{max(_last_used_row(ws), 1)}"
+        ws.auto_filter.ref = f"A1:{get_column_letter(last_col)}{max(last_row or _last_used_row(ws), 1)}"
 
     def _protect(self, ws: Any, idx: dict[str, int]) -> None:
         """Sheet protection that still lets people sort, filter and edit staff and shared columns."""

@@ -32,7 +32,6 @@ from sync.app import App, give_back_memory, open_app
 from sync.backends.excel import ExcelBackend
 from sync.backends.memory import MemoryBackend
 from sync.config import load_config
-from sync.demo import edit_workbook
 from sync.engine.cycle import CycleReport
 from sync.model import CellWrite
 
@@ -178,6 +177,10 @@ def edit_cycle(app: App) -> float:
         for n in packable:
             app.backend.set_cell(app.backend.find(n)[0], "status", "Ожидает отгрузки")
     else:
+        # Imported here: the demo brings both emulators and the Google stack, which a daemon on a workbook
+        # does not load, and the restarted daemon's memory is measured in a process importing this module.
+        from sync.demo import edit_workbook
+
         edits = {n: {"status": "Ожидает отгрузки"} for n in packable}
         edit_workbook(cfg.spreadsheet.path, cfg.spreadsheet.worksheet, app.columns, edits)  # type: ignore[arg-type]
     return measure(f"incremental, {len(packable)} edits", app.run_cycle, app)

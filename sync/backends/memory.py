@@ -21,7 +21,9 @@ class MemoryBackend(SheetBackend):
         self.columns = columns
         self.header: list[str] = list(header) if header is not None else []
         self.grid: list[list[str]] = []  # data rows; grid[0] is sheet row 2
-        self._texts: dict[str, str] = {}  # equal texts kept once, as a real sheet stores them
+        # Equal texts kept once, as a real sheet stores them (the pool only grows until the next load:
+        # fine for tests and benchmarks, which is what this backend is for).
+        self._texts: dict[str, str] = {}
         self.archive: dict[str, list[list[str]]] = {}
         self.layout: Layout | None = None
         self.busy = False  # a test sets it to make writes fail like a locked workbook

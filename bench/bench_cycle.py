@@ -1,16 +1,19 @@
 """One sync cycle over 1,000 and 10,000 postings: the Ozon emulator over real HTTP, a real .xlsx.
 
-Prints, per size: the first cycle (backfill), an incremental cycle with no edits, and one with 10
+Prints, per size: the first cycles (backfill), incremental cycles with no edits, and cycles with 10
 staff edits — wall time, CPU time of the syncing thread, peak RSS of the process during that cycle
-(its high-water mark is reset before each), Ozon requests, and the workbook save time.
+(its high-water mark is reset before each), Ozon requests, and the workbook save time. On a workbook
+the edit cycle runs three times, each against openpyxl's own load + save of the same file, and the
+median ratio is printed; on the memory sheet a daemon restarted on the state follows, in a process
+of its own.
 
     python bench/bench_cycle.py [--sizes 1000 10000] [--rps 50] [--backend excel|memory]
 
 Each size runs in a fresh process, so its peak RSS is its own; the emulator runs in another process
 (`ozon-sync emulator`), so the figures are the sync's alone. CPU time is time.thread_time of the syncing
 thread. "+ 5-minute full scan" is the incremental cycle that also re-reads every open posting, as the
-daemon does every ``ozon.full_every``. (tracemalloc
-is not used: it slows openpyxl down about fourfold and would distort the times.)
+daemon does every ``ozon.full_every``. (tracemalloc is not used: it slows openpyxl down about
+fourfold and would distort the times.)
 """
 
 from __future__ import annotations

@@ -424,10 +424,10 @@ class ExcelBackend(SheetBackend):
         """The file unchanged since the last read (its bytes' hash): those rows from the grid already parsed;
         else the whole read."""
         try:
-            data = _read_bytes(self.path)
+            current: str | None = hashlib.sha1(_read_bytes(self.path)).hexdigest()
         except OSError:
-            data = b""
-        if self._grid is None or hashlib.sha1(data).hexdigest() != self._grid[0]:
+            current = None  # the whole read says what is wrong with the file
+        if self._grid is None or self._grid[0] != current:
             return super().read_rows(fields, rows)
         grid = self._grid[1]
         _idx, wanted = self._wanted(grid, fields)

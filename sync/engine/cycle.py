@@ -928,10 +928,11 @@ class Engine:
                             if c.owner != "staff"})
             append_keys.append(self._row_update(ctx, key, final, desired, set(final),
                                                 ozon_hash(desired, self.columns), rs, 0))
-        guarded = self._guard_writes(snap, writes, row_updates, rep)
-        for skipped in {w.row for w in writes}.difference(w.row for w in guarded):
-            finished.pop(skipped, None)  # changed by a person during the cycle: handled next cycle
-        writes = guarded
+        changed = self._changed_during_cycle(snap, writes, rep)
+        for skipped in changed:  # changed by a person during the cycle: handled next cycle
+            row_updates.pop(skipped, None)
+            finished.pop(skipped, None)
+        writes = [w for w in writes if w.row not in changed]
         if writes or appends:
             # Write-ahead: if we die after the sheet write but before the commit below, the next
             # cycle still knows these values are ours, not a person's.
@@ -1020,11 +1021,11 @@ class Engine:
     def _truncate(value: str, limit: int) -> str:
         return value if len(value) <= limit else value[: limit - 1] + "…"
 
-    def _guard_writes(self, snap: Snapshot, writes: list[CellWrite],
-                      row_updates: dict[int, _RowUpdate], rep: CycleReport) -> list[CellWrite]:
-        """Re-read key and both-owned cells; drop writes to rows a person changed since the cycle's read."""
+    def _changed_during_cycle(self, snap: Snapshot, writes: list[CellWrite], rep: CycleReport) -> set[int]:
+        """Re-read key and both-owned cells of the rows about to be written: those a person changed since
+        the cycle's read."""
         if not writes:
-            return writes
+            return set()
         fields = [f for f in self.columns.guard_fields if f not in snap.missing]
         rows = {w.row for w in writes}
         before = {r.row: tuple(r.get(f) for f in fields) for r in snap.rows if r.row in rows}
@@ -1034,9 +1035,7 @@ class Engine:
         if changed:
             rep.rows_skipped = len(changed)
             log.info("Rows %s changed during the cycle; they are handled next cycle", sorted(changed))
-            for row in changed:
-                row_updates.pop(row, None)
-        return [w for w in writes if w.row not in changed]
+        return changed
 
     def _row_update(self, ctx: _Ctx, key: Key, final: dict[str, str], desired: dict[str, str], written: set[str],
                     h: str, rs: RowState | None, sig: int) -> _RowUpdate:

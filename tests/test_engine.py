@@ -412,3 +412,40 @@ def test_a_state_file_changed_by_another_process_is_read_again(w: World) -> None
     other.close()
     w.cycle()
     assert w.row(n)["sync_note"] == "written elsewhere"
+
+
+def test_the_next_edit_after_our_own_verified_push_is_sent_while_writes_are_deferred(w: World) -> None:
+    """Our verified push is the base of the next edit, not «Ozon moved it» (the sheet still shows what was typed)."""
+    n = w.ozon.add()
+    w.cycle()
+    w.sheet.busy = True  # the workbook is open: nothing reaches the sheet
+    w.type(n, status="Ожидает отгрузки")
+    w.cycle()
+    assert w.ozon.accepted(n) == ["ship"]
+    w.type(n, status="Отменено", cancel_reason="352")
+    w.cycle()
+    assert w.ozon.accepted(n) == ["ship", "cancel"]
+    w.sheet.busy = False
+    w.cycle(2)
+    assert w.row(n)["status"] == "Отменено" and "Готово" in w.row(n)["sync_note"]
+    assert not w.ozon.duplicates()
+
+
+def test_the_next_edit_after_a_crash_between_verify_and_sheet_write_is_sent(w: World) -> None:
+    n = w.ozon.add()
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    real = w.sheet.write
+
+    def die(*_a: object, **_k: object) -> None:
+        raise Died
+
+    w.sheet.write = die  # type: ignore[method-assign]
+    with pytest.raises(Died):
+        w.engine.run_cycle()  # verified at Ozon, then the process died before the sheet was written
+    w.sheet.write = real  # type: ignore[method-assign]
+    w.engine = w.new_engine()
+    w.tick()
+    w.type(n, status="Отменено", cancel_reason="352")
+    w.cycle(2)
+    assert w.ozon.accepted(n) == ["ship", "cancel"] and not w.ozon.duplicates()

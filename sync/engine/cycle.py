@@ -620,6 +620,8 @@ class Engine:
         return move is not None and move.reached(p.status, p.substatus)
 
     def _finish(self, ctx: _Ctx, entry: OutboxEntry, state: str, note: str, rep: CycleReport) -> None:
+        if state == "verified":
+            self._rebase(ctx, entry)
         self.state.move(entry.id, state, ctx.now, outcome=note)
         self.state.audit(entry.account, entry.number, f"{entry.action}:{state}", note, ctx.now)
         self.state.set_row(*entry.key, note=note)  # kept even if this cycle's sheet write is deferred
@@ -634,6 +636,15 @@ class Engine:
         else:
             rep.refused += 1
             log.info("%s: %s", entry.number, note)
+
+    def _rebase(self, ctx: _Ctx, entry: OutboxEntry) -> None:
+        """A verified push is the base of the cells it answers: the move was ours, not Ozon's, so an edit
+        typed before the sheet shows it (writes deferred, or a crash before the write) is still an edit.
+        Committed before the entry is marked verified: a crash between the two verifies it again."""
+        shown = ozon_values(self._posting(ctx, entry.key), self.statuses, self.opt.tz, None, False)
+        fields = [entry.field, "cancel_reason"] if entry.action == Action.CANCEL else [entry.field]
+        for fld in fields:
+            self.state.set_cell(*entry.key, fld, shown.get(fld, ""), bump=False)
 
     def _advance(self, ctx: _Ctx, entry: OutboxEntry, rep: CycleReport) -> bool:
         """Move one entry as far as it goes now; True when it reached verified or failed."""

@@ -12,6 +12,7 @@ from sync.app import App, SheetsReport, open_app, setup_logging
 from sync.config import Config
 from sync.engine.cycle import CycleReport
 from sync.errors import ConfigError, FatalError, SheetLayoutError, WorkbookError
+from sync.lock import StateLock, lock_path_for
 
 log = logging.getLogger("sync")
 
@@ -40,7 +41,20 @@ class _Progress:
             self.shown = False
 
 
-def _one_pass(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) -> int:
+def state_lock(cfg: Config, command: str) -> StateLock:
+    """The state's lock for a one-shot command: it waits ``lock_wait`` for a holder (a daemon, another
+    sync) to finish, then gives up with a message naming it. Two runs never push the same edit twice."""
+    return StateLock(lock_path_for(cfg.state), cfg.state, command=command, wait=cfg.spreadsheet.lock_wait)
+
+
+def _one_pass(cfg: Config, command: str, *, push: bool, pull: bool, dry_run: bool = False) -> int:
+    if dry_run:  # reads both sides, calls and writes nothing: no lock needed
+        return _pass_locked(cfg, push=push, pull=pull, dry_run=True)
+    with state_lock(cfg, command):
+        return _pass_locked(cfg, push=push, pull=pull)
+
+
+def _pass_locked(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) -> int:
     progress = _Progress()
     app = open_app(cfg, progress=progress)
     try:
@@ -80,18 +94,23 @@ def _print_report(rep: CycleReport, dry_run: bool, holder: str | None) -> None:
 
 
 def cmd_pull(cfg: Config, args: argparse.Namespace) -> int:
-    return _one_pass(cfg, push=False, pull=True)
+    return _one_pass(cfg, "pull", push=False, pull=True)
 
 
 def cmd_push(cfg: Config, args: argparse.Namespace) -> int:
-    return _one_pass(cfg, push=True, pull=False, dry_run=args.dry_run)
+    return _one_pass(cfg, "push", push=True, pull=False, dry_run=args.dry_run)
 
 
 def cmd_sync(cfg: Config, args: argparse.Namespace) -> int:
-    return _one_pass(cfg, push=True, pull=True, dry_run=args.dry_run)
+    return _one_pass(cfg, "sync", push=True, pull=True, dry_run=args.dry_run)
 
 
 def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
+    with state_lock(cfg, "init"):
+        return _init_locked(cfg, args)
+
+
+def _init_locked(cfg: Config, args: argparse.Namespace) -> int:
     app = open_app(cfg)
     try:
         app.ensure_sheet()
@@ -171,8 +190,8 @@ def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
                 app.check_alerts()
 
         # The daemon holds a lock beside the state file: two daemons never share one state.
-        daemon = Daemon(cycle_and_alerts, every=cfg.schedule.every,
-                        lock_path=cfg.state.with_name(cfg.state.name + ".lock"))
+        daemon = Daemon(cycle_and_alerts, every=cfg.schedule.every, lock_path=lock_path_for(cfg.state),
+                        lock_wait=cfg.spreadsheet.lock_wait)
         log.info("ozon-sync daemon started: every %ss, sheet «%s»", int(cfg.schedule.every), cfg.spreadsheet.worksheet)
         return daemon.run(max_cycles=args.cycles)
     finally:

@@ -12,7 +12,7 @@ Every cycle is guarded: an exception is logged as a sentence and the loop goes o
 SIGTERM and SIGINT ask the loop to stop: the cycle in flight finishes, then ``run`` returns 0 and
 logs "Stopped cleanly after N cycles". A second Ctrl-C interrupts at once (KeyboardInterrupt).
 
-:class:`StateLock` keeps a second daemon off the same state file.
+:class:`StateLock` keeps a second daemon, or a one-shot command, off the same state file.
 """
 
 from __future__ import annotations
@@ -22,84 +22,20 @@ import logging
 import math
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 
 import schedule
 
-from sync.errors import RetryLater, StateError, SyncError
+from sync.errors import RetryLater, SyncError
+from sync.lock import StateLock
 
 # The longest single sleep: stop() is a flag the loop polls, so this bounds how late it is noticed.
 STEP = 0.25
-
-
-class StateLock:
-    """An exclusive lock on ``lock_path`` for as long as the ``with`` block runs; the file holds our pid.
-
-    ``flock`` goes with the open file, so the lock is released when the process dies, however it
-    dies; the file itself is left in place (deleting it would let two processes lock two different
-    files of the same name). ``state`` is named in the error; by default ``lock_path`` without a
-    ``.lock`` suffix.
-    """
-
-    def __init__(self, lock_path: Path, state: Path | None = None):
-        self.lock_path = Path(lock_path)
-        self.state = state or (self.lock_path.with_suffix("") if self.lock_path.suffix == ".lock"
-                               else self.lock_path)
-        self._fd: int | None = None
-
-    def __enter__(self) -> StateLock:
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            _lock(fd)
-        except OSError:
-            holder = _read_pid(fd)
-            os.close(fd)
-            raise StateError(
-                f"Another ozon-sync daemon (pid {holder or 'unknown'}) is using {self.state}; "
-                f"stop it first or point `state` elsewhere"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.ftruncate(fd, 0)
-            os.close(fd)  # closing the descriptor releases the lock
-
-
-if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
-    import msvcrt
-
-    def _lock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _read_pid(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        text = os.read(fd, 32).decode("ascii", "replace").strip()
-    except OSError:
-        return ""
-    return text if text.isdigit() else ""
 
 
 class _ClockedJob(schedule.Job):
@@ -145,12 +81,16 @@ class Daemon:
 
     def __init__(self, cycle: Callable[[], object], *, every: float, lock_path: Path,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 log: logging.Logger | None = None, install_signals: bool = True):
+                 log: logging.Logger | None = None, install_signals: bool = True, command: str = "run",
+                 lock_wait: float = 0.0):
+        """``command`` is what the lock file says holds the state (``run``, ``demo``); ``lock_wait``: how long
+        to wait for a one-shot command (a `sync`) that holds it to finish."""
         if not every > 0:
             raise ValueError(f"every must be more than 0 seconds, got {every!r}")
         self.cycle = cycle
         self.every = float(every)
         self.lock_path = Path(lock_path)
+        self.command, self.lock_wait = command, lock_wait
         self.clock = clock
         self.sleep = sleep
         self.log = log or logging.getLogger("sync.daemon")
@@ -168,7 +108,8 @@ class Daemon:
 
     def run(self, max_cycles: int | None = None) -> int:
         """Loop until stopped (or ``max_cycles`` cycles ran); returns the exit code (0)."""
-        with StateLock(self.lock_path), self._signals():
+        with StateLock(self.lock_path, command=self.command, wait=self.lock_wait, clock=self.clock, sleep=self.sleep), \
+                self._signals():
             job = _ClockedJob(self.every, self.scheduler, self.clock, self.log)
             job.do(self._guarded)
             try:

@@ -23,6 +23,7 @@ from sync.config import load_config
 from sync.daemon import Daemon
 from sync.emulators.ozon import OzonEmulator
 from sync.emulators.sheets import SheetsEmulator
+from sync.lock import lock_path_for
 from sync.mapping import ColumnMap
 
 EXCEL_SHEET = "spreadsheet:\n  backend: excel\n  path: orders.xlsx\n  worksheet: Заказы\n"
@@ -207,6 +208,5 @@ def _serve(app: App, base_url: str, every: float, sheets_url: str | None = None)
                f"{sp.spreadsheet}/values/{sp.worksheet}!{col}2?valueInputOption=USER_ENTERED' "
                f"-H 'Content-Type: application/json' -d '{{\"values\": [[\"Ожидает отгрузки\"]]}}'\n")
     print(f"\nServing: {how}; a cycle runs every {every:g}s. The Ozon emulator listens on {base_url}. Ctrl-C stops.")
-    lock = app.config.state.with_name(app.config.state.name + ".lock")
-    Daemon(app.run_cycle, every=every, lock_path=lock).run()
+    Daemon(app.run_cycle, every=every, lock_path=lock_path_for(app.config.state), command="demo").run()
     logging.getLogger("sync").info("Demo stopped")

@@ -6,7 +6,8 @@
     │   ├── OzonAuthError          the Api-Key or Client-Id is wrong, expired or lacks a role
     │   ├── SheetLayoutError       the sheet lost its key column or header, or reads empty
     │   ├── SheetAccessError       Google refuses the spreadsheet (not shared, no such key, bad credentials)
-    │   ├── StateError             the state file is corrupt, newer than us, or held by another daemon
+    │   ├── StateError             the state file is corrupt or newer than us
+    │   │   └── StateBusy          another ozon-sync (the daemon, a sync) holds the state's lock
     │   └── WorkbookError          the workbook is corrupt, unreadable, or holds what openpyxl would drop
     ├── RetryLater                 nothing is lost; try again next cycle
     │   ├── OzonUnavailable        5xx, timeouts, "Circle is open", rate limit after our retries
@@ -49,6 +50,10 @@ class SheetAccessError(FatalError):
 
 class StateError(FatalError):
     """The SQLite state store cannot be used."""
+
+
+class StateBusy(StateError):
+    """Another ozon-sync process holds the state's lock; the message names it (pid, command, since when)."""
 
 
 class WorkbookError(FatalError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from sync.daemon import STEP, Daemon, StateLock
-from sync.errors import OzonAuthError, OzonUnavailable, StateError
+from sync.daemon import STEP, Daemon
+from sync.errors import OzonAuthError, OzonUnavailable, StateBusy, StateError
+from sync.lock import StateLock
 
 
 class FakeTime:
@@ -209,15 +211,18 @@ def test_every_must_be_positive(tmp_path: Path) -> None:
 # --- the lock -------------------------------------------------------------------------------------
 
 
+SINCE = dt.datetime(2026, 12, 2, 9, 30, tzinfo=dt.UTC)
+
+
 def test_a_second_lock_on_the_same_state_names_the_holder(tmp_path: Path) -> None:
     lock_path = tmp_path / "new" / "folder" / "state.sqlite.lock"
-    with StateLock(lock_path):
-        assert lock_path.read_text() == f"{os.getpid()}\n"
+    with StateLock(lock_path, now=lambda: SINCE):
+        assert lock_path.read_text() == f"{os.getpid()} run 2026-12-02T09:30:00+00:00\n"
         with pytest.raises(StateError) as info, StateLock(lock_path):
             pass
-        assert str(info.value) == (f"Another ozon-sync daemon (pid {os.getpid()}) is using "
-                                   f"{tmp_path / 'new' / 'folder' / 'state.sqlite'}; "
-                                   "stop it first or point `state` elsewhere")
+        assert str(info.value) == (f"Another ozon-sync is using {tmp_path / 'new' / 'folder' / 'state.sqlite'}: "
+                                   f"`ozon-sync run` (pid {os.getpid()}, since 2026-12-02T09:30:00+00:00). "
+                                   "Two daemons never share one state; stop it first or point `state` elsewhere")
     with StateLock(lock_path):  # released on exit, so it can be taken again
         pass
     assert lock_path.exists() and lock_path.read_text() == ""
@@ -225,10 +230,38 @@ def test_a_second_lock_on_the_same_state_names_the_holder(tmp_path: Path) -> Non
 
 def test_the_state_named_in_the_error_can_be_given(tmp_path: Path) -> None:
     with StateLock(tmp_path / "x.daemon"):
-        with pytest.raises(StateError, match="is using .*/s.sqlite; stop it first"):
+        with pytest.raises(StateError, match="is using .*/s.sqlite: `ozon-sync run`"):
             StateLock(tmp_path / "x.daemon", state=tmp_path / "s.sqlite").__enter__()
-        with pytest.raises(StateError, match="is using .*/x.daemon; stop it first"):
+        with pytest.raises(StateError, match="is using .*/x.daemon: `ozon-sync run`"):
             StateLock(tmp_path / "x.daemon").__enter__()
+
+
+def test_a_one_shot_waits_for_the_holder_then_names_it(tmp_path: Path) -> None:
+    t = FakeTime()
+    lock_path = tmp_path / "state.sqlite.lock"
+    with StateLock(lock_path, command="sync", now=lambda: SINCE):
+        with pytest.raises(StateBusy) as info, \
+                StateLock(lock_path, command="push", wait=10, clock=t.clock, sleep=t.sleep):
+            pass
+    assert 1010 <= t.now < 1010.5 and len(t.sleeps) > 1  # it waited lock_wait, polling
+    assert str(info.value) == (f"{tmp_path / 'state.sqlite'} is in use by `ozon-sync sync` (pid {os.getpid()}, "
+                               "since 2026-12-02T09:30:00+00:00) after waiting 10 s: try again when it has finished")
+
+
+def test_a_one_shot_behind_the_daemon_is_told_the_daemon_does_the_work(tmp_path: Path) -> None:
+    lock_path = tmp_path / "state.sqlite.lock"
+    with StateLock(lock_path), pytest.raises(StateBusy, match="the daemon pushes and writes every edit itself"):
+        StateLock(lock_path, command="sync").__enter__()
+
+
+def test_a_one_shot_takes_the_lock_once_the_holder_lets_go(tmp_path: Path) -> None:
+    lock_path = tmp_path / "state.sqlite.lock"
+    holder = StateLock(lock_path, command="sync").__enter__()
+    released = threading.Timer(0.3, lambda: holder.__exit__(None, None, None))
+    released.start()
+    with StateLock(lock_path, command="push", wait=10):
+        assert lock_path.read_text().split()[:2] == [str(os.getpid()), "push"]
+    released.join()
 
 
 def test_a_daemon_will_not_start_while_the_lock_is_held(tmp_path: Path, log: logging.Logger) -> None:
@@ -244,14 +277,14 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
     lock_path = tmp_path / "state.sqlite.lock"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom pathlib import Path\nfrom sync.daemon import StateLock\n"
+         "import sys, time\nfrom pathlib import Path\nfrom sync.lock import StateLock\n"
          "with StateLock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    time.sleep(30)\n",
          str(lock_path)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
-        with pytest.raises(StateError, match=f"pid {holder.pid}\\)"), StateLock(lock_path):
+        with pytest.raises(StateError, match=f"pid {holder.pid}, since "), StateLock(lock_path):
             pass
     finally:
         holder.kill()

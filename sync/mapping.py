@@ -205,7 +205,7 @@ class StatusMap:
         """Labels a person may set on this posting now (per the mapping and Ozon's available_actions)."""
         out: list[str] = []
         for move in self.moves:
-            if move.applies_to(posting) and move.action.value in posting.available_actions:
+            if move.applies_to(posting) and posting.allows(move.action.value):
                 lab = next(lab for lab in self.labels if lab.id == move.to)
                 if lab.label not in out:
                     out.append(lab.label)

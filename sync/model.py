@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -126,10 +126,24 @@ class Posting(_Totals):
     customer_phone: str = ""
     customer_address: str = ""
     scheme_override: Scheme | None = None
+    unknown: frozenset[str] = frozenset()  # fields Ozon left out or sent as null: not known, not empty
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.account, self.posting_number)
+
+    def allows(self, action: str) -> bool:
+        """May this move be tried? When Ozon did not say which actions it allows, it decides on the call."""
+        return action in self.available_actions or "available_actions" in self.unknown
+
+    def known_from(self, old: Posting | None) -> Posting:
+        """This answer with each field Ozon left out taken from ``old`` (the last known posting). The
+        actions are never taken from an old answer: they stay unknown, so no move is refused on them."""
+        fill = {f for f in self.unknown if f != "available_actions"}
+        if old is None or not fill:
+            return self
+        return replace(self, **{f: getattr(old, f) for f in fill},
+                       unknown=self.unknown - fill)
 
     @property
     def scheme(self) -> Scheme:
@@ -241,6 +255,7 @@ def posting_to_dict(p: Posting) -> dict[str, object]:
         "customer_name": p.customer_name, "customer_phone": p.customer_phone,
         "customer_address": p.customer_address,
         "scheme_override": p.scheme_override.value if p.scheme_override else None,
+        "unknown": sorted(p.unknown),
     }
 
 
@@ -266,4 +281,5 @@ def posting_from_dict(d: dict[str, Any]) -> Posting:
         customer_name=str(d.get("customer_name", "")), customer_phone=str(d.get("customer_phone", "")),
         customer_address=str(d.get("customer_address", "")),
         scheme_override=Scheme(str(override)) if override else None,
+        unknown=frozenset(d.get("unknown", []) or []),
     )

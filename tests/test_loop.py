@@ -306,3 +306,27 @@ def test_exactly_once_across_a_crash_around_the_call(loop: Loop, when: str) -> N
     assert loop.ozon.posting(number)["status"] == "awaiting_deliver"
     assert not loop.app.state.open_entries()
     assert "Готово" in loop.row(number)["sync_note"]
+
+
+# --- what Ozon leaves out is unknown, not empty ------------------------------------------------------
+
+LEFT_OUT = ("order_number", "delivery_method", "in_process_at", "shipment_date", "products", "available_actions")
+
+
+def test_fields_ozon_sends_as_null_keep_their_last_values_and_refuse_nothing(loop: Loop) -> None:
+    n = loop.add()
+    loop.sync()
+    before = loop.row(n)
+    shown = ("order_number", "warehouse", "delivery_method", "in_process_at", "shipment_date", "total_price",
+             "products", "quantity")
+    assert all(before[f] for f in shown)
+    loop.ozon.answer_nulls(*LEFT_OUT)
+    loop.edit(n, status="Ожидает отгрузки")
+    loop.sync(2)
+    assert loop.accepted(n) == ["/v4/posting/fbs/ship"]  # not refused for want of available_actions
+    after = loop.row(n)
+    assert after["status"] == "Ожидает отгрузки" and "Готово" in after["sync_note"]
+    assert {f: after[f] for f in shown} == {f: before[f] for f in shown}
+    loop.ozon.answer_nulls()  # Ozon answers whole again: nothing was lost meanwhile
+    loop.sync()
+    assert {f: loop.row(n)[f] for f in shown} == {f: before[f] for f in shown}

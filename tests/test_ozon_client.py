@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -1161,3 +1161,23 @@ def test_returns_that_do_not_move_last_id_on_stop_the_scan(client: OzonClient, o
     with pytest.raises(OzonUnavailable, match="last_id"):
         list(client.list_returns(SINCE, TO))
     assert len(ozon.calls) == 2
+
+
+def test_a_posting_says_which_fields_ozon_left_out() -> None:
+    whole = {"posting_number": "1-1", "status": "awaiting_packaging", "substatus": "", "order_number": "1",
+             "tpl_integration_type": "ozon", "delivery_method": {"name": "Курьер", "warehouse": "Склад"},
+             "in_process_at": "2026-12-01T10:00:00Z", "shipment_date": "2026-12-02T10:00:00Z",
+             "tracking_number": "", "cancellation": {}, "products": [], "available_actions": ["ship"]}
+    p = parse_posting(whole)
+    assert p is not None and p.unknown == frozenset() and not p.allows("cancel")
+    gaps = parse_posting({**whole, "order_number": None, "delivery_method": None, "shipment_date": "garbage",
+                          "available_actions": None, "products": None})
+    assert gaps is not None and gaps.unknown == {"order_number", "delivery_method", "delivery_method_id", "warehouse",
+                                                 "warehouse_id", "shipment_date", "available_actions", "products"}
+    assert gaps.allows("cancel")  # Ozon did not say: the call decides
+    old = replace(p, order_number="1", warehouse="Склад", delivery_method="Курьер")
+    filled = gaps.known_from(old)
+    assert (filled.order_number, filled.warehouse, filled.shipment_date) == ("1", "Склад", p.shipment_date)
+    assert filled.unknown == {"available_actions"} and filled.allows("cancel")
+    missing_status = parse_posting({"posting_number": "1-1"})
+    assert missing_status is not None and {"status", "substatus", "tpl_integration_type"} <= missing_status.unknown

@@ -300,6 +300,7 @@ class OzonEmulator(LoopbackServer):
         self.clock = clock
         self.key_expires_at = key_expires_at or clock() + timedelta(days=120)
         self.write_log: list[Json] = []
+        self.null_keys: frozenset[str] = frozenset()  # see answer_nulls
         self.write_log_path = write_log_path
         self.request_counts: dict[str, int] = {}
         self.exchanges: list[tuple[str, Json, int, Json]] = []  # (path, request, http status, response)
@@ -410,6 +411,12 @@ class OzonEmulator(LoopbackServer):
             self.set_state(number, "cancelled", "posting_canceled")
             p.cancellation.update(cancel_reason_id=501, cancel_reason="Покупатель отменил заказ",
                                   cancellation_type="client", cancellation_initiator="Покупатель")
+
+    def answer_nulls(self, *keys: str) -> None:
+        """From now on every posting answer (lists and get) carries these top-level keys as null, as Ozon
+        sometimes does; no keys: answers are whole again."""
+        with self._lock:
+            self.null_keys = frozenset(keys)
 
     def set_warehouse(self, number: str, warehouse: str, method: str | None = None) -> None:
         """The seller moves the posting to another of their warehouses (and delivery method) in the cabinet.
@@ -603,7 +610,7 @@ class OzonEmulator(LoopbackServer):
         # Lists leave the buyer's phone empty (Ozon documents it so): /v3/posting/fbs/get has it.
         data["customer"] = {**p.customer, "phone": ""} if shown and p.customer else None
         data["addressee"] = {"name": p.customer["name"]} if shown and p.customer else None
-        return _without_nulls(data)
+        return self._with_asked_nulls(_without_nulls(data))
 
     def _detail(self, p: _Posting) -> Json:
         data = self._common(p)
@@ -616,7 +623,10 @@ class OzonEmulator(LoopbackServer):
         data["addressee"] = ({"name": p.customer["name"], "phone": p.customer["phone"]}
                              if shown and p.customer else None)
         data["additional_data"] = []
-        return _without_nulls(data)
+        return self._with_asked_nulls(_without_nulls(data))
+
+    def _with_asked_nulls(self, data: Json) -> Json:
+        return {**data, **dict.fromkeys(self.null_keys)} if self.null_keys else data
 
     # --- request handling ----------------------------------------------------------------------
 

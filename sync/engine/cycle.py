@@ -251,6 +251,7 @@ class Engine:
         # Rows found settled at the end of the last cycle -> their signature (_sig): the row's cells and
         # the posting as Ozon showed it. A row whose signature is the same next cycle needs nothing.
         self._settled: dict[Key, int] = {}
+        self._unknown_logged: set[str] = set()  # fields Ozon left out, logged once each
         self._purged_at: datetime | None = None
 
     # --- entry point ------------------------------------------------------------------------------
@@ -448,7 +449,7 @@ class Engine:
                 self._answer(ctx, key, n.stamp(ctx.now, "track_fbs", typed=sheet))
             elif not sheet.strip():
                 return  # Ozon cannot unset a tracking number; its value comes back
-            elif Action.SET_TRACK.value in p.available_actions or self._has_pending_move(ctx, key):
+            elif p.allows(Action.SET_TRACK.value) or self._has_pending_move(ctx, key):
                 self._enqueue(ctx, key, Action.SET_TRACK, sheet.strip(), fld, sheet, base, version, {}, p, rep,
                               dry_run)
             else:
@@ -494,7 +495,7 @@ class Engine:
         if move is None:
             self._answer(ctx, key, n.stamp(ctx.now, "no_move", typed=sheet, current=cur_label, choices=choices))
             return
-        if move.action.value not in p.available_actions:
+        if not p.allows(move.action.value):
             self._answer(ctx, key, n.stamp(ctx.now, "not_allowed", typed=sheet, current=cur_label, choices=choices))
             return
         params: dict[str, object] = {}
@@ -592,9 +593,22 @@ class Engine:
         return self.notes.stamp(ctx.now, ctx.failed.get(acc, "unavailable"), account=acc)
 
     def _fresh(self, ctx: _Ctx, key: Key) -> Posting:
-        p = self.ozons[key[0]].get_posting(key[1])
+        p = self._complete(ctx, self.ozons[key[0]].get_posting(key[1]))
         self._remember(ctx, p)
         return p
+
+    def _complete(self, ctx: _Ctx, p: Posting) -> Posting:
+        """An answer with fields Ozon left out takes them from the posting as last known (logged once per
+        field): a null is "not said", never a reason to blank a cell or refuse an edit."""
+        if not p.unknown:
+            return p
+        new = p.unknown - self._unknown_logged
+        if new:
+            self._unknown_logged |= new
+            log.warning("Ozon left out %s for %s (and may for others); the last known values are kept, "
+                        "and a move is not refused for want of Ozon's list of allowed actions",
+                        ", ".join(sorted(new)), p.posting_number)
+        return p.known_from(self._posting(ctx, p.key) if p.key in ctx.known else None)
 
     def _remember(self, ctx: _Ctx, p: Posting) -> None:
         if not self.opt.customer_data:
@@ -694,7 +708,7 @@ class Engine:
 
     def _send(self, ctx: _Ctx, entry: OutboxEntry, p: Posting, label: str, rep: CycleReport) -> bool:
         n = self.notes
-        if entry.action not in p.available_actions:
+        if not p.allows(entry.action):
             choices = n.choices(self.statuses.targets_from(p))
             note = n.stamp(ctx.now, "not_allowed", typed=entry.typed, current=self.statuses.label_for(p),
                            choices=choices)
@@ -768,6 +782,7 @@ class Engine:
             """Store each posting as its page arrives (a full scan of 100k postings is never held
             at once), committing every 1,000."""
             for p in it:
+                p = self._complete(ctx, p)
                 if p.scheme in aopt.schemes:
                     self._remember(ctx, self._with_buyer(ctx, p))
                     seen.add(p.key)

@@ -1,11 +1,13 @@
 """Ozon JSON -> our model, tolerant of the ways Ozon's answers differ from its own spec.
 
-Ozon's responses are inconsistent (reference/ozon-api.md §8, §9.10): int64 ids come as numbers
+Ozon's responses are inconsistent: int64 ids come as numbers
 or as numeric strings, money as ``"1530.0000"``, as a number or as ``{amount, currency}``,
 timestamps with or without fractions (up to nanoseconds), blocks that were not asked for come
 back as ``null``. Every helper here takes whatever arrived and returns a usable value or a
-neutral default; none of them raises on odd input. A posting without a ``posting_number`` is the
-only thing we cannot use: ``parse_posting`` returns None for it and the caller skips it.
+neutral default; none of them raises on odd input. A posting also says which of its fields the
+answer left out (``Posting.unknown``): "not said" is not "empty", and the engine keeps what it knew.
+A posting without a ``posting_number`` is the only thing we cannot use: ``parse_posting`` returns
+None for it and the caller skips it.
 """
 
 from __future__ import annotations
@@ -184,6 +186,7 @@ def parse_posting(data: object, account: str = DEFAULT_ACCOUNT) -> Posting | Non
     products = _products(data)
     actions = frozenset(to_text(a) for a in _list(data.get("available_actions")) if to_text(a))
     return Posting(
+        unknown=_unknown_fields(data, method, analytics),
         posting_number=number,
         status=to_text(data.get("status")),
         account=account,
@@ -206,6 +209,36 @@ def parse_posting(data: object, account: str = DEFAULT_ACCOUNT) -> Posting | Non
         customer_phone=to_text(customer.get("phone")) or to_text(addressee.get("phone")),
         customer_address=_address(customer.get("address")),
     )
+
+
+# Posting fields, by the answer's keys that carry them: a key Ozon left out or sent as null leaves them unknown.
+_CARRIED_BY = {
+    "status": ("status", "substatus"),
+    "order_number": ("order_number",),
+    "tpl_integration_type": ("tpl_integration_type",),
+    "in_process_at": ("in_process_at",),
+    "shipment_date": ("shipment_date",),
+    "tracking_number": ("tracking_number",),
+    "cancellation": ("cancel_reason_id", "cancel_reason", "cancellation_initiator"),
+}
+
+
+def _unknown_fields(data: Mapping[str, Any], method: Mapping[str, Any], analytics: Mapping[str, Any]) -> frozenset[str]:
+    """The posting's fields this answer says nothing about (missing, null, or a time that cannot be read).
+    The engine keeps their last known values instead of blanking the row."""
+    unknown = {f for key, fields in _CARRIED_BY.items() if data.get(key) is None for f in fields}
+    for key in ("in_process_at", "shipment_date"):
+        if key not in unknown and to_datetime(data.get(key)) is None:
+            unknown.add(key)
+    if not method:
+        unknown |= {"delivery_method", "delivery_method_id"}
+        if not analytics.get("warehouse"):
+            unknown |= {"warehouse", "warehouse_id"}
+    if not isinstance(data.get("products"), list):
+        unknown.add("products")
+    if not isinstance(data.get("available_actions"), list):
+        unknown.add("available_actions")
+    return frozenset(unknown)
 
 
 def parse_fbo_posting(data: object, account: str = DEFAULT_ACCOUNT) -> FboPosting | None:

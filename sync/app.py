@@ -276,6 +276,12 @@ class App:
                 made.append(f"the sheet of view «{v.name}»")
         return made
 
+    def clean_up(self) -> None:
+        """At start, under the state's lock: remove what a killed save left beside each workbook."""
+        for _name, backend in self.backends():
+            for stray in backend.clean_up():
+                log.info("Removed %s, left by a save that was interrupted", stray)
+
     def backends(self) -> list[tuple[str, SheetBackend]]:
         """("", the main sheet's backend), then (name, backend) of each view."""
         return [("", self.backend)] + [(v.name, v.backend) for v in self.views]

@@ -58,6 +58,8 @@ def _pass_locked(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) 
     progress = _Progress()
     app = open_app(cfg, progress=progress)
     try:
+        if not dry_run:
+            app.clean_up()
         if pull:
             for made in app.ensure_missing():
                 log.info("Created %s", made)
@@ -88,9 +90,16 @@ def _print_report(rep: CycleReport, dry_run: bool, holder: str | None) -> None:
     for problem in rep.problems:
         print(f"Problem: {problem}")
     if rep.deferred:
-        who = f" ({holder})" if holder else ""
-        print(f"The sheet was not written{who}: {rep.deferred}. Edits were pushed; "
-              f"the sheet catches up on the next run after it is closed.")
+        print(deferred_message(rep.deferred, holder))
+
+
+def deferred_message(deferred: str, holder: str | None) -> str:
+    """Why the sheet was not written, said once; "after it is closed" only when a person has it open."""
+    why = deferred.rstrip(". ")
+    if holder and holder.rstrip(". ") not in why:
+        why += f" ({holder.rstrip('. ')})"
+    when = "on the next run after the workbook is closed" if holder else "on the next run"
+    return f"The sheet was not written: {why}. Edits were pushed; the sheet catches up {when}."
 
 
 def cmd_pull(cfg: Config, args: argparse.Namespace) -> int:
@@ -113,6 +122,7 @@ def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
 def _init_locked(cfg: Config, args: argparse.Namespace) -> int:
     app = open_app(cfg)
     try:
+        app.clean_up()
         app.ensure_sheet()
         if args.rebuild:
             app.state.forget_sheet()
@@ -173,8 +183,12 @@ def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
     progress = _Progress()
     app = open_app(cfg, progress=progress)
     try:
+        started: list[bool] = []
 
         def cycle() -> CycleReport:
+            if not started:
+                started.append(True)
+                app.clean_up()  # the daemon holds the state's lock from its first cycle on
             app.ensure_missing()
             rep = app.run_cycle()
             progress.done()

@@ -6,6 +6,8 @@ People edit with openpyxl load/save, the way Excel rewrites the whole file.
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import time
 import zlib
@@ -474,3 +476,30 @@ def test_a_workbook_caught_half_saved_is_busy_not_damaged(tmp_path: Path) -> Non
     path.write_bytes(b"PK\x03\x04 nothing more")  # really damaged: it does not change
     with pytest.raises(WorkbookError, match="damaged"):
         ExcelBackend(path, SHEET, COLUMNS, sleep=lambda s: None).read(ALL)
+
+
+def test_saves_keep_the_workbook_s_mode_owner_and_group(book: tuple[ExcelBackend, ExcelPerson]) -> None:
+    backend, _ = book
+    backend.path.chmod(0o664)  # shared with the shop's group
+    if os.geteuid() == 0:
+        os.chown(backend.path, 4321, 4322)
+    before = backend.path.stat()
+    backend.read(ALL)
+    backend.write([CellWrite(2, "sync_note", "saved")], [order("3-3-3")])
+    backend.read(ALL)
+    backend.archive_rows([2], "2026-10")
+    after = backend.path.stat()
+    assert after.st_ino != before.st_ino  # really replaced
+    assert (stat.S_IMODE(after.st_mode), after.st_uid, after.st_gid) == \
+        (0o664, before.st_uid, before.st_gid)
+
+
+def test_temporary_files_of_a_killed_save_are_removed_at_start_and_nothing_else(tmp_path: Path) -> None:
+    book = tmp_path / "orders.xlsx"
+    strays = [".orders.a1B2c3_d.tmp", ".orders-archive-2026-10.zz99yy88.tmp"]
+    kept = ["orders.xlsx", ".orders.xlsx.tmp", ".other.a1B2c3_d.tmp", "orders.a1B2c3_d.tmp", ".~lock.orders.xlsx#"]
+    for name in strays + kept:
+        (tmp_path / name).write_bytes(b"x")
+    backend = ExcelBackend(book, SHEET, COLUMNS)
+    assert sorted(backend.clean_up()) == sorted(strays)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)

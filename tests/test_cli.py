@@ -139,3 +139,16 @@ def test_the_emulator_commands_serve_until_interrupted(command: list[str], probe
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_a_deferred_write_is_said_once_and_in_the_sheet_s_own_words() -> None:
+    from sync.commands import deferred_message
+
+    holder = "The workbook is open in LibreOffice by Ivan (since 12:03); writes wait until it is closed"
+    excel = deferred_message(holder, holder)
+    assert excel.count("Ivan") == 1 and excel.endswith("catches up on the next run after the workbook is closed.")
+    google = deferred_message("Google Sheets is over its write quota; writing next cycle.", None)
+    assert google == ("The sheet was not written: Google Sheets is over its write quota; writing next cycle. "
+                      "Edits were pushed; the sheet catches up on the next run.")
+    other = deferred_message("The workbook orders.xlsx changed since it was read", holder)
+    assert "changed since it was read (The workbook is open in LibreOffice by Ivan" in other

@@ -135,7 +135,8 @@ class SheetBackend(ABC):
     """A worksheet of one row per posting. Implementations: memory, excel, google."""
 
     columns: ColumnMap
-    name: str = "sheet"
+    name: str = "sheet"  # the kind of backend, for logs: memory, excel, google
+    worksheet: str = "Заказы"  # the tab people see, named in messages
 
     @abstractmethod
     def ensure_layout(self, layout: Layout) -> None:
@@ -194,6 +195,11 @@ class SheetBackend(ABC):
         """Write staged tabs that no ``write`` carried this cycle (one batch; nothing when none)."""
         if self._tab_queue():
             self.write([], [])
+
+    def clean_up(self) -> list[str]:
+        """Remove what a process killed mid-write left behind (Excel: temporary files beside the workbook);
+        returns their names. Called at start, under the state's lock, so no write of ours is in flight."""
+        return []
 
     def lock_holder(self) -> str | None:
         """Who has the spreadsheet open in a way that defers our writes (Excel lock files), or None."""

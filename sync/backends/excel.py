@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import tempfile
 import threading
 import time
@@ -307,6 +308,44 @@ class _Preload:
         return self._wb
 
 
+def _same_access(fd: int, original: Path) -> None:
+    """Give the file about to replace ``original`` its mode, owner and group, so people who share the
+    workbook through a group keep their access; a new workbook gets the usual mode (umask applies)."""
+    try:
+        st = original.stat()
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        return
+    if hasattr(os, "fchown"):
+        for uid, gid in ((st.st_uid, st.st_gid), (-1, st.st_gid)):  # only root may give the file away
+            try:
+                os.fchown(fd, uid, gid)
+                break
+            except PermissionError:
+                continue
+    os.fchmod(fd, stat.S_IMODE(st.st_mode))
+
+
+def remove_stale_temporaries(path: Path) -> list[str]:
+    """Delete the temporary files a save of this workbook (or of its archives) left when the process was
+    killed mid-save. Only ours: ``.<stem>.<random>.tmp`` beside it; called at start, under the state's lock."""
+    rx = re.compile(rf"\.{re.escape(path.stem)}(-archive-[\w.-]+)?\.[A-Za-z0-9_]{{8}}\.tmp")
+    removed: list[str] = []
+    try:
+        strays = [p for p in path.parent.iterdir() if rx.fullmatch(p.name) and p.is_file()]
+    except OSError:
+        return removed
+    for stray in strays:
+        try:
+            stray.unlink()
+            removed.append(stray.name)
+        except OSError:
+            continue
+    return removed
+
+
 def _template_bytes(template: Path | None) -> bytes | None:
     try:
         if template is not None:
@@ -520,6 +559,9 @@ class ExcelBackend(SheetBackend):
             return []
         return sorted(n for n in names if n != self.path.name and rx.fullmatch(n))
 
+    def clean_up(self) -> list[str]:
+        return remove_stale_temporaries(self.path)
+
     def _check_lock(self, path: Path | None = None) -> None:
         """SheetBusy while the file may not be written: a lock file beside it, or the file marked read-only
         (our save replaces the file, which the folder would allow, but the person asked for it to stay)."""
@@ -581,6 +623,7 @@ class ExcelBackend(SheetBackend):
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
+                _same_access(fh.fileno(), path)
                 os.fsync(fh.fileno())
             self._check_lock(path)
             current = _read_bytes(path) if path.exists() else None

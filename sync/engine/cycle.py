@@ -388,7 +388,7 @@ class Engine:
             on_sheet = sum(1 for a, n in self.state.on_sheet() if (a, n) in ctx.known and self._mine(ctx, (a, n)))
         if on_sheet >= EMPTY_GUARD_MIN_ROWS:
             raise SheetLayoutError(
-                f"The sheet «{self.backend.name}» reads empty, but {on_sheet} postings were on it. "
+                f"The sheet «{self.backend.worksheet}» reads empty, but {on_sheet} postings were on it. "
                 f"Nothing was changed. If the rows were removed by mistake, restore them (undo or version "
                 f"history); to lay the sheet out again from Ozon, run `ozon-sync init --rebuild`."
             )

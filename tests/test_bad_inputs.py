@@ -6,6 +6,7 @@ nothing was lost: the workbook, the state and Ozon are left as they were, or hol
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -113,7 +114,7 @@ def google(prepare_sheet: Callable[[SheetsEmulator], str], **emu: bool) -> Calla
     """A Google config against a Sheets emulator that lives for the rest of the case."""
     def prepare(env: Env) -> list[str]:
         sheets = SheetsEmulator(**emu).start()
-        _RUNNING.append(sheets)
+        _CLEANUP.append(sheets.stop)
         key = prepare_sheet(sheets)
         block = (f"spreadsheet:\n  backend: google\n  spreadsheet: {key}\n  credentials: anonymous\n"
                  f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
@@ -122,7 +123,7 @@ def google(prepare_sheet: Callable[[SheetsEmulator], str], **emu: bool) -> Calla
     return prepare
 
 
-_RUNNING: list[SheetsEmulator] = []
+_CLEANUP: list[Callable[[], object]] = []  # what a case started, stopped after it
 
 
 def merged(env: Env) -> list[str]:
@@ -204,6 +205,31 @@ def image_in_book(env: Env) -> list[str]:
     return argv
 
 
+def ozon_nulls(env: Env) -> list[str]:
+    """Ozon answers with null where it knows better: the allowed actions, the order, the dates, the goods."""
+    env.notes["before"] = json.dumps(env.row(env.number))
+    env.ozon.answer_nulls("available_actions", "order_number", "delivery_method", "in_process_at", "shipment_date",
+                          "products")
+    return env.type(env.number, status="Ожидает отгрузки")
+
+
+def kept_through_nulls(env: Env) -> None:
+    row = env.row(env.number)
+    before = json.loads(env.notes["before"])
+    shown = ("Заказ", "Склад", "Доставка", "Принят", "Собрать до", "Сумма", "Товары")
+    assert "Готово" in row["Синхронизация"] and {h: row[h] for h in shown} == {h: before[h] for h in shown}, row
+
+
+def state_held(env: Env) -> list[str]:
+    """A `sync` started while another process (the daemon) holds the state."""
+    from sync.lock import StateLock
+
+    env.set_config("  worksheet: Заказы\n", "  worksheet: Заказы\n  lock_wait: 0s\n")
+    holder = StateLock(env.tmp / "state.sqlite.lock", command="run").__enter__()
+    _CLEANUP.append(lambda: holder.__exit__(None, None, None))
+    return env.type(env.number, status="Ожидает отгрузки")
+
+
 C = Case
 CASES = [
     # --- config files: exit 2, every problem named by its key, nothing touched --------------------
@@ -274,6 +300,7 @@ CASES = [
       ("ozon.client_id", "numeric"), untouched),
     C("ozon: deactivated key", lambda e: (setattr(e.ozon, "key_deactivated", True), e.cmd("pull"))[1], 1,
       ("deactivated",)),
+    C("ozon: nulls instead of fields", ozon_nulls, 0, (), kept_through_nulls),
     C("ozon: unknown status value", unknown_ozon_status, 0, (),
       lambda e: None if e.row(e.number)["Статус"] == "awaiting_verification_v2" else pytest.fail("raw code")),
     # --- files ----------------------------------------------------------------------------------------
@@ -282,6 +309,8 @@ CASES = [
     C("file: workbook marked read-only", read_only_book, 0, ("read-only", "chmod u+w"),
       lambda e: None if e.book.read_bytes().hex() == e.notes["before"] and e.ozon.write_log[0]["accepted"]
       else pytest.fail("the workbook was saved, or the edit not pushed")),
+    C("file: state held by the daemon", state_held, 1, ("in use by `ozon-sync run`", "the daemon pushes"),
+      lambda e: None if not e.ozon.write_log else pytest.fail("pushed while the daemon held the state")),
     C("file: corrupt workbook", corrupt(lambda e: e.book, b"PK\x03\x04 broken"), 1, ("orders.xlsx", "backup")),
     C("file: workbook missing on push", lambda e: (e.book.unlink(), e.cmd("push"))[1], 1, ("does not exist",
                                                                                             "init")),
@@ -316,6 +345,6 @@ def test_bad_input(case: Case, tmp_path: Path, emulator: OzonEmulator, capsys: p
         if case.check is not None:
             case.check(env)
     finally:
-        while _RUNNING:
-            _RUNNING.pop().stop()
+        while _CLEANUP:
+            _CLEANUP.pop()()
 

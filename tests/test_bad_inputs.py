@@ -220,6 +220,33 @@ def kept_through_nulls(env: Env) -> None:
     assert "Готово" in row["Синхронизация"] and {h: row[h] for h in shown} == {h: before[h] for h in shown}, row
 
 
+def edit_then_state_moved_aside(env: Env) -> list[str]:
+    """The advice for a damaged state, followed: the state file moved away after a person typed an edit."""
+    argv = env.type(env.number, status="Ожидает отгрузки")
+    for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
+        if (env.tmp / name).exists():
+            (env.tmp / name).rename(env.tmp / f"{name}.old")
+    return argv
+
+
+def edit_then_state_truncated(env: Env) -> list[str]:
+    argv = env.type(env.number, status="Ожидает отгрузки")
+    state = env.tmp / "state.sqlite"
+    data = state.read_bytes()
+    state.write_bytes(data[: len(data) // 2])
+    return argv
+
+
+def pushed_once_after_the_advice(env: Env) -> None:
+    """Whatever the state went through, following the words (moving it aside, syncing) loses no edit."""
+    if (env.tmp / "state.sqlite").exists() and not env.ozon.write_log:
+        edit_then_state_moved_aside(env)
+    for _ in range(3):
+        assert main(env.cmd()) == 0
+    assert [x["accepted"] for x in env.ozon.write_log] == [True], env.ozon.write_log
+    assert env.row(env.number)["Статус"] == "Ожидает отгрузки" and "Готово" in env.row(env.number)["Синхронизация"]
+
+
 def state_held(env: Env) -> list[str]:
     """A `sync` started while another process (the daemon) holds the state."""
     from sync.lock import StateLock
@@ -316,6 +343,10 @@ CASES = [
                                                                                             "init")),
     C("file: corrupt state", corrupt(lambda e: e.tmp / "state.sqlite", b"not a database" * 100), 1,
       ("state", "move it aside")),
+    C("file: state moved aside after an edit", edit_then_state_moved_aside, 0, (), pushed_once_after_the_advice),
+    C("file: state truncated to half", edit_then_state_truncated, 1, ("move it aside", "-wal", "ozon-sync sync",
+                                                                      "nothing typed is lost"),
+      pushed_once_after_the_advice),
     C("file: state from a newer version", newer_state, 1, ("newer", "upgrade")),
     C("file: workbook with a picture", image_in_book, 1, ("pictures", "another workbook"),
       lambda e: None if e.book.read_bytes().hex() == e.notes["before"] and e.ozon.write_log[0]["accepted"]

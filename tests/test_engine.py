@@ -449,3 +449,41 @@ def test_the_next_edit_after_a_crash_between_verify_and_sheet_write_is_sent(w: W
     w.type(n, status="Отменено", cancel_reason="352")
     w.cycle(2)
     assert w.ozon.accepted(n) == ["ship", "cancel"] and not w.ozon.duplicates()
+
+
+def fresh_state(w: World, tmp_path: Path, name: str = "rebuilt.sqlite") -> None:
+    """The state file moved aside: the next engine starts from nothing but the sheet and Ozon."""
+    w.state.close()
+    w.state = StateStore(tmp_path / name)
+    w.engine = w.new_engine()
+
+
+def test_an_edit_typed_before_the_state_was_moved_aside_is_still_pushed(w: World, tmp_path: Path) -> None:
+    n, r = w.ozon.add(), w.ozon.add(tpl=RFBS, status="awaiting_deliver")
+    w.cycle()
+    w.type(n, status="Ожидает отгрузки")
+    w.type(r, tracking_number="RA000111222RU")
+    fresh_state(w, tmp_path)
+    w.cycle()
+    assert w.row(n)["status"] == "Ожидает отгрузки"  # never silently turned back
+    w.cycle(2)
+    assert w.ozon.accepted(n) == ["ship"] and "Готово" in w.row(n)["sync_note"]
+    assert w.ozon.accepted(r) == ["track"] and w.row(r)["tracking_number"] == "RA000111222RU"
+    assert not w.ozon.duplicates()
+
+
+def test_after_a_rebuilt_state_a_value_ozon_cannot_take_is_answered_not_silently_reverted(
+        w: World, tmp_path: Path) -> None:
+    n, r = w.ozon.add(), w.ozon.add(tpl=RFBS, status="awaiting_deliver")
+    w.ozon.set_state(r, "awaiting_deliver", tracking_number="RA999")
+    w.cycle()
+    w.type(n, status="Доставлено")  # not a move from «Ожидает сборки»
+    w.type(r, tracking_number="RA123")  # Ozon has another one: who changed what is not known
+    fresh_state(w, tmp_path)
+    w.cycle(3)
+    assert w.ozon.log == []
+    assert w.row(n)["status"] == "Ожидает сборки" and "«Доставлено»" in w.row(n)["sync_note"]
+    assert w.row(r)["tracking_number"] == "RA999" and "«RA123»" in w.row(r)["sync_note"]
+    w.type(r, tracking_number="RA123")  # typed again: now it is an edit like any other
+    w.cycle(2)
+    assert w.ozon.accepted(r) == ["track"]

@@ -897,6 +897,8 @@ class Engine:
                 continue
             sig = self._sig(ctx, key, row)
             desired = self._desired(ctx, key)
+            cells = self.state.cells_of(*key)
+            self._unrecorded(ctx, key, row, desired, cells, pending)
             rs = self.state.row(*key)
             # A note we wrote just before dying (never committed) is still the row's note.
             ours = pending.get((*key, "sync_note"))
@@ -917,7 +919,7 @@ class Engine:
                 note = final["sync_note"] = note or n.stamp(ctx.now, "truncated", limit=limit)
             written = {c.field for c in writable if c.field in final and row.get(c.field) != final[c.field]}
             writes += [CellWrite(row.row, c.field, final[c.field]) for c in writable if c.field in written]
-            update = self._row_update(ctx, key, final, desired, written, h, rs, sig)
+            update = self._row_update(ctx, key, final, desired, written, h, rs, sig, cells)
             if written or update.cells or update.row:
                 row_updates[row.row] = update
             elif key not in busy:
@@ -953,7 +955,7 @@ class Engine:
             appends.append({c.field: final.get(c.field, "") for c in self.columns.columns
                             if c.owner != "staff"})
             append_keys.append(self._row_update(ctx, key, final, desired, set(final),
-                                                ozon_hash(desired, self.columns), rs, 0))
+                                                ozon_hash(desired, self.columns), rs, 0, self.state.cells_of(*key)))
         changed = self._changed_during_cycle(snap, writes, rep)
         for skipped in changed:  # changed by a person during the cycle: handled next cycle
             row_updates.pop(skipped, None)
@@ -994,6 +996,7 @@ class Engine:
             self.state.commit()
         # Rows left as they were, with nothing in flight: next cycle skips them unless their cells or
         # Ozon's view of them change.
+        busy = ctx.busy_keys()  # now with the cells kept while laying rows out
         settled.update((u.key, u.sig) for u in row_updates.values() if not u.written and u.key not in busy)
         self._settled = settled
         self._archive(ctx, finished, rep)
@@ -1064,10 +1067,9 @@ class Engine:
         return changed
 
     def _row_update(self, ctx: _Ctx, key: Key, final: dict[str, str], desired: dict[str, str], written: set[str],
-                    h: str, rs: RowState | None, sig: int) -> _RowUpdate:
+                    h: str, rs: RowState | None, sig: int, cells: dict[str, CellState]) -> _RowUpdate:
         """What to record once the row is written: bases of both-owned cells (a written cell bumps its
         version), the note, and the Ozon fingerprint — only what changed."""
-        cells = self.state.cells_of(*key)
         record: list[tuple[str, str, bool]] = []
         for fld in self.both:
             cs = cells.get(fld)
@@ -1082,6 +1084,28 @@ class Engine:
         row = (note, h) if rs is None or rs.note != note or rs.ozon_hash != h or not rs.on_sheet else None
         tracked = {f: final.get(f, "") for f in (*self.both, "sync_note")}
         return _RowUpdate(key, tracked, written, record, row, sig)
+
+    def _unrecorded(self, ctx: _Ctx, key: Key, row: SheetRow, desired: dict[str, str], cells: dict[str, CellState],
+                    pending: Mapping[tuple[str, str, str], str]) -> None:
+        """Both-owned cells the state holds no record of (it was rebuilt from nothing, or a person pasted the
+        row in) that differ from Ozon: a person may have typed them, so they are never silently turned back.
+        Each is kept as it is, with Ozon's value recorded as its base, so the next cycle takes it as an edit:
+        pushed if Ozon allows the move, else answered in the row quoting what was typed. Statuses only move
+        forward, so a stale value is never a move Ozon could make. A tracking number where Ozon already has
+        another is not pushed over it: Ozon's stays, and the note quotes the sheet's so it can be typed again."""
+        posting: Posting | None = None
+        for fld in self.both:
+            sheet = row.get(fld)
+            if fld in cells or (*key, fld) in pending or (key, fld) in ctx.keep or not sheet.strip():
+                continue
+            posting = posting or self._posting(ctx, key)
+            ozon = desired.get(fld, "")
+            if same_value(fld, sheet, ozon, posting, self.statuses):
+                continue
+            if fld == "tracking_number" and ozon.strip():
+                self._answer(ctx, key, self.notes.stamp(ctx.now, "unrecorded_track", typed=sheet, current=ozon))
+            else:
+                ctx.keep[(key, fld)] = sheet
 
     def _save_held(self, ctx: _Ctx) -> None:
         for (key, fld), since in ctx.held.items():

@@ -159,8 +159,11 @@ class StateStore:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StateError(
-                f"The state file {path} cannot be used ({exc}). If it is damaged, move it aside: "
-                f"the next run rebuilds it from Ozon and the sheet, but edits in flight are re-checked."
+                f"The state file {path} cannot be used ({exc}). Move it aside with its -wal and -shm files "
+                f"(for example `mv {path} {path}.damaged`; also {path.name}-wal and {path.name}-shm if they are "
+                f"there), then run `ozon-sync sync`: the state is rebuilt from Ozon and the sheet, and every status "
+                f"or tracking number in the sheet that differs from Ozon is sent if Ozon allows it, or answered in "
+                f"its row, so nothing typed is lost."
             ) from None
         except OSError as exc:
             raise StateError(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from sync.a1 import col_letters
@@ -241,3 +242,23 @@ def test_credentials_from_the_environment(tmp_path: Path, service_account_key: s
         with pytest.raises(SheetAccessError, match="GOOGLE_APPLICATION_CREDENTIALS"):
             GoogleBackend(sid, SHEET, COLUMNS, api_endpoint=emu.base_url).read(ALL)
     assert loopback_only == []
+
+
+def test_a_renamed_live_tab_is_named_and_no_empty_one_is_made(request: pytest.FixtureRequest) -> None:
+    with SheetsEmulator() as emu:
+        sid = emu.create_spreadsheet("Заказы Ozon", ["Лист1"])
+        backend = GoogleBackend(sid, SHEET, COLUMNS, credentials="anonymous", api_endpoint=emu.base_url)
+        backend.ensure_layout(LAYOUT)
+        backend.write([], [order("1-1-1")])
+        other = GoogleBackend(sid, "Заказы ноябрь", COLUMNS, credentials="anonymous", api_endpoint=emu.base_url)
+        http = httpx.Client()
+        request.addfinalizer(http.close)
+        http.post(f"{emu.base_url}/v4/spreadsheets/{sid}:batchUpdate", json={"requests": [{"updateSheetProperties": {
+            "properties": {"sheetId": backend._id(), "title": "Заказы ноябрь"}, "fields": "title"}}]})
+        assert [r.get("posting_number") for r in other.read(ALL).rows] == ["1-1-1"]
+        moved = GoogleBackend(sid, SHEET, COLUMNS, credentials="anonymous", api_endpoint=emu.base_url)
+        for act in (lambda: moved.read(ALL), lambda: moved.ensure_layout(LAYOUT)):
+            with pytest.raises(SheetLayoutError, match="«Заказы ноябрь» has its header row: it was renamed"):
+                act()
+        titles = [s["properties"]["title"] for s in http.get(f"{emu.base_url}/v4/spreadsheets/{sid}").json()["sheets"]]
+        assert SHEET not in titles

@@ -247,6 +247,25 @@ def pushed_once_after_the_advice(env: Env) -> None:
     assert env.row(env.number)["Статус"] == "Ожидает отгрузки" and "Готово" in env.row(env.number)["Синхронизация"]
 
 
+def rename_tab(env: Env) -> list[str]:
+    """Staff rename the live tab, then type an edit in it."""
+    env.type(env.number, status="Ожидает отгрузки")
+    wb = openpyxl.load_workbook(env.book)
+    wb[SHEET].title = "Заказы ноябрь"
+    wb.save(env.book)
+    return env.cmd()
+
+
+def renamed_tab_strands_nothing(env: Env) -> None:
+    assert main(env.cmd("init")) == 1  # no second, empty «Заказы» beside the renamed one
+    assert openpyxl.load_workbook(env.book).sheetnames.count(SHEET) == 0 and not env.ozon.write_log
+    wb = openpyxl.load_workbook(env.book)
+    wb["Заказы ноябрь"].title = SHEET  # what the message says to do
+    wb.save(env.book)
+    assert main(env.cmd()) == 0
+    assert [x["accepted"] for x in env.ozon.write_log] == [True]
+
+
 def state_held(env: Env) -> list[str]:
     """A `sync` started while another process (the daemon) holds the state."""
     from sync.lock import StateLock
@@ -315,8 +334,10 @@ CASES = [
     C("sheet: key header renamed", rename_header("Отправление", "Номер"), 1, ("Отправление",)),
     C("sheet: status header renamed", rename_header("Статус", "Статус заказа"), 0, ("no column «Статус»", "init")),
     C("sheet: emptied by accident", blank_sheet, 1, ("empty", "6")),
+    C("sheet: live tab renamed", rename_tab, 1, ("«Заказы ноябрь» has its header row", "Rename «Заказы ноябрь» back",
+                                                 "spreadsheet.worksheet: Заказы ноябрь"), renamed_tab_strands_nothing),
     C("sheet: wrong tab name", lambda e: e.set_config("worksheet: Заказы", "worksheet: Orders"), 1,
-      ("Orders", "init")),
+      ("«Orders» is missing", "spreadsheet.worksheet: Заказы")),
     # --- Ozon's answers ------------------------------------------------------------------------------
     C("ozon: HTML page instead of JSON", ozon_fault("html"), 1, ("not JSON",)),
     C("ozon: keeps failing", ozon_fault("500"), 1, ("did not answer",)),

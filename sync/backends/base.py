@@ -30,7 +30,7 @@ mirroring them costs no extra request or save; ``flush_tabs`` writes what no wri
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,24 @@ def not_ours(title: str) -> str:
     return (f"The spreadsheet already has a tab «{title}» that ozon-sync did not make; it is left as it is. "
             f"Rename or delete that tab, or set spreadsheet.fbo_worksheet / spreadsheet.returns_worksheet "
             f"to another name")
+
+
+def renamed_tab(worksheet: str, tabs: Iterable[tuple[str, Sequence[Any]]], columns: ColumnMap,
+                skip: Callable[[str], bool] = lambda title: False) -> str | None:
+    """When the tab «worksheet» is missing: the refusal naming the tab(s) that carry its header row (the
+    key column and every column staff and ozon-sync both edit), i.e. the live tab a person renamed. Nothing
+    is created or written meanwhile, so the edits and comments typed there are not stranded; None when no
+    other tab looks like ours. ``tabs``: (title, header row) of the other tabs; ``skip``: archive tabs."""
+    needed = {columns.key.field, *(c.field for c in columns.columns if c.owner == "both")}
+    found = [title for title, header in tabs
+             if title != worksheet and not skip(title) and needed <= set(header_index(header, columns))]
+    if not found:
+        return None
+    names = ", ".join(f"«{t}»" for t in found)
+    one = found[0]
+    return (f"The tab «{worksheet}» is missing, but {names} has its header row: it was renamed. Rename "
+            f"«{one}» back to «{worksheet}», or set spreadsheet.worksheet: {one} in the config. Nothing was "
+            f"written or created; what is typed there is kept and synced once the names agree.")
 
 
 def header_index(header: Sequence[Any], columns: ColumnMap) -> dict[str, int]:

@@ -59,6 +59,7 @@ from sync.backends.base import (
     TabContent,
     header_index,
     not_ours,
+    renamed_tab,
 )
 from sync.errors import SheetBusy, SheetLayoutError, WorkbookError
 from sync.mapping import Column, ColumnMap
@@ -492,9 +493,11 @@ class ExcelBackend(SheetBackend):
             ) from None
         try:
             if self.worksheet not in wb.sheet_names:
+                tabs = [(name, next(wb.get_sheet_by_name(name).iter_rows(), [])) for name in wb.sheet_names]
                 raise SheetLayoutError(
-                    f"The workbook {self.path.name} has no sheet «{self.worksheet}»; "
-                    f"run `ozon-sync init` to add it (or fix `worksheet:` in the config)"
+                    renamed_tab(self.worksheet, tabs, self.columns)
+                    or f"The workbook {self.path.name} has no sheet «{self.worksheet}»; "
+                       f"run `ozon-sync init` to add it (or fix `worksheet:` in the config)"
                 )
             try:
                 return wb.get_sheet_by_name(self.worksheet).to_python(skip_empty_area=False)
@@ -645,9 +648,14 @@ class ExcelBackend(SheetBackend):
     def _live_sheet(self, wb: Any) -> Any:
         if self.worksheet not in wb.sheetnames:
             raise SheetLayoutError(
-                f"The workbook {self.path.name} has no sheet «{self.worksheet}»; run `ozon-sync init` to add it"
+                self._renamed(wb)
+                or f"The workbook {self.path.name} has no sheet «{self.worksheet}»; run `ozon-sync init` to add it"
             )
         return wb[self.worksheet]
+
+    def _renamed(self, wb: Any) -> str | None:
+        """The refusal when the live tab is there under another name (see renamed_tab)."""
+        return renamed_tab(self.worksheet, [(ws.title, _header_values(ws)) for ws in wb.worksheets], self.columns)
 
     def _sheet_index(self, ws: Any) -> dict[str, int]:
         """field -> 1-based column number; the key column must be there."""
@@ -765,6 +773,9 @@ class ExcelBackend(SheetBackend):
     def _sheet_for_layout(self, wb: Any) -> Any:
         if self.worksheet in wb.sheetnames:
             return wb[self.worksheet]
+        renamed = self._renamed(wb)
+        if renamed:  # a second, empty live tab would strand what is typed in the renamed one
+            raise SheetLayoutError(renamed)
         sheets = [s for s in wb.worksheets if s.title != LISTS_SHEET]
         if len(sheets) == 1 and sheets[0].max_row == 1 and sheets[0].max_column == 1 and sheets[0]["A1"].value is None:
             sheets[0].title = self.worksheet

@@ -46,6 +46,7 @@ from sync.backends.base import (
     TabContent,
     header_index,
     not_ours,
+    renamed_tab,
 )
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap
@@ -249,6 +250,10 @@ class GoogleBackend(SheetBackend):
             return SheetUnavailable(f"Google Sheets failed (HTTP {status}: {message}); the next cycle tries again")
         if "Unable to parse range" in message or "No grid with id" in message:
             self._sheet_id, self._cols = None, None
+            try:
+                self._refuse_renamed(self._sheets())
+            except SheetLayoutError as renamed:
+                return renamed
             return SheetLayoutError(f"The spreadsheet has no tab «{self.worksheet}»; run `ozon-sync init` to add it "
                                     f"(or fix spreadsheet.worksheet)")
         return SheetLayoutError(f"Google Sheets refused a request (HTTP {status}: {message})")
@@ -260,6 +265,19 @@ class GoogleBackend(SheetBackend):
         sheets: list[dict[str, Any]] = meta.get("sheets", [])
         return sheets
 
+    def _refuse_renamed(self, sheets: list[dict[str, Any]]) -> None:
+        """The live tab is missing: if a person renamed it, say so rather than create an empty one."""
+        titles = [str(s["properties"]["title"]) for s in sheets]
+        if not titles:
+            return
+        got = self._call(self.http.values_batch_get, self.key, [f"{quote(t)}!1:1" for t in titles])
+        headers = [(vr.get("values") or [[]])[0] for vr in got.get("valueRanges", [])]
+        archive = self.archive_title("")
+        renamed = renamed_tab(self.worksheet, zip(titles, headers, strict=False), self.columns,
+                              skip=lambda title: title.startswith(archive))
+        if renamed:
+            raise SheetLayoutError(renamed)
+
     def _find(self, sheets: list[dict[str, Any]], title: str) -> dict[str, Any] | None:
         return next((s for s in sheets if s["properties"]["title"] == title), None)
 
@@ -268,6 +286,7 @@ class GoogleBackend(SheetBackend):
         if self._sheet_id is None:
             sheet = self._find(sheets if sheets is not None else self._sheets(), self.worksheet)
             if sheet is None:
+                self._refuse_renamed(sheets if sheets is not None else self._sheets())
                 raise SheetLayoutError(f"The spreadsheet has no tab «{self.worksheet}»; run `ozon-sync init` to add it")
             self._sheet_id = int(sheet["properties"]["sheetId"])
         return self._sheet_id
@@ -498,6 +517,7 @@ class GoogleBackend(SheetBackend):
         sheet = self._find(sheets, self.worksheet)
         reqs: list[dict[str, Any]] = []
         if sheet is None:
+            self._refuse_renamed(sheets)
             new_id = max((int(s["properties"]["sheetId"]) for s in sheets), default=0) + 1
             sheet = {"properties": {"sheetId": new_id, "title": self.worksheet,
                                     "gridProperties": {"rowCount": 1000, "columnCount": 26}}}

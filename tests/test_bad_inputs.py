@@ -136,6 +136,29 @@ def merged(env: Env) -> list[str]:
     return env.type(env.number, status="Ожидает отгрузки")
 
 
+def merged_status(env: Env) -> list[str]:
+    """Статус of the two rows merged into one cell (row 2 keeps its value; row 3's is covered)."""
+    argv = env.type(env.number, status="Ожидает отгрузки")
+    wb = openpyxl.load_workbook(env.book)
+    ws = wb[SHEET]
+    col = [c.value for c in ws[1]].index("Статус") + 1
+    ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
+    wb.save(env.book)
+    return argv
+
+
+def merged_status_answered(env: Env) -> None:
+    note("number", "Готово", status="Ожидает отгрузки")(env)  # the other rows are pushed and written
+    assert [x["accepted"] for x in env.ozon.write_log] == [True]
+    wb = openpyxl.load_workbook(env.book)
+    ws = wb[SHEET]
+    for rng in list(ws.merged_cells.ranges):
+        ws.unmerge_cells(str(rng))
+    wb.save(env.book)
+    assert main(env.cmd()) == 0
+    assert env.row(env.rfbs)["Статус"] == "Ожидает отгрузки"  # written again once unmerged
+
+
 def rename_header(old: str, new: str | None) -> Callable[[Env], list[str]]:
     def prepare(env: Env) -> list[str]:
         wb = openpyxl.load_workbook(env.book)
@@ -326,6 +349,8 @@ CASES = [
     C("cell: number where text is expected", lambda e: e.type(e.rfbs, tracking_number="0012345"), 0, (),
       note("rfbs", "Готово", "0012345")),
     C("cell: merged cells in a staff column", merged, 0, (), note("number", "Готово", status="Ожидает отгрузки")),
+    C("cell: merged cells over Статус", merged_status, 0, ("cells", "are merged over «Статус»", "unmerge",
+                                                            "rows 2–3"), merged_status_answered),
     C("cell: Ozon text longer than a cell holds", long_product, 0, (),
       lambda e: None if len(e.row(e.notes["long"])["Товары"]) <= 32767 and "обрезан" in
       e.row(e.notes["long"])["Синхронизация"] else pytest.fail(str(e.row(e.notes["long"])))),

@@ -30,7 +30,7 @@ mirroring them costs no extra request or save; ``flush_tabs`` writes what no wri
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,10 +126,12 @@ class TabContent:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Rows read from the sheet. ``missing`` names mapped fields whose header was not found."""
+    """Rows read from the sheet. ``missing`` names mapped fields whose header was not found; ``blocked``:
+    rows the backend cannot write (merged cells over a written column) -> why, in words."""
 
     rows: list[SheetRow]
     missing: frozenset[str] = frozenset()
+    blocked: Mapping[int, str] = field(default_factory=dict)
 
 
 class RowReader:

@@ -39,7 +39,7 @@ from typing import Any
 
 import openpyxl
 import python_calamine
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import CellIsRule
@@ -229,6 +229,8 @@ def _clean_text(text: str, limit: int) -> str:
 def _set_cell(cell: Any, column: Column, text: str, limit: int) -> None:
     """Store the engine's text: numbers and dates typed, everything else as a string cell (never a
     formula, so "=SUM(1)" stays text), text columns formatted as Text so leading zeros survive."""
+    if isinstance(cell, MergedCell):
+        return  # covered by a merge: the engine leaves such rows alone (Snapshot.blocked); never crash on one
     value = column.typed(_clean_text(text, limit))
     if value is None:
         cell.value = None
@@ -363,6 +365,7 @@ def _ours(ws: Any) -> bool:
     return comment is not None and str(comment.text).startswith(MIRROR_MARK)
 
 
+_Merge = tuple[tuple[int, int], tuple[int, int]]  # ((first row, first col), (last row, last col)), 0-based
 _Wanted = list[tuple[str, Column, int]]  # (field, its column, its 0-based index in a grid row)
 
 
@@ -396,6 +399,7 @@ class ExcelBackend(SheetBackend):
         self._fingerprint: Fingerprint | None = None
         self._layout: Layout | None = layout
         self._grid: tuple[str, list[list[Any]]] | None = None
+        self._merged: list[_Merge] = []  # merged ranges of the live tab as last read
         self._converted: dict[tuple[tuple[str, int], ...], dict[tuple[Any, ...], tuple[str, ...]]] = {}
         self._preload: _Preload | None = None  # the workbook loading in the background, see read()
         self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
@@ -417,7 +421,10 @@ class ExcelBackend(SheetBackend):
             self._preload = _Preload(fingerprint.sha1, data, self.path)  # someone saved it: a write is likely
         try:
             # The same bytes as last read (an idle cycle, the re-read before a write): the same grid.
-            grid = self._grid[1] if self._grid and self._grid[0] == fingerprint.sha1 else self._calamine_grid(data)
+            if not (self._grid and self._grid[0] == fingerprint.sha1):
+                grid, self._merged = self._calamine_grid(data)
+            else:
+                grid = self._grid[1]
         except WorkbookError:
             # A program that writes the file in place (openpyxl, some sync clients) shows a half-written
             # file for a moment: if the bytes are changing, it is being saved, not damaged.
@@ -444,7 +451,28 @@ class ExcelBackend(SheetBackend):
         self._converted[spec] = seen
         self._grid = (fingerprint.sha1, grid)
         self._fingerprint = fingerprint
-        return Snapshot(rows, frozenset(f for f in fields if f not in idx))
+        return Snapshot(rows, frozenset(f for f in fields if f not in idx), self._blocked(grid[0]))
+
+    def _blocked(self, header: list[Any]) -> dict[int, str]:
+        """Rows the sync cannot write because a merged range covers one of their written cells (only a
+        merge's top-left cell holds a value): row -> what to do, in words."""
+        idx = header_index(header, self.columns)
+        written = {i: c.header for f, i in idx.items() if (c := self.columns.get(f)) and c.owner is not Owner.STAFF}
+        blocked: dict[int, str] = {}
+        for (r0, c0), (r1, c1) in self._merged:
+            covered = [(r, c) for r in range(max(r0, 1), r1 + 1) for c in range(c0, c1 + 1)
+                       if (r, c) != (r0, c0) and c in written]
+            if not covered:
+                continue
+            ref = f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}"
+            headers = ", ".join(f"«{written[c]}»" for c in sorted({c for _r, c in covered}))
+            why = (f"Cells {ref} of «{self.worksheet}» are merged over {headers}, and the sync cannot write into "
+                   f"merged cells: select {ref} and unmerge it (Excel: Home → Merge & Center → Unmerge Cells; "
+                   f"LibreOffice: Format → Merge and Unmerge Cells → Unmerge Cells). Until then rows "
+                   f"{r0 + 1}–{r1 + 1} are neither pushed nor written; the other rows are")
+            for r, _c in covered:
+                blocked[r + 1] = why
+        return blocked
 
     def _wanted(self, grid: list[list[Any]], fields: Sequence[str]) -> tuple[dict[str, int], _Wanted]:
         """The header's columns, and (field, column, 0-based index) of the fields the sheet has."""
@@ -482,8 +510,9 @@ class ExcelBackend(SheetBackend):
         got = {r: tuple(text(grid[r - 1], f) for f in fields) for r in rows if 2 <= r <= len(grid)}
         return {r: texts for r, texts in got.items() if any(texts)}
 
-    def _calamine_grid(self, data: bytes) -> list[list[Any]]:
-        """The sheet as rows of values from A1 (calamine gives cached values for formulas)."""
+    def _calamine_grid(self, data: bytes) -> tuple[list[list[Any]], list[_Merge]]:
+        """The sheet as rows of values from A1 (calamine gives cached values for formulas), and its merged
+        ranges."""
         try:
             wb = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as exc:  # calamine raises its own errors and plain ones for a damaged zip
@@ -500,7 +529,8 @@ class ExcelBackend(SheetBackend):
                        f"run `ozon-sync init` to add it (or fix `worksheet:` in the config)"
                 )
             try:
-                return wb.get_sheet_by_name(self.worksheet).to_python(skip_empty_area=False)
+                sheet = wb.get_sheet_by_name(self.worksheet)
+                return sheet.to_python(skip_empty_area=False), list(sheet.merged_cell_ranges or [])
             except Exception as exc:
                 raise WorkbookError(f"The sheet «{self.worksheet}» cannot be read ({exc})") from None
         finally:

@@ -189,6 +189,7 @@ class _Ctx:
     held: dict[tuple[Key, str], datetime | None] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # accounts Ozon failed for this cycle -> the note kind
     untouched: set[Key] = field(default_factory=set)  # settled last cycle, read the same now, not changed at Ozon
+    blocked: set[Key] = field(default_factory=set)  # postings whose row the backend cannot write (merged cells)
     buyer_fetches: int = 0  # how many postings may still be fetched for buyer data this cycle
 
     def busy_keys(self) -> set[Key]:
@@ -270,7 +271,8 @@ class Engine:
             snap = self.backend.read(self.columns.read_fields)
             self._report_missing(snap, rep)
             by_key = self._group(ctx, snap)
-            ctx.untouched = self._untouched(ctx, by_key)
+            ctx.blocked = self._blocked(snap, by_key, rep)
+            ctx.untouched = self._untouched(ctx, by_key) - ctx.blocked
             self._guard_empty(ctx, by_key)
             if push:
                 self._plan_edits(ctx, by_key, rep, dry_run)
@@ -303,6 +305,16 @@ class Engine:
         return rep
 
     # --- 1. read ----------------------------------------------------------------------------------
+
+    def _blocked(self, snap: Snapshot, by_key: ByKey, rep: CycleReport) -> set[Key]:
+        """Postings on rows the backend cannot write (merged cells): neither pushed nor written until a person
+        mends the sheet (each reason said once a cycle); every other row goes on."""
+        if not snap.blocked:
+            return set()
+        for why in dict.fromkeys(snap.blocked.values()):
+            rep.problems.append(why)
+            log.warning("%s", why)
+        return {key for key, rows in by_key.items() if any(r.row in snap.blocked for r in rows)}
 
     def _report_missing(self, snap: Snapshot, rep: CycleReport) -> None:
         """A mapped column whose header is gone (renamed, deleted) is neither read nor written: say so."""
@@ -401,7 +413,7 @@ class Engine:
         for key, rows in by_key.items():
             if key not in ctx.known or len(rows) > 1 or key[0] not in self.ozons or not self._mine(ctx, key):
                 continue
-            if key in ctx.untouched:
+            if key in ctx.untouched or key in ctx.blocked:
                 continue
             row, cells, posting = rows[0], self.state.cells_of(*key), None
             for fld in self.both:
@@ -956,8 +968,8 @@ class Engine:
                             if c.owner != "staff"})
             append_keys.append(self._row_update(ctx, key, final, desired, set(final),
                                                 ozon_hash(desired, self.columns), rs, 0, self.state.cells_of(*key)))
-        changed = self._changed_during_cycle(snap, writes, rep)
-        for skipped in changed:  # changed by a person during the cycle: handled next cycle
+        changed = self._changed_during_cycle(snap, writes, rep) | set(snap.blocked)
+        for skipped in changed:  # changed by a person during the cycle, or merged cells: handled next cycle
             row_updates.pop(skipped, None)
             finished.pop(skipped, None)
         writes = [w for w in writes if w.row not in changed]
@@ -998,7 +1010,7 @@ class Engine:
         # Ozon's view of them change.
         busy = ctx.busy_keys()  # now with the cells kept while laying rows out
         settled.update((u.key, u.sig) for u in row_updates.values() if not u.written and u.key not in busy)
-        self._settled = settled
+        self._settled = {k: v for k, v in settled.items() if k not in ctx.blocked}
         self._archive(ctx, finished, rep)
 
     def _untouched(self, ctx: _Ctx, by_key: ByKey) -> set[Key]:

@@ -224,7 +224,6 @@ def image_in_book(env: Env) -> list[str]:
     argv = env.type(env.number, status="Ожидает отгрузки")
     with zipfile.ZipFile(env.book, "a") as zf:
         zf.writestr("xl/media/image1.png", b"\x89PNG\r\n\x1a\n")
-    env.notes["before"] = env.book.read_bytes().hex()
     return argv
 
 
@@ -240,7 +239,10 @@ def kept_through_nulls(env: Env) -> None:
     row = env.row(env.number)
     before = json.loads(env.notes["before"])
     shown = ("Заказ", "Склад", "Доставка", "Принят", "Собрать до", "Сумма", "Товары")
-    assert "Готово" in row["Синхронизация"] and {h: row[h] for h in shown} == {h: before[h] for h in shown}, row
+    def same(r: dict[str, str]) -> dict[str, str]:  # 17500.0 and 17500 are one number
+        return {h: r[h].removesuffix(".0") for h in shown}
+
+    assert "Готово" in row["Синхронизация"] and same(row) == same(before), row
 
 
 def edit_then_state_moved_aside(env: Env) -> list[str]:
@@ -297,6 +299,15 @@ def state_held(env: Env) -> list[str]:
     holder = StateLock(env.tmp / "state.sqlite.lock", command="run").__enter__()
     _CLEANUP.append(lambda: holder.__exit__(None, None, None))
     return env.type(env.number, status="Ожидает отгрузки")
+
+
+def picture_kept(env: Env) -> None:
+    """Nothing to refuse: the write patches the live tab, the picture's part stays as it was."""
+    import zipfile
+
+    with zipfile.ZipFile(env.book) as zf:
+        assert zf.read("xl/media/image1.png") == b"\x89PNG\r\n\x1a\n"
+    assert env.ozon.write_log[0]["accepted"] and "Готово" in env.row(env.number)["Синхронизация"]
 
 
 C = Case
@@ -394,9 +405,7 @@ CASES = [
                                                                       "nothing typed is lost"),
       pushed_once_after_the_advice),
     C("file: state from a newer version", newer_state, 1, ("newer", "upgrade")),
-    C("file: workbook with a picture", image_in_book, 1, ("pictures", "another workbook"),
-      lambda e: None if e.book.read_bytes().hex() == e.notes["before"] and e.ozon.write_log[0]["accepted"]
-      else pytest.fail("the workbook was saved, or the edit not pushed")),
+    C("file: workbook with a picture", image_in_book, 0, (), picture_kept),
     # --- Google ---------------------------------------------------------------------------------------
     C("google: wrong spreadsheet key", google(lambda s: "no-such-key"), 1, ("no spreadsheet with key no-such-key",)),
     C("google: credentials refused", google(lambda s: s.create_spreadsheet("x", [SHEET], shared_with={"a@b.ru"}),

@@ -89,3 +89,79 @@ def test_sigkill_at_random_moments_loses_no_edit_and_pushes_none_twice(tmp_path:
               f"{len(lost)} lost, {len(duplicates)} duplicates, {len(pushed_twice)} postings pushed twice")
         assert kills == RUNS and by_daemon > len(intents) // 2  # the daemons did the work, between kills
         assert lost == [] and duplicates == [] and not pushed_twice
+
+
+LOCK = ".~lock.orders.xlsx#"
+
+
+@pytest.mark.slow
+def test_sigkill_while_the_workbook_is_held_open_and_rows_are_edited_twice(tmp_path: Path) -> None:
+    """The same, with the workbook held open in LibreOffice for stretches (writes deferred, edits still
+    read and pushed) and each row edited twice in a row: packed, then cancelled once Ozon shows it packed.
+    The second edit's base is our own verified push, so it must be sent, once."""
+    rng = random.Random(20261202)
+    runs = max(RUNS // 3, 20)
+    with OzonEmulator(seed=6, postings=0, client_id=CLIENT_ID, api_key=API_KEY, ship_delay=0.3,
+                      write_log_path=tmp_path / "writes.jsonl") as emu:
+        numbers = [emu.add_posting() for _ in range(24)]
+        cfg_path = write_config(tmp_path, emu.base_url, extra="schedule:\n  every: 5s\n")
+        cfg_path.write_text(cfg_path.read_text(encoding="utf-8").replace("settle_seconds: 0s", "settle_seconds: 1s")
+                            .replace("  worksheet: Заказы\n", "  worksheet: Заказы\n  lock_wait: 0s\n"),
+                            encoding="utf-8")
+        cfg = load_config(cfg_path)
+        app = open_app(cfg)
+        app.ensure_sheet()
+        app.engine.run_cycle()
+        app.close()
+        assert cfg.spreadsheet.path is not None
+        book, columns, lock = cfg.spreadsheet.path, app.columns, tmp_path / LOCK
+
+        intents: dict[str, str] = {}
+        kills = held = 0
+        for _ in range(runs):
+            if rng.random() < 0.5:
+                lock.write_text("Анна,anna,PC,02.12.2026 09:00,file:///;\n", encoding="utf-8")
+                held += 1
+            elif lock.exists():
+                lock.unlink()
+            ready = [n for n in numbers if n not in intents
+                     or (intents[n] == "awaiting_deliver" and emu.posting(n)["status"] == "awaiting_deliver")]
+            if ready and rng.random() < 0.6:
+                number = rng.choice(ready)
+                if number not in intents:
+                    edit_workbook(book, cfg.spreadsheet.worksheet, columns, {number: {"status": "Ожидает отгрузки"}})
+                    intents[number] = "awaiting_deliver"
+                else:
+                    edit_workbook(book, cfg.spreadsheet.worksheet, columns,
+                                  {number: {"status": "Отменено", "cancel_reason": "352"}})
+                    intents[number] = "cancelled"
+            daemon = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(cfg_path), "run"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.3, 1.8))
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait(10)
+            kills += 1
+        if lock.exists():
+            lock.unlink()
+        app = open_app(cfg)
+        try:
+            for _ in range(10):
+                app.engine.run_cycle()
+                if not app.state.open_entries():
+                    break
+                time.sleep(1.2)
+            assert not app.state.open_entries()
+        finally:
+            app.close()
+
+        lost = [n for n, target in intents.items() if emu.posting(n)["status"] != target]
+        accepted = [e for e in emu.write_log if e["accepted"]]
+        duplicates = [e for e in emu.write_log if e["duplicate"]]
+        calls = [(e["posting_number"], e["path"]) for e in accepted]
+        twice = {c for c in calls if calls.count(c) > 1}
+        cancels = sum(1 for t in intents.values() if t == "cancelled")
+        print(f"\n{kills} kills ({held} with the workbook open), {len(intents)} rows edited, {cancels} of them twice, "
+              f"{len(accepted)} accepted calls, {len(lost)} lost, {len(duplicates)} duplicates, "
+              f"{len(twice)} calls made twice")
+        assert kills == runs and cancels > 0
+        assert lost == [] and duplicates == [] and not twice

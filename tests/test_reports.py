@@ -8,7 +8,6 @@ time the report measures "late" from. Period: 10–12 January 2026 in Europe/Mos
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +27,7 @@ from sync.mapping import load_statuses
 from sync.model import Posting, Product, posting_to_dict
 from sync.reports import Entry, Punctuality, Request, punctuality, write_report
 from tests.conftest import write_config
+from tests.office import convert
 
 MSK = ZoneInfo("Europe/Moscow")
 BUYER = ("Пётр Покупателев", "+79990001122", "г. Тверь, ул. Ленина, д. 7")
@@ -360,11 +360,6 @@ def test_a_failed_export_leaves_the_old_report_in_place(tmp_path: Path, report: 
 
 
 def test_libreoffice_opens_every_report(shop: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is not installed; .ci/run installs libreoffice-calc-nogui")
-        pytest.skip("LibreOffice (soffice) is not installed")
     later = (datetime.now(MSK) + timedelta(days=5)).date().isoformat()
     books = []
     for report, extra in (("orders", PERIOD), ("daily", PERIOD), ("picklist", ("--cutoff", later))):
@@ -372,14 +367,11 @@ def test_libreoffice_opens_every_report(shop: Path, tmp_path: Path, capsys: pyte
         assert export(capsys, shop, "--report", report, *extra, "-o", str(path))[0] == 0
         books.append(path)
     outdir = tmp_path / "pdf"
-    done = subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless",
-                           "--convert-to", "pdf", "--outdir", str(outdir), *map(str, books)],
-                          capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr
+    convert(books, "pdf", outdir, profile=tmp_path / "lo-profile")
     pdftotext = shutil.which("pdftotext")
     for book in books:
         pdf = outdir / f"{book.stem}.pdf"
-        assert pdf.exists() and pdf.stat().st_size > 2000, (book.name, done.stdout, done.stderr)
+        assert pdf.stat().st_size > 2000, book.name
         assert pdf.read_bytes().startswith(b"%PDF")
         if pdftotext:
             text = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout

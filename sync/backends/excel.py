@@ -1,30 +1,32 @@
 """The Excel (.xlsx) backend: a workbook on disk that people open in Excel or LibreOffice.
 
-How it stays out of people's way (see the module-level helpers for the details):
+How it stays out of people's way:
 
 * reads take the file's bytes at once and close it (an open handle blocks Excel's save), then
   parse them with python-calamine, which is fast and returns cached formula values;
 * writes never happen while Excel (``~$orders.xlsx``) or LibreOffice (``.~lock.orders.xlsx#``)
   has the file open, nor when the file changed since our last read: the engine re-reads next cycle;
-* a file someone else saved since our last read is also loaded with openpyxl in a background thread
-  while the cycle talks to Ozon: a cycle with edits is then hardly longer than openpyxl's own load
-  and save, because the write finds the workbook loaded (only if the bytes are still the same);
-* writes load the workbook with openpyxl, refuse when saving would silently lose something openpyxl
-  cannot keep (pictures, shapes, charts, sparklines...), and save to a temporary file in the same
-  folder that replaces the workbook in one step, so a crash never leaves half a workbook;
-* every save re-applies our own layout (dropdowns, status colours) because nothing guarantees a
-  person's Excel kept it in a form openpyxl understands.
+* a write patches the live tab's XML and copies every other part of the workbook unchanged
+  (sync.backends.xlsx_patch): pictures, charts, pivot tables, macros, the staff's own tabs and whatever
+  LibreOffice adds stay, and a write costs a fraction of an openpyxl load and save; our read-only tabs
+  get their rows replaced the same way;
+* the new file goes to a temporary file in the same folder, with the original's mode and owner, that
+  replaces the workbook in one step, so a crash never leaves half a workbook;
+* openpyxl only lays the workbook out (``init``: header, dropdowns, status colours, column formats),
+  adds a read-only tab the first time, and writes the archive workbooks, which are ours alone; those
+  openpyxl saves refuse when they would lose something openpyxl cannot keep.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import os
+import posixpath
 import re
 import stat
 import tempfile
-import threading
 import time
 import warnings
 import zipfile
@@ -49,6 +51,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from sync.backends import xlsx_patch
 from sync.backends.base import (
     MIRROR_MARK,
     OZON_SHADE,
@@ -183,6 +186,7 @@ _LOSSY_EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("x14:slicerList", "slicers"),
     ("x15:timelineRefs", "timelines"),
 )
+_ANCHOR = re.compile(rb"<(?:\w+:)?(?:twoCellAnchor|oneCellAnchor|absoluteAnchor)\b")
 _X14_VALIDATION = re.compile(r"<x14:dataValidation\b.*?</x14:dataValidation>", re.S)
 
 
@@ -202,8 +206,8 @@ def _lossy_content(data: bytes) -> list[str]:
                     add(what)
             # xl/drawings/drawingN.xml holds pictures, shapes, text boxes and charts; vmlDrawingN.vml
             # only carries comment boxes, which openpyxl keeps.
-            if name.startswith("xl/drawings/drawing") and name.endswith(".xml"):
-                add("pictures, shapes or text boxes")
+            if name.startswith("xl/drawings/drawing") and name.endswith(".xml") and _ANCHOR.search(zf.read(name)):
+                add("pictures, shapes or text boxes")  # LibreOffice adds empty ones beside notes: those hold nothing
         for name in names:
             if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
                 continue
@@ -249,6 +253,35 @@ def _set_cell(cell: Any, column: Column, text: str, limit: int) -> None:
             cell.number_format = NUMBER_FORMATS.get(column.format, "General")
 
 
+def _note_on_a1(data: bytes, part: str) -> str:
+    """The text of the note on A1 of a tab (how a read-only tab of ours is recognised), without loading it."""
+    folder, name = part.rsplit("/", 1)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        try:
+            rels = zf.read(f"{folder}/_rels/{name}.rels").decode("utf-8", "replace")
+        except KeyError:
+            return ""
+        for target in re.findall(r'Target="([^"]*comments[^"]*\.xml)"', rels):
+            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"{folder}/{target}")
+            try:
+                xml = zf.read(path).decode("utf-8", "replace")
+            except KeyError:
+                continue
+            found = re.search(r'<comment\b[^>]*\bref="A1"[^>]*>(.*?)</comment>', xml, re.S)
+            if found:
+                return html.unescape("".join(re.findall(r"<t\b[^>]*>([^<]*)</t>", found.group(1))))
+    return ""
+
+
+def _format_column(ws: Any, letter: str, column: Column) -> None:
+    """The column's own number format (Text, a date, money): a cell a later patch adds takes its column's
+    style, so it shows as the column means. Only for a column with a stored width: openpyxl writes a
+    default width for any column it styles."""
+    fmt = {"text": TEXT_FORMAT, "datetime": DATETIME_NUMBER_FORMAT, **NUMBER_FORMATS}.get(column.format)
+    if fmt is not None and letter in ws.column_dimensions:
+        ws.column_dimensions[letter].number_format = fmt
+
+
 def _last_used_row(ws: Any) -> int:
     """The last row with a value in any column: trailing rows that only carry formatting don't count."""
     # Scan the cells that exist rather than ws[row] for every row: that would create empty cells
@@ -259,14 +292,6 @@ def _last_used_row(ws: Any) -> int:
 
 def _header_values(ws: Any) -> list[Any]:
     return [c.value for c in next(ws.iter_rows(min_row=1, max_row=1))]
-
-
-def _copy_value(src: Any, dst: Any) -> None:
-    dst.value = src.value
-    if src.data_type == "s":
-        dst.data_type = "s"
-    if src.has_style:
-        dst.number_format = src.number_format
 
 
 @contextmanager
@@ -286,29 +311,6 @@ def _load(data: bytes, path: Path) -> Any:
             f"The workbook {path.name} cannot be opened ({type(exc).__name__}: {exc}); "
             f"restore a backup or move it away and run `ozon-sync init`"
         ) from None
-
-
-class _Preload:
-    """A workbook loaded with openpyxl in a background thread, for the write that is likely to follow."""
-
-    def __init__(self, sha1: str, data: bytes, path: Path):
-        self.sha1 = sha1
-        self._wb: Any = None
-        self._thread = threading.Thread(target=self._load, args=(data, path), name="workbook-preload", daemon=True)
-        self._thread.start()
-
-    def _load(self, data: bytes, path: Path) -> None:
-        try:
-            self._wb = _load(data, path)
-        except WorkbookError:
-            pass  # the write loads it again and says what is wrong
-
-    def take(self, data: bytes) -> Any:
-        """The loaded workbook when it was loaded from these very bytes, else None."""
-        if hashlib.sha1(data).hexdigest() != self.sha1:
-            return None
-        self._thread.join()
-        return self._wb
 
 
 def _same_access(fd: int, original: Path) -> None:
@@ -401,8 +403,7 @@ class ExcelBackend(SheetBackend):
         self._grid: tuple[str, list[list[Any]]] | None = None
         self._merged: list[_Merge] = []  # merged ranges of the live tab as last read
         self._converted: dict[tuple[tuple[str, int], ...], dict[tuple[Any, ...], tuple[str, ...]]] = {}
-        self._preload: _Preload | None = None  # the workbook loading in the background, see read()
-        self.saves = 0  # workbooks saved (openpyxl load + save is the expensive part), for tests and benchmarks
+        self.saves = 0  # workbooks saved (patched or, for a new tab, rebuilt by openpyxl), for tests and benchmarks
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -417,8 +418,6 @@ class ExcelBackend(SheetBackend):
             raise SheetBusy(f"The workbook {self.path.name} cannot be read right now (in use); retrying next cycle") \
                 from None
         fingerprint = _fingerprint(self.path, data)
-        if fingerprint != self._fingerprint and (self._preload is None or self._preload.sha1 != fingerprint.sha1):
-            self._preload = _Preload(fingerprint.sha1, data, self.path)  # someone saved it: a write is likely
         try:
             # The same bytes as last read (an idle cycle, the re-read before a write): the same grid.
             if not (self._grid and self._grid[0] == fingerprint.sha1):
@@ -624,9 +623,7 @@ class ExcelBackend(SheetBackend):
                 f"The workbook {self.path.name} changed since it was read (someone saved it); writing next cycle"
             )
         self._refuse_lossy(data, self.path)
-        preload, self._preload = self._preload, None
-        wb = preload.take(data) if preload is not None else None
-        return (wb if wb is not None else _load(data, self.path)), data
+        return _load(data, self.path), data
 
     @staticmethod
     def _refuse_lossy(data: bytes, path: Path) -> None:
@@ -644,12 +641,16 @@ class ExcelBackend(SheetBackend):
             )
 
     def _save(self, wb: Any, path: Path, loaded: bytes | None) -> None:
-        """Save atomically: a temporary file in the same folder replaces the workbook in one step.
-        ``loaded`` is the bytes we started from: if the file changed meanwhile, nothing is replaced."""
+        """Save a workbook openpyxl holds (a new one, the archive, a layout): see _replace."""
         buf = io.BytesIO()
         with _quiet():
             wb.save(buf)
-        data = buf.getvalue()
+        self._replace(buf.getvalue(), path, loaded)
+
+    def _replace(self, data: bytes, path: Path, loaded: bytes | None) -> None:
+        """Save atomically: a temporary file in the same folder, with the original's mode and owner, replaces
+        the workbook in one step. ``loaded`` is the bytes we started from: if the file changed meanwhile,
+        nothing is replaced."""
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
         tmp = Path(tmp_name)
         try:
@@ -700,13 +701,86 @@ class ExcelBackend(SheetBackend):
     # --- writing -------------------------------------------------------------------------------
 
     def write(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
+        """Patch the live tab's XML (and replace our read-only tabs' rows); every other part of the workbook
+        is copied as it is, so pictures, charts, pivot tables, macros and the staff's own tabs stay. Only a
+        read-only tab that does not exist yet is made through openpyxl (see _write_new_tabs)."""
         tabs = self._tab_queue()
         if not writes and not appends and not tabs:
             return
-        wb, loaded = self._open_for_change()
-        foreign = [t for t in tabs if t in wb.sheetnames and not _ours(wb[t])]
+        data = self._bytes_for_change()
+        parts = {sp.title: sp.part for sp in self._parts(data)}
+        if any(title not in parts for title in tabs):
+            self._write_new_tabs(writes, appends)
+            return
+        if self.worksheet not in parts:
+            self._calamine_grid(data)  # says the tab is missing, or which tab it was renamed to
+        idx = {f: i + 1 for f, i in self._wanted(self._grid_of(data), ())[0].items()}
+        limit = self.max_cell_chars
+        cells: dict[tuple[int, int], Any] = {}
+        for w in writes:
+            col = self.columns.get(w.field)
+            if col is not None and col.owner is not Owner.STAFF and w.field in idx and w.row >= 2:
+                cells[(w.row, idx[w.field])] = col.typed(_clean_text(w.value, limit))
+        rows = [{idx[f]: col.typed(_clean_text(text, limit)) for f, text in values.items()
+                 if (col := self.columns.get(f)) is not None and col.owner is not Owner.STAFF and f in idx}
+                for values in appends]
+        new = self._patched(xlsx_patch.patch, data, parts[self.worksheet], cells, rows,
+                            filter_last_col=max(idx.values()))
+        foreign = [t for t in tabs if not _note_on_a1(new, parts[t]).startswith(MIRROR_MARK)]
         if foreign and not writes and not appends and len(foreign) == len(tabs):
             raise SheetLayoutError(not_ours(foreign[0]))
+        for tab in tabs.values():
+            if tab.title not in foreign:
+                typed = [[c.header for c in tab.columns.columns]] + [
+                    [c.typed(_clean_text(r.get(c.field, ""), limit)) for c in tab.columns.columns] for r in tab.rows]
+                new = self._patched(xlsx_patch.replace_sheet_rows, new, parts[tab.title], typed)
+        self._replace(new, self.path, data)
+        for title in list(tabs):
+            if title not in foreign:
+                del tabs[title]
+
+    def _bytes_for_change(self) -> bytes:
+        """The workbook's bytes, after every check that must pass before it is replaced."""
+        self._check_lock()
+        try:
+            data = _read_bytes(self.path)
+        except FileNotFoundError:
+            raise SheetLayoutError(f"The workbook {self.path} does not exist; run `ozon-sync init` to create it") \
+                from None
+        except PermissionError:
+            raise SheetBusy(f"The workbook {self.path.name} is in use; writes wait for the next cycle") from None
+        if self._fingerprint is not None and _fingerprint(self.path, data) != self._fingerprint:
+            raise SheetBusy(
+                f"The workbook {self.path.name} changed since it was read (someone saved it); writing next cycle"
+            )
+        return data
+
+    def _parts(self, data: bytes) -> list[xlsx_patch.SheetPart]:
+        try:
+            return xlsx_patch.sheets(data)
+        except xlsx_patch.PatchError as exc:
+            raise WorkbookError(f"The workbook {self.path.name} cannot be written ({exc}); restore a backup or "
+                                f"move it away and run `ozon-sync init`") from None
+
+    def _patched(self, how: Callable[..., bytes], data: bytes, *args: Any, **kwargs: Any) -> bytes:
+        try:
+            return how(data, *args, **kwargs)
+        except xlsx_patch.PatchError as exc:
+            raise WorkbookError(f"The workbook {self.path.name} cannot be written ({exc}); restore a backup or "
+                                f"move it away and run `ozon-sync init`") from None
+
+    def _grid_of(self, data: bytes) -> list[list[Any]]:
+        """The live tab as values: the grid already parsed when these are the bytes last read."""
+        if self._grid is not None and self._grid[0] == hashlib.sha1(data).hexdigest():
+            return self._grid[1]
+        return self._calamine_grid(data)[0]
+
+    def _write_new_tabs(self, writes: Sequence[CellWrite], appends: Sequence[dict[str, str]]) -> None:
+        """A read-only tab (FBO, returns) that is not in the workbook yet: the whole write goes through
+        openpyxl once, which refuses when saving would lose something it cannot keep. Later writes patch."""
+        tabs = self._tab_queue()
+        wb, loaded = self._open_for_change()
+        foreign = [t for t in tabs if t in wb.sheetnames and not _ours(wb[t])]
         ws = self._live_sheet(wb)
         idx = self._sheet_index(ws)
         last = _last_used_row(ws)
@@ -723,8 +797,6 @@ class ExcelBackend(SheetBackend):
                 if col is None or col.owner is Owner.STAFF or f not in idx:
                     continue
                 _set_cell(ws.cell(row=last, column=idx[f]), col, text, limit)
-        if self._layout is not None:
-            self._apply_rules(wb, ws, self._layout, idx)
         self._update_filter(ws, last)
         for tab in tabs.values():
             if tab.title not in foreign:
@@ -750,6 +822,7 @@ class ExcelBackend(SheetBackend):
             cell.font = bold
             if col.width:
                 ws.column_dimensions[get_column_letter(c)].width = col.width
+                _format_column(ws, get_column_letter(c), col)
         for r, values in enumerate(tab.rows, start=2):
             for c, col in enumerate(tab.columns.columns, start=1):
                 text = values.get(col.field, "")
@@ -836,11 +909,10 @@ class ExcelBackend(SheetBackend):
                 cell.font = font
             if col.owner in (Owner.OZON, Owner.KEY) and cell.fill.fill_type is None:
                 cell.fill = shade
-            letter = get_column_letter(idx[col.field])
-            # A column-wide Text format keeps what people type there text; only where a width is already
-            # stored, because openpyxl writes a default width for any column it styles.
-            if col.format == "text" and col.owner in (Owner.KEY, Owner.BOTH) and letter in ws.column_dimensions:
-                ws.column_dimensions[letter].number_format = TEXT_FORMAT
+            # A column-wide Text format keeps what people type there text; a date column's format makes the
+            # rows a later write adds show dates.
+            if col.format != "text" or col.owner in (Owner.KEY, Owner.BOTH):
+                _format_column(ws, get_column_letter(idx[col.field]), col)
         return idx
 
     def _apply_rules(self, wb: Any, ws: Any, layout: Layout, idx: dict[str, int]) -> None:
@@ -940,13 +1012,17 @@ class ExcelBackend(SheetBackend):
         return self.path.with_name(f"{self.path.stem}-archive-{safe}{self.path.suffix}")
 
     def archive_rows(self, rows: Sequence[int], period: str) -> None:
+        """Append the rows to the period's archive workbook (ours alone, written by openpyxl), then delete them
+        from the live tab by patching its XML: the rows below move up with their notes and merged cells."""
         if not rows:
             return
-        wb, loaded = self._open_for_change()
-        ws = self._live_sheet(wb)
-        self._sheet_index(ws)
-        last = _last_used_row(ws)
-        wanted = sorted({r for r in rows if 2 <= r <= last})
+        data = self._bytes_for_change()
+        parts = {sp.title: sp.part for sp in self._parts(data)}
+        if self.worksheet not in parts:
+            self._calamine_grid(data)  # says the tab is missing, or which tab it was renamed to
+        grid = self._grid_of(data)
+        self._wanted(grid, ())
+        wanted = sorted({r for r in rows if 2 <= r <= len(grid)})
         if not wanted:
             return
         target = self.archive_path(period)
@@ -961,33 +1037,29 @@ class ExcelBackend(SheetBackend):
             awb = openpyxl.Workbook()
             awb.active.title = self.worksheet
         aws = awb[self.worksheet] if self.worksheet in awb.sheetnames else awb.create_sheet(self.worksheet)
-        self._copy_rows(ws, aws, wanted)
+        self._copy_rows(grid, aws, wanted)
         self._save(awb, target, archive_loaded)
-        for r in reversed(wanted):
-            ws.delete_rows(r)
-        self._update_filter(ws)
-        self._save(wb, self.path, loaded)
+        self._replace(self._patched(xlsx_patch.delete_rows, data, parts[self.worksheet], wanted), self.path, data)
 
-    @staticmethod
-    def _copy_rows(ws: Any, aws: Any, rows: list[int]) -> None:
-        """Append whole rows to the archive sheet, matching columns by header text (adding any the
-        archive lacks), so staff columns travel too."""
-        live_header = _header_values(ws)
+    def _copy_rows(self, grid: list[list[Any]], aws: Any, rows: list[int]) -> None:
+        """Append whole rows (values as read) to the archive sheet, matching columns by header text (adding
+        any the archive lacks), so staff columns travel too."""
         arch_header = _header_values(aws)
         pos = {str(v).strip().casefold(): i + 1 for i, v in enumerate(arch_header) if v not in (None, "")}
         next_col = max(pos.values(), default=0) + 1
         where: dict[int, int] = {}
-        for i, value in enumerate(live_header, start=1):
+        by_header = {c.header.strip().casefold(): c for c in self.columns.columns}
+        for i, value in enumerate(grid[0]):
             if value in (None, ""):
                 continue
             key = str(value).strip().casefold()
             if key not in pos:
-                cell = aws.cell(row=1, column=next_col, value=value)
+                cell = aws.cell(row=1, column=next_col, value=str(value))
                 cell.data_type = "s"
                 cell.font = Font(b=True)
-                width = ws.column_dimensions[get_column_letter(i)].width
-                if width:
-                    aws.column_dimensions[get_column_letter(next_col)].width = width
+                col = by_header.get(key)
+                if col is not None and col.width:
+                    aws.column_dimensions[get_column_letter(next_col)].width = col.width
                 pos[key] = next_col
                 next_col += 1
             where[i] = pos[key]
@@ -996,10 +1068,16 @@ class ExcelBackend(SheetBackend):
         out = _last_used_row(aws)
         for r in rows:
             out += 1
-            for src_col, dst_col in where.items():
-                src = ws.cell(row=r, column=src_col)
-                if src.value is not None:
-                    _copy_value(src, aws.cell(row=out, column=dst_col))
+            values = grid[r - 1]
+            for src, dst in where.items():
+                value = values[src] if src < len(values) else None
+                if value in (None, ""):
+                    continue
+                cell = aws.cell(row=out, column=dst, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"
+                elif isinstance(value, datetime | date):
+                    cell.number_format = DATETIME_NUMBER_FORMAT
 
     def close(self) -> None:
         """Nothing is held open between calls."""

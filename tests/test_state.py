@@ -41,7 +41,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_corrupt_state_file_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StateError, match="move it aside"):
+    with pytest.raises(StateError, match="Move it aside"):
         StateStore(path)
 
 

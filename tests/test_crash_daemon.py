@@ -23,14 +23,30 @@ from pathlib import Path
 import pytest
 
 from sync.app import open_app
-from sync.config import load_config
+from sync.config import Config, load_config
 from sync.demo import edit_workbook
-from sync.emulators.ozon import OzonEmulator
+from sync.emulators.ozon import Json, OzonEmulator
 from tests.conftest import API_KEY, CLIENT_ID, write_config
 
 RUNS = int(os.environ.get("CRASH_RUNS", "200"))
 TARGETS = {"awaiting_packaging": ("Ожидает отгрузки", "awaiting_deliver"),
            "awaiting_deliver": ("Доставляется", "delivering")}
+
+
+def settle(cfg: Config, emu: OzonEmulator, intents: dict[str, str]) -> tuple[list[str], list[Json], list[Json]]:
+    """A clean run settles what the kills left in flight; then (lost edits, accepted calls, duplicates)."""
+    app = open_app(cfg)
+    try:
+        for _ in range(10):
+            app.engine.run_cycle()
+            if not app.state.open_entries():
+                break
+            time.sleep(1.2)
+        assert not app.state.open_entries()
+    finally:
+        app.close()
+    lost = [n for n, target in intents.items() if emu.posting(n)["status"] != target]
+    return lost, [e for e in emu.write_log if e["accepted"]], [e for e in emu.write_log if e["duplicate"]]
 
 
 @pytest.mark.slow
@@ -69,20 +85,7 @@ def test_sigkill_at_random_moments_loses_no_edit_and_pushes_none_twice(tmp_path:
             kills += 1
 
         by_daemon = sum(1 for e in emu.write_log if e["accepted"])  # pushes the killed daemons made
-        app = open_app(cfg)  # a clean run settles what the kills left in flight
-        try:
-            for _ in range(10):
-                app.engine.run_cycle()
-                if not app.state.open_entries():
-                    break
-                time.sleep(1.2)
-            assert not app.state.open_entries()
-        finally:
-            app.close()
-
-        lost = [n for n, target in intents.items() if emu.posting(n)["status"] != target]
-        accepted = [e for e in emu.write_log if e["accepted"]]
-        duplicates = [e for e in emu.write_log if e["duplicate"]]
+        lost, accepted, duplicates = settle(cfg, emu, intents)
         pushed_twice = {e["posting_number"] for e in accepted
                         if sum(1 for x in accepted if x["posting_number"] == e["posting_number"]) > 1}
         print(f"\n{kills} kills, {len(intents)} edits, {len(accepted)} accepted calls ({by_daemon} by killed daemons), "
@@ -143,20 +146,7 @@ def test_sigkill_while_the_workbook_is_held_open_and_rows_are_edited_twice(tmp_p
             kills += 1
         if lock.exists():
             lock.unlink()
-        app = open_app(cfg)
-        try:
-            for _ in range(10):
-                app.engine.run_cycle()
-                if not app.state.open_entries():
-                    break
-                time.sleep(1.2)
-            assert not app.state.open_entries()
-        finally:
-            app.close()
-
-        lost = [n for n, target in intents.items() if emu.posting(n)["status"] != target]
-        accepted = [e for e in emu.write_log if e["accepted"]]
-        duplicates = [e for e in emu.write_log if e["duplicate"]]
+        lost, accepted, duplicates = settle(cfg, emu, intents)
         calls = [(e["posting_number"], e["path"]) for e in accepted]
         twice = {c for c in calls if calls.count(c) > 1}
         cancels = sum(1 for t in intents.values() if t == "cancelled")

@@ -183,12 +183,10 @@ def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
     progress = _Progress()
     app = open_app(cfg, progress=progress)
     try:
-        started: list[bool] = []
 
         def cycle() -> CycleReport:
-            if not started:
-                started.append(True)
-                app.clean_up()  # the daemon holds the state's lock from its first cycle on
+            if daemon.cycles == 1:  # the first: the daemon holds the state's lock from here on
+                app.clean_up()
             app.ensure_missing()
             rep = app.run_cycle()
             progress.done()

@@ -31,7 +31,7 @@ class StateLock:
     ``init``, so two runs never send the same edit twice. ``flock`` goes with the open file, so the lock
     is released when the process dies, however it dies; the file itself is left in place (deleting it
     would let two processes lock two different files of the same name). ``wait``: seconds to wait for
-    a holder to finish before giving up (the daemon does not wait: a second daemon is a mistake).
+    a one-shot holder to finish before giving up; a daemon behind a daemon gives up at once (a mistake).
     ``state`` is named in the error; by default ``lock_path`` without a ``.lock`` suffix.
     """
 

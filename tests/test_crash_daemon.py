@@ -26,11 +26,33 @@ from sync.app import open_app
 from sync.config import Config, load_config
 from sync.demo import edit_workbook
 from sync.emulators.ozon import Json, OzonEmulator
+from sync.mapping import ColumnMap
 from tests.conftest import API_KEY, CLIENT_ID, write_config
 
 RUNS = int(os.environ.get("CRASH_RUNS", "200"))
 TARGETS = {"awaiting_packaging": ("Ожидает отгрузки", "awaiting_deliver"),
            "awaiting_deliver": ("Доставляется", "delivering")}
+
+
+def run_and_kill(cfg_path: Path, after: float) -> None:
+    """Start the real daemon and SIGKILL it ``after`` seconds later, wherever it is."""
+    daemon = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(cfg_path), "run"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(after)
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait(10)
+
+
+def first_sync(cfg: Config) -> tuple[Path, ColumnMap]:
+    """Lay the workbook out and fill it once; its path and columns."""
+    app = open_app(cfg)
+    try:
+        app.ensure_sheet()
+        app.engine.run_cycle()
+    finally:
+        app.close()
+    assert cfg.spreadsheet.path is not None
+    return cfg.spreadsheet.path, app.columns
 
 
 def settle(cfg: Config, emu: OzonEmulator, intents: dict[str, str]) -> tuple[list[str], list[Json], list[Json]]:
@@ -60,12 +82,7 @@ def test_sigkill_at_random_moments_loses_no_edit_and_pushes_none_twice(tmp_path:
         cfg_path.write_text(cfg_path.read_text(encoding="utf-8").replace(
             "settle_seconds: 0s", "settle_seconds: 1s"), encoding="utf-8")
         cfg = load_config(cfg_path)
-        app = open_app(cfg)
-        app.ensure_sheet()
-        app.engine.run_cycle()
-        app.close()
-        assert cfg.spreadsheet.path is not None
-        book, columns = cfg.spreadsheet.path, app.columns
+        book, columns = first_sync(cfg)
 
         intents: dict[str, str] = {}  # posting -> the Ozon status the person asked for
         todo = list(numbers)
@@ -77,11 +94,7 @@ def test_sigkill_at_random_moments_loses_no_edit_and_pushes_none_twice(tmp_path:
                 label, target = TARGETS[emu.posting(number)["status"]]
                 edit_workbook(book, cfg.spreadsheet.worksheet, columns, {number: {"status": label}})
                 intents[number] = target
-            daemon = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(cfg_path), "run"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.2, 1.6))
-            daemon.send_signal(signal.SIGKILL)
-            daemon.wait(10)
+            run_and_kill(cfg_path, rng.uniform(0.2, 1.6))
             kills += 1
 
         by_daemon = sum(1 for e in emu.write_log if e["accepted"])  # pushes the killed daemons made
@@ -112,12 +125,7 @@ def test_sigkill_while_the_workbook_is_held_open_and_rows_are_edited_twice(tmp_p
                             .replace("  worksheet: Заказы\n", "  worksheet: Заказы\n  lock_wait: 0s\n"),
                             encoding="utf-8")
         cfg = load_config(cfg_path)
-        app = open_app(cfg)
-        app.ensure_sheet()
-        app.engine.run_cycle()
-        app.close()
-        assert cfg.spreadsheet.path is not None
-        book, columns, lock = cfg.spreadsheet.path, app.columns, tmp_path / LOCK
+        (book, columns), lock = first_sync(cfg), tmp_path / LOCK
 
         intents: dict[str, str] = {}
         kills = held = 0
@@ -138,11 +146,7 @@ def test_sigkill_while_the_workbook_is_held_open_and_rows_are_edited_twice(tmp_p
                     edit_workbook(book, cfg.spreadsheet.worksheet, columns,
                                   {number: {"status": "Отменено", "cancel_reason": "352"}})
                     intents[number] = "cancelled"
-            daemon = subprocess.Popen([sys.executable, "-m", "sync", "--config", str(cfg_path), "run"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.3, 1.8))
-            daemon.send_signal(signal.SIGKILL)
-            daemon.wait(10)
+            run_and_kill(cfg_path, rng.uniform(0.3, 1.8))
             kills += 1
         if lock.exists():
             lock.unlink()

@@ -20,10 +20,8 @@ How it stays out of people's way:
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import os
-import posixpath
 import re
 import stat
 import tempfile
@@ -37,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import openpyxl
 import python_calamine
@@ -253,26 +251,6 @@ def _set_cell(cell: Any, column: Column, text: str, limit: int) -> None:
             cell.number_format = NUMBER_FORMATS.get(column.format, "General")
 
 
-def _note_on_a1(data: bytes, part: str) -> str:
-    """The text of the note on A1 of a tab (how a read-only tab of ours is recognised), without loading it."""
-    folder, name = part.rsplit("/", 1)
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        try:
-            rels = zf.read(f"{folder}/_rels/{name}.rels").decode("utf-8", "replace")
-        except KeyError:
-            return ""
-        for target in re.findall(r'Target="([^"]*comments[^"]*\.xml)"', rels):
-            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"{folder}/{target}")
-            try:
-                xml = zf.read(path).decode("utf-8", "replace")
-            except KeyError:
-                continue
-            found = re.search(r'<comment\b[^>]*\bref="A1"[^>]*>(.*?)</comment>', xml, re.S)
-            if found:
-                return html.unescape("".join(re.findall(r"<t\b[^>]*>([^<]*)</t>", found.group(1))))
-    return ""
-
-
 def _format_column(ws: Any, letter: str, column: Column) -> None:
     """The column's own number format (Text, a date, money): a cell a later patch adds takes its column's
     style, so it shows as the column means. Only for a column with a stored width: openpyxl writes a
@@ -368,7 +346,8 @@ def _ours(ws: Any) -> bool:
 
 
 _Merge = tuple[tuple[int, int], tuple[int, int]]  # ((first row, first col), (last row, last col)), 0-based
-_Wanted = list[tuple[str, Column, int]]  # (field, its column, its 0-based index in a grid row)
+_Wanted = list[tuple[str, Column, int]]
+_T = TypeVar("_T")  # (field, its column, its 0-based index in a grid row)
 
 
 # --- the backend ---------------------------------------------------------------------------------
@@ -613,15 +592,7 @@ class ExcelBackend(SheetBackend):
 
     def _open_for_change(self, *, verify_fingerprint: bool = True) -> tuple[Any, bytes]:
         """The live workbook loaded with openpyxl, after every check that must pass before a save."""
-        self._check_lock()
-        try:
-            data = _read_bytes(self.path)
-        except PermissionError:
-            raise SheetBusy(f"The workbook {self.path.name} is in use; writes wait for the next cycle") from None
-        if verify_fingerprint and self._fingerprint is not None and _fingerprint(self.path, data) != self._fingerprint:
-            raise SheetBusy(
-                f"The workbook {self.path.name} changed since it was read (someone saved it); writing next cycle"
-            )
+        data = self._bytes_for_change(verify_fingerprint=verify_fingerprint)
         self._refuse_lossy(data, self.path)
         return _load(data, self.path), data
 
@@ -708,7 +679,7 @@ class ExcelBackend(SheetBackend):
         if not writes and not appends and not tabs:
             return
         data = self._bytes_for_change()
-        parts = {sp.title: sp.part for sp in self._parts(data)}
+        parts = {sp.title: sp.part for sp in self._patched(xlsx_patch.sheets, data)}
         if any(title not in parts for title in tabs):
             self._write_new_tabs(writes, appends)
             return
@@ -726,7 +697,8 @@ class ExcelBackend(SheetBackend):
                 for values in appends]
         new = self._patched(xlsx_patch.patch, data, parts[self.worksheet], cells, rows,
                             filter_last_col=max(idx.values()))
-        foreign = [t for t in tabs if not _note_on_a1(new, parts[t]).startswith(MIRROR_MARK)]
+        foreign = [t for t in tabs
+                   if not self._patched(xlsx_patch.note_text, new, parts[t], "A1").startswith(MIRROR_MARK)]
         if foreign and not writes and not appends and len(foreign) == len(tabs):
             raise SheetLayoutError(not_ours(foreign[0]))
         for tab in tabs.values():
@@ -739,8 +711,9 @@ class ExcelBackend(SheetBackend):
             if title not in foreign:
                 del tabs[title]
 
-    def _bytes_for_change(self) -> bytes:
-        """The workbook's bytes, after every check that must pass before it is replaced."""
+    def _bytes_for_change(self, *, verify_fingerprint: bool = True) -> bytes:
+        """The workbook's bytes, after every check that must pass before it is replaced (``verify_fingerprint``:
+        it is still what the last read saw)."""
         self._check_lock()
         try:
             data = _read_bytes(self.path)
@@ -749,20 +722,14 @@ class ExcelBackend(SheetBackend):
                 from None
         except PermissionError:
             raise SheetBusy(f"The workbook {self.path.name} is in use; writes wait for the next cycle") from None
-        if self._fingerprint is not None and _fingerprint(self.path, data) != self._fingerprint:
+        if verify_fingerprint and self._fingerprint is not None and _fingerprint(self.path, data) != self._fingerprint:
             raise SheetBusy(
                 f"The workbook {self.path.name} changed since it was read (someone saved it); writing next cycle"
             )
         return data
 
-    def _parts(self, data: bytes) -> list[xlsx_patch.SheetPart]:
-        try:
-            return xlsx_patch.sheets(data)
-        except xlsx_patch.PatchError as exc:
-            raise WorkbookError(f"The workbook {self.path.name} cannot be written ({exc}); restore a backup or "
-                                f"move it away and run `ozon-sync init`") from None
-
-    def _patched(self, how: Callable[..., bytes], data: bytes, *args: Any, **kwargs: Any) -> bytes:
+    def _patched(self, how: Callable[..., _T], data: bytes, *args: Any, **kwargs: Any) -> _T:
+        """``how(data, ...)`` from xlsx_patch, its PatchError said as what to do."""
         try:
             return how(data, *args, **kwargs)
         except xlsx_patch.PatchError as exc:
@@ -1017,7 +984,7 @@ class ExcelBackend(SheetBackend):
         if not rows:
             return
         data = self._bytes_for_change()
-        parts = {sp.title: sp.part for sp in self._parts(data)}
+        parts = {sp.title: sp.part for sp in self._patched(xlsx_patch.sheets, data)}
         if self.worksheet not in parts:
             self._calamine_grid(data)  # says the tab is missing, or which tab it was renamed to
         grid = self._grid_of(data)

@@ -1212,6 +1212,18 @@ _VML_ROW = re.compile(rb"(<(\w+:|)Row>\s*)(\d+)(\s*</\2Row>)")
 _VML_ANCHOR = re.compile(rb"(<(\w+:|)Anchor>)([^<]*)(</\2Anchor>)")
 
 
+def note_text(data: bytes, part: str, ref: str) -> str:
+    """The text of the note (comment) on one cell of the tab, or "" (how a tab of ours is recognised)."""
+    pkg = _Package(data)
+    for rel in _rels(pkg, _norm_part(part)):
+        if rel.type.rsplit("/", 1)[-1] != "comments" or not pkg.has(rel.target):
+            continue
+        for c in _xml(pkg, rel.target).iter():
+            if _local(c.tag) == "comment" and c.get("ref") == ref:
+                return "".join(t.text or "" for t in c.iter() if _local(t.tag) == "t")
+    return ""
+
+
 def _shift_notes(pkg: _Package, part: str, moves: _RowMap) -> dict[str, bytes]:
     """The sheet's comments, their VML boxes and threaded comments, moved for the deleted rows."""
     changed: dict[str, bytes] = {}

@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,17 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (pending);
 """
 
-OPEN_OUTBOX = ("queued", "sending", "sent")
+class Stage(StrEnum):
+    """Where an outbox entry is: queued -> sending -> sent -> verified | failed, each step committed."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # the call is about to be made (or was made, and its answer never recorded)
+    SENT = "sent"  # Ozon accepted the call; not yet seen done
+    VERIFIED = "verified"  # Ozon shows the move done
+    FAILED = "failed"  # refused, or overtaken by Ozon; answered in the row
+
+
+OPEN_OUTBOX = (Stage.QUEUED, Stage.SENDING, Stage.SENT)
 
 
 def _iso(t: datetime) -> str:
@@ -97,7 +108,7 @@ class OutboxEntry:
     edit: str
     field: str
     params: dict[str, Any]
-    state: str
+    state: Stage
     attempts: int
     from_status: str
     from_substatus: str
@@ -362,7 +373,7 @@ class StateStore:
         ).fetchone()
         return self._entry(row)
 
-    def move(self, entry_id: int, state: str, now: datetime, *, outcome: str | None = None,
+    def move(self, entry_id: int, state: Stage, now: datetime, *, outcome: str | None = None,
              attempts: int | None = None, sent: bool = False) -> None:
         sets: list[str] = ["state=?", "updated_at=?"]
         args: list[object] = [state, _iso(now)]
@@ -391,8 +402,8 @@ class StateStore:
     def _entry(r: Iterable[Any]) -> OutboxEntry:
         (i, acc, num, action, target, edit, field, params, state, attempts, fs, fss, typed, created, updated,
          sent, outcome) = r
-        return OutboxEntry(i, acc, num, action, target, edit, field, json.loads(params), state, attempts, fs, fss,
-                           typed, datetime.fromisoformat(created), datetime.fromisoformat(updated),
+        return OutboxEntry(i, acc, num, action, target, edit, field, json.loads(params), Stage(state), attempts, fs,
+                           fss, typed, datetime.fromisoformat(created), datetime.fromisoformat(updated),
                            parse_iso(sent), outcome)
 
     # --- audit and cycles ---------------------------------------------------------------------

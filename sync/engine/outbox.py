@@ -1,0 +1,254 @@
+"""The outbox: the only place Ozon is written. Each entry moves queued -> sending -> sent -> verified | failed,
+every step committed before the next, so a crash anywhere neither loses an edit nor sends it twice.
+
+Exactly once: an entry is keyed by (account, posting, action, target, edit). An entry found in
+``sending`` or ``sent`` is not sent again while Ozon shows the move in progress or done; only after
+``settle_seconds`` with the posting unchanged (the call evidently never landed).
+
+A run returns what the cycle shows in the rows (``OutboxRun``): the note of each posting it answered or
+is waiting on, and the cells to keep as typed (or to give back to Ozon's value, once answered).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sync.engine.known import Known
+from sync.engine.notes import Notes
+from sync.engine.plan import Intent, target_label
+from sync.engine.rows import edit_id, ozon_values
+from sync.engine.state import OutboxEntry, Stage, StateStore
+from sync.engine.types import EngineOptions, Key, OzonPort
+from sync.errors import OzonAuthError, OzonRefused, OzonUnavailable
+from sync.mapping import Move, StatusMap
+from sync.model import Action, Posting
+
+log = logging.getLogger("sync.engine")
+
+# Within one posting, entries run in this order: pack before the tracking number, the tracking
+# number before "delivering" (tracking-number/set, then delivering).
+PRIORITY = {
+    Action.CANCEL: 0, Action.SHIP: 1, Action.AWAITING_DELIVERY: 1, Action.SET_TRACK: 2,
+    Action.DELIVERING: 3, Action.LAST_MILE: 4, Action.DELIVERED: 5,
+}
+
+
+@dataclass
+class OutboxRun:
+    """What one run of the outbox did, for the rows and the report."""
+
+    notes: dict[Key, str] = field(default_factory=dict)  # the posting's note now
+    fallback_notes: dict[Key, str] = field(default_factory=dict)  # its note unless it has another this cycle
+    cells: dict[tuple[Key, str], str | None] = field(default_factory=dict)  # kept as typed, or None: Ozon's again
+    calls: int = 0
+    verified: int = 0
+    waiting: int = 0
+    refused: int = 0
+
+
+class Outbox:
+    def __init__(self, ozons: Mapping[str, OzonPort], state: StateStore, known: Known, statuses: StatusMap,
+                 notes: Notes, options: EngineOptions, sleep: Callable[[float], None]):
+        self.ozons = ozons
+        self.state = state
+        self.known = known
+        self.statuses = statuses
+        self.notes = notes
+        self.opt = options
+        self.sleep = sleep
+
+    def enqueue(self, intent: Intent, now: datetime) -> OutboxEntry:
+        """Commit the intent as a queued entry; the same edit again returns the entry it already has."""
+        e = intent.edit
+        return self.state.enqueue(
+            account=intent.key[0], number=intent.key[1], action=intent.action.value, target=intent.target,
+            edit=edit_id(e.field, e.base, e.typed, e.version), field=e.field, params=dict(intent.params),
+            from_status=intent.from_status, from_substatus=intent.from_substatus, typed=e.typed, now=now,
+        )
+
+    def run(self, now: datetime, failed: Mapping[str, str],
+            account_down: Callable[[str, Exception, str], None]) -> OutboxRun:
+        """Move every open entry of this sheet's postings as far as it goes now. ``account_down(account, exc,
+        what)`` is told when an account fails (Ozon down, key refused): it records the failure in ``failed``
+        (account -> note kind), which the run reads for that account's next entries, or raises."""
+        out = _Run(OutboxRun(), now)
+        entries = sorted(self.state.open_entries(), key=lambda e: (e.key, PRIORITY[Action(e.action)], e.id))
+        waiting: set[Key] = set()
+        for entry in entries:
+            if not self.known.mine(entry.key):
+                continue  # another sheet's posting: its engine runs the entry
+            kept = (entry.key, entry.field)
+            if entry.key in waiting or entry.account not in self.ozons:
+                out.run.cells[kept] = entry.typed  # an account no longer configured: kept
+                continue
+            if entry.account in failed:
+                out.run.cells[kept] = entry.typed
+                out.run.fallback_notes.setdefault(entry.key, self._failed_note(now, failed, entry.account))
+                continue
+            try:
+                done = self._advance(out, entry)
+            except (OzonUnavailable, OzonAuthError) as exc:
+                account_down(entry.account, exc, "Outbox paused")
+                out.run.cells[kept] = entry.typed
+                out.run.fallback_notes.setdefault(entry.key, self._failed_note(now, failed, entry.account))
+                continue
+            if not done:
+                waiting.add(entry.key)
+                out.run.cells[kept] = entry.typed
+        return out.run
+
+    def _failed_note(self, now: datetime, failed: Mapping[str, str], acc: str) -> str:
+        return self.notes.stamp(now, failed.get(acc, "unavailable"), account=acc)
+
+    # --- the state machine --------------------------------------------------------------------------
+
+    def _advance(self, out: _Run, entry: OutboxEntry) -> bool:
+        """Move one entry as far as it goes now; True when it reached verified or failed."""
+        p = self._fresh(out.now, entry.key)
+        if self._reached(entry, p):
+            return self._verified(out, entry)
+        if entry.state in (Stage.SENDING, Stage.SENT):
+            if "ship_async_in_process" in p.available_actions:
+                return self._waiting(out, entry)
+            if entry.action == Action.SHIP and p.substatus == "ship_failed":
+                return self._retry_ship(out, entry, p)
+            if p.status != entry.from_status and entry.action != Action.SET_TRACK:
+                return self._ozon_moved(out, entry, p)
+            since = entry.sent_at or entry.updated_at
+            if (out.now - since).total_seconds() < self.opt.settle_seconds:
+                return self._waiting(out, entry)
+            log.info("%s: no trace of the earlier %s call after %ss; sending again", entry.number, entry.action,
+                     int(self.opt.settle_seconds))
+        elif p.status != entry.from_status and entry.action != Action.SET_TRACK:
+            return self._ozon_moved(out, entry, p)
+        return self._send(out, entry, p)
+
+    def _send(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool:
+        n = self.notes
+        if not p.allows(entry.action):
+            note = n.stamp(out.now, "not_allowed", typed=entry.typed, current=self.statuses.label_for(p),
+                           choices=n.choices(self.statuses.targets_from(p)))
+            return self._finish(out, entry, Stage.FAILED, note)
+        self.state.move(entry.id, Stage.SENDING, out.now, attempts=entry.attempts + 1)
+        out.run.calls += 1
+        try:
+            self._call(entry, p)
+        except OzonRefused as exc:
+            if self._reached(entry, self._fresh(out.now, entry.key)):
+                return self._verified(out, entry)
+            note = n.stamp(out.now, "refused", typed=entry.typed, reason=n.ozon_reason(exc.code, exc.message))
+            return self._finish(out, entry, Stage.FAILED, note)
+        self.state.move(entry.id, Stage.SENT, out.now, sent=True)
+        self.state.audit(entry.account, entry.number, f"{entry.action}:sent", entry.typed, out.now)
+        return self._verify(out, self.state.entry(entry.id))
+
+    def _verify(self, out: _Run, entry: OutboxEntry) -> bool:
+        waited = 0.0
+        while True:
+            p = self._fresh(out.now, entry.key)
+            if self._reached(entry, p):
+                return self._verified(out, entry)
+            if entry.action == Action.SHIP and p.substatus == "ship_failed":
+                return self._retry_ship(out, entry, p)
+            if waited >= self.opt.verify_wait:
+                return self._waiting(out, entry)
+            self.sleep(self.opt.verify_poll)
+            waited += self.opt.verify_poll
+
+    def _retry_ship(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool:
+        limit = self.opt.ship_retries + 1
+        if entry.attempts >= limit:
+            return self._finish(out, entry, Stage.FAILED, self.notes.stamp(out.now, "ship_failed", limit=limit))
+        log.info("%s: Ozon reports ship_failed; trying again (%d of %d)", entry.number, entry.attempts + 1, limit)
+        return self._send(out, entry, p)
+
+    def _ozon_moved(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool:
+        kind = "ozon_cancelled" if p.status == "cancelled" else "ozon_moved"
+        note = self.notes.stamp(out.now, kind, typed=entry.typed, current=self.statuses.label_for(p),
+                                time=self.notes.clock(self.known.since.get(p.key, out.now)),
+                                initiator=p.cancellation_initiator or "Ozon")
+        return self._finish(out, entry, Stage.FAILED, note)
+
+    def _waiting(self, out: _Run, entry: OutboxEntry) -> bool:
+        out.run.waiting += 1
+        out.run.notes[entry.key] = self.notes.stamp(out.now, "sent", label=self._label(entry))
+        return False
+
+    def _verified(self, out: _Run, entry: OutboxEntry) -> bool:
+        kind = "track_verified" if entry.action == Action.SET_TRACK else "verified"
+        return self._finish(out, entry, Stage.VERIFIED,
+                            self.notes.stamp(out.now, kind, label=self._label(entry), track=entry.target))
+
+    def _finish(self, out: _Run, entry: OutboxEntry, stage: Stage, note: str) -> bool:
+        """Answer the entry: committed with its note, which the row keeps even if this cycle's sheet write is
+        deferred. Its cells show Ozon's values again (the target when verified, the old state when refused)."""
+        if stage is Stage.VERIFIED:
+            self._rebase(entry)
+        self.state.move(entry.id, stage, out.now, outcome=note)
+        self.state.audit(entry.account, entry.number, f"{entry.action}:{stage}", note, out.now)
+        self.state.set_row(*entry.key, note=note)
+        out.run.notes[entry.key] = note
+        out.run.cells[(entry.key, entry.field)] = None
+        if entry.action == Action.CANCEL:
+            out.run.cells[(entry.key, "cancel_reason")] = None
+        if stage is Stage.VERIFIED:
+            out.run.verified += 1
+        else:
+            out.run.refused += 1
+        log.info("%s: %s", entry.number, note)
+        return True
+
+    def _rebase(self, entry: OutboxEntry) -> None:
+        """A verified push is the base of the cells it answers: the move was ours, not Ozon's, so an edit
+        typed before the sheet shows it (writes deferred, or a crash before the write) is still an edit.
+        Committed before the entry is marked verified: a crash between the two verifies it again."""
+        shown = ozon_values(self.known.posting(entry.key), self.statuses, self.opt.tz, None, False)
+        fields = [entry.field, "cancel_reason"] if entry.action == Action.CANCEL else [entry.field]
+        for fld in fields:
+            self.state.set_cell(*entry.key, fld, shown.get(fld, ""), bump=False)
+
+    # --- Ozon -----------------------------------------------------------------------------------------
+
+    def _fresh(self, now: datetime, key: Key) -> Posting:
+        p = self.known.complete(self.ozons[key[0]].get_posting(key[1]))
+        self.known.remember(p, now)
+        return p
+
+    def _move_for(self, entry: OutboxEntry) -> Move | None:
+        return next((m for m in self.statuses.moves if m.action.value == entry.action and m.to == entry.target), None)
+
+    def _reached(self, entry: OutboxEntry, p: Posting) -> bool:
+        if entry.action == Action.SET_TRACK:
+            return p.tracking_number.strip() == entry.target
+        move = self._move_for(entry)
+        return move is not None and move.reached(p.status, p.substatus)
+
+    def _label(self, entry: OutboxEntry) -> str:
+        return target_label(self.statuses, Action(entry.action), entry.target)
+
+    def _call(self, entry: OutboxEntry, p: Posting) -> None:
+        action, num, ozon = Action(entry.action), entry.number, self.ozons[entry.account]
+        if action is Action.SHIP:
+            ozon.ship(p)
+        elif action is Action.AWAITING_DELIVERY:
+            ozon.awaiting_delivery(num)
+        elif action is Action.DELIVERING:
+            ozon.set_delivering(num)
+        elif action is Action.LAST_MILE:
+            ozon.set_last_mile(num)
+        elif action is Action.DELIVERED:
+            ozon.set_delivered(num)
+        elif action is Action.CANCEL:
+            ozon.cancel(num, int(entry.params["reason_id"]), str(entry.params.get("message", "")))
+        elif action is Action.SET_TRACK:
+            ozon.set_tracking_number(num, entry.target)
+        log.info("%s: called Ozon %s (%s)", num, action.value, entry.typed)
+
+
+@dataclass
+class _Run:
+    run: OutboxRun
+    now: datetime

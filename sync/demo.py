@@ -1,7 +1,7 @@
 """`ozon-sync demo`: the whole loop offline — the bundled Ozon emulator and a real Excel workbook
 (or, with ``--backend google``, the bundled Google Sheets emulator driven by gspread).
 
-It seeds postings, applies scripted staff edits covering every row of DESIGN §3 plus a refusal, an
+It seeds postings, applies scripted staff edits covering every status move the sheet offers plus a refusal, an
 unknown status and an Ozon-side cancel, runs cycles until every push is verified, and prints what
 happened. ``--serve`` then keeps the daemon running so a person can edit the workbook themselves.
 """

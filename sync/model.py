@@ -40,26 +40,6 @@ class Action(StrEnum):
     SET_TRACK = "set_track_number"
 
 
-class Status(StrEnum):
-    """Ozon FBS/rFBS posting statuses (``status`` field)."""
-
-    AWAITING_VERIFICATION = "awaiting_verification"
-    ACCEPTANCE_IN_PROGRESS = "acceptance_in_progress"
-    AWAITING_APPROVE = "awaiting_approve"
-    AWAITING_PACKAGING = "awaiting_packaging"
-    AWAITING_REGISTRATION = "awaiting_registration"
-    AWAITING_DELIVER = "awaiting_deliver"
-    ARBITRATION = "arbitration"
-    CLIENT_ARBITRATION = "client_arbitration"
-    DELIVERING = "delivering"
-    DRIVER_PICKUP = "driver_pickup"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-    CANCELLED_FROM_SPLIT_PENDING = "cancelled_from_split_pending"
-    NOT_ACCEPTED = "not_accepted"
-    SENT_BY_SELLER = "sent_by_seller"
-
-
 FINISHED_STATUSES = frozenset({"delivered", "cancelled", "cancelled_from_split_pending"})
 
 DEFAULT_ACCOUNT = "main"

@@ -16,7 +16,7 @@ from sync.cli import main
 def test_demo_runs_the_whole_loop(tmp_path: Path, backend: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--dir", str(tmp_path), "--backend", backend]) == 0
     out = capsys.readouterr().out
-    assert out.count("Готово") == 7  # the seven moves of DESIGN §3
+    assert out.count("Готово") == 7  # the seven status moves the sheet offers
     assert "Ozon отказал" in out and "Не понял статус «Упаковано»" in out and "Ozon отменил отправление" in out
     assert "8 accepted, 1 refused, 0 duplicates" in out
     log = [json.loads(line) for line in (tmp_path / "ozon-writes.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -83,7 +83,7 @@ def loop(request: pytest.FixtureRequest, tmp_path: Path, emulator: OzonEmulator)
         lp.app.close()
 
 
-# --- every row of DESIGN §3, success ---------------------------------------------------------------
+# --- every status move the sheet offers, success ------------------------------------------------
 
 
 @pytest.mark.parametrize(

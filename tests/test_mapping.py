@@ -97,9 +97,12 @@ def test_bad_reason_is_none(ru) -> None:  # type: ignore[no-untyped-def]
 
 @given(st.text(max_size=30))
 def test_parsing_any_text_never_raises(text: str) -> None:
+    """Whatever is typed, parsing answers a label (whose own text parses back to it) or None."""
     statuses = load_statuses()
-    statuses.parse(text)
-    statuses.parse_reason(text)
+    lab = statuses.parse(text)
+    assert lab is None or statuses.parse(lab.label) == lab
+    reason = statuses.parse_reason(text)
+    assert reason is None or reason.id > 0
 
 
 def test_mapping_problems_are_all_reported(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Buyer privacy (DESIGN §7): buyer data off by default; when on, only for open rFBS postings, fetched
+"""Buyer privacy: buyer data off by default; when on, only for open rFBS postings, fetched
 from /v3/posting/fbs/get, erased after the posting finishes; phones and the Api-Key never in a log;
 the state file and its journals private.
 

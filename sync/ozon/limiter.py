@@ -1,7 +1,7 @@
 """A client-side request rate limit, so we stay under Ozon's per-Client-Id quota.
 
-Ozon allows 50 requests per second per Client-Id, shared with every other tool the seller runs
-(reference/ozon-api.md §2.4); we default to 20. Clients of one Client-Id must share one
+Ozon allows 50 requests per second per Client-Id, shared with every other tool the seller runs;
+we default to 20. Clients of one Client-Id must share one
 ``RateLimiter`` (several accounts each get their own).
 """
 

@@ -7,7 +7,7 @@ How it stays out of people's way:
 * writes never happen while Excel (``~$orders.xlsx``) or LibreOffice (``.~lock.orders.xlsx#``)
   has the file open, nor when the file changed since our last read: the engine re-reads next cycle;
 * a write patches the live tab's XML and copies every other part of the workbook unchanged
-  (sync.backends.xlsx_patch): pictures, charts, pivot tables, macros, the staff's own tabs and whatever
+  (sync.backends.xlsx): pictures, charts, pivot tables, macros, the staff's own tabs and whatever
   LibreOffice adds stay, and a write costs a fraction of an openpyxl load and save; our read-only tabs
   get their rows replaced the same way;
 * the new file goes to a temporary file in the same folder, with the original's mode and owner, that
@@ -49,7 +49,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from sync.backends import xlsx_patch
+from sync.backends import xlsx
 from sync.backends.base import (
     MIRROR_MARK,
     OZON_SHADE,
@@ -679,7 +679,7 @@ class ExcelBackend(SheetBackend):
         if not writes and not appends and not tabs:
             return
         data = self._bytes_for_change()
-        parts = {sp.title: sp.part for sp in self._patched(xlsx_patch.sheets, data)}
+        parts = {sp.title: sp.part for sp in self._patched(xlsx.sheets, data)}
         if any(title not in parts for title in tabs):
             self._write_new_tabs(writes, appends)
             return
@@ -695,17 +695,17 @@ class ExcelBackend(SheetBackend):
         rows = [{idx[f]: col.typed(_clean_text(text, limit)) for f, text in values.items()
                  if (col := self.columns.get(f)) is not None and col.owner is not Owner.STAFF and f in idx}
                 for values in appends]
-        new = self._patched(xlsx_patch.patch, data, parts[self.worksheet], cells, rows,
+        new = self._patched(xlsx.patch, data, parts[self.worksheet], cells, rows,
                             filter_last_col=max(idx.values()))
         foreign = [t for t in tabs
-                   if not self._patched(xlsx_patch.note_text, new, parts[t], "A1").startswith(MIRROR_MARK)]
+                   if not self._patched(xlsx.note_text, new, parts[t], "A1").startswith(MIRROR_MARK)]
         if foreign and not writes and not appends and len(foreign) == len(tabs):
             raise SheetLayoutError(not_ours(foreign[0]))
         for tab in tabs.values():
             if tab.title not in foreign:
                 typed = [[c.header for c in tab.columns.columns]] + [
                     [c.typed(_clean_text(r.get(c.field, ""), limit)) for c in tab.columns.columns] for r in tab.rows]
-                new = self._patched(xlsx_patch.replace_sheet_rows, new, parts[tab.title], typed)
+                new = self._patched(xlsx.replace_sheet_rows, new, parts[tab.title], typed)
         self._replace(new, self.path, data)
         for title in list(tabs):
             if title not in foreign:
@@ -729,10 +729,10 @@ class ExcelBackend(SheetBackend):
         return data
 
     def _patched(self, how: Callable[..., _T], data: bytes, *args: Any, **kwargs: Any) -> _T:
-        """``how(data, ...)`` from xlsx_patch, its PatchError said as what to do."""
+        """``how(data, ...)`` from sync.backends.xlsx, its PatchError said as what to do."""
         try:
             return how(data, *args, **kwargs)
-        except xlsx_patch.PatchError as exc:
+        except xlsx.PatchError as exc:
             raise WorkbookError(f"The workbook {self.path.name} cannot be written ({exc}); restore a backup or "
                                 f"move it away and run `ozon-sync init`") from None
 
@@ -984,7 +984,7 @@ class ExcelBackend(SheetBackend):
         if not rows:
             return
         data = self._bytes_for_change()
-        parts = {sp.title: sp.part for sp in self._patched(xlsx_patch.sheets, data)}
+        parts = {sp.title: sp.part for sp in self._patched(xlsx.sheets, data)}
         if self.worksheet not in parts:
             self._calamine_grid(data)  # says the tab is missing, or which tab it was renamed to
         grid = self._grid_of(data)
@@ -1006,7 +1006,7 @@ class ExcelBackend(SheetBackend):
         aws = awb[self.worksheet] if self.worksheet in awb.sheetnames else awb.create_sheet(self.worksheet)
         self._copy_rows(grid, aws, wanted)
         self._save(awb, target, archive_loaded)
-        self._replace(self._patched(xlsx_patch.delete_rows, data, parts[self.worksheet], wanted), self.path, data)
+        self._replace(self._patched(xlsx.delete_rows, data, parts[self.worksheet], wanted), self.path, data)
 
     def _copy_rows(self, grid: list[list[Any]], aws: Any, rows: list[int]) -> None:
         """Append whole rows (values as read) to the archive sheet, matching columns by header text (adding

@@ -1,4 +1,4 @@
-"""sync.backends.xlsx_patch on real workbooks: made by openpyxl, xlsxwriter, by hand, and saved by LibreOffice."""
+"""sync.backends.xlsx on real workbooks: made by openpyxl, xlsxwriter, by hand, and saved by LibreOffice."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from sync.backends.xlsx_patch import (
+from sync.backends.xlsx import (
     PatchError,
     SheetPart,
     delete_rows,

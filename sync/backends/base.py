@@ -32,6 +32,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sync.mapping import ColumnMap
@@ -157,6 +158,8 @@ class SheetBackend(ABC):
     columns: ColumnMap
     name: str = "sheet"  # the kind of backend, for logs: memory, excel, google
     worksheet: str = "Заказы"  # the tab people see, named in messages
+    max_cell_chars: int = 50000  # the longest text a cell holds; longer texts are cut (Excel: 32767)
+    path: Path | None = None  # the file the spreadsheet is (Excel's workbook); None when it is not a local file
 
     @abstractmethod
     def ensure_layout(self, layout: Layout) -> None:
@@ -224,6 +227,11 @@ class SheetBackend(ABC):
     def lock_holder(self) -> str | None:
         """Who has the spreadsheet open in a way that defers our writes (Excel lock files), or None."""
         return None
+
+    def conflict_copies(self) -> list[str]:
+        """Names of the copies a sync client (OneDrive, Dropbox...) made beside the spreadsheet when two people
+        saved at once: their edits are not in the live one. Empty for a backend without files."""
+        return []
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release resources (HTTP sessions). Safe to call twice."""

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.mapping import ColumnMap
-from sync.model import CellWrite, SheetRow
+from sync.model import CellWrite, Owner, SheetRow
 
 # One fill colour per status label id (statuses.yaml), used for conditional formatting.
 STATUS_COLOURS: dict[str, str] = {
@@ -67,7 +67,7 @@ def renamed_tab(worksheet: str, tabs: Iterable[tuple[str, Sequence[Any]]], colum
     key column and every column staff and ozon-sync both edit), i.e. the live tab a person renamed. Nothing
     is created or written meanwhile, so the edits and comments typed there are not stranded; None when no
     other tab looks like ours. ``tabs``: (title, header row) of the other tabs; ``skip``: archive tabs."""
-    needed = {columns.key.field, *(c.field for c in columns.columns if c.owner == "both")}
+    needed = {columns.key.field, *(c.field for c in columns.columns if c.owner is Owner.BOTH)}
     found = [title for title, header in tabs
              if title != worksheet and not skip(title) and needed <= set(header_index(header, columns))]
     if not found:

@@ -89,7 +89,7 @@ class Engine:
         self.outbox = Outbox(self.ozons, state, self.known, statuses, notes, self.opt, sleep or (lambda s: None))
         self.puller = Puller(state, self.known, self.opt, progress)
         self.writer = WritePlanner(columns, statuses, notes, self.opt, tuple(self.ozons),
-                                   int(getattr(backend, "max_cell_chars", 50000)), tuple(self.both))
+                                   backend.max_cell_chars, tuple(self.both))
         self.owner_of = owner_of
         # Rows found settled at the end of the last cycle -> their signature (writes.signature): the row's
         # cells and the posting as Ozon showed it. A row whose signature is the same next cycle needs nothing.

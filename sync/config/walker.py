@@ -171,16 +171,17 @@ class Walker:
                              f"`key: value` lines), got {show(raw)}")
         return None
 
+    def missing(self, at: str, why: str) -> Any:
+        self.problem(at, f"is required ({why})" if why else "is required")
+        return INVALID
+
     def take(self, data: Mapping[Any, Any], name: str, at: str, check: Check, required: bool, why: str = "") -> Any:
         """One key's value: None when absent (reported when required), INVALID when wrong."""
         raw = data.get(name)
         if raw is INVALID or (isinstance(raw, dict) and any(v is INVALID for v in raw.values())):
             return INVALID  # its ${VAR} problem is already recorded
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if required:
-                self.problem(at, f"is required ({why})" if why else "is required")
-                return INVALID
-            return None
+            return self.missing(at, why) if required else None
         try:
             return check(raw, self.place(at))
         except Bad as bad:
@@ -189,56 +190,58 @@ class Walker:
 
     # --- sections ----------------------------------------------------------------------------------
 
-    def section(self, cls: Callable[..., T], raw: Any, at: str, **how: Any) -> T | Any:
+    def section(self, cls: Callable[..., T], raw: Any, at: str, *,
+                overrides: Mapping[str, Key] | None = None) -> T | Any:
         """A section from its mapping (an absent one as an empty mapping); INVALID when it is wrong."""
         data = {} if raw is None else self.mapping(raw, at)
         if data is None:
             return INVALID
-        return self.build(cls, self.values(cls, data, at, **how))
+        return self.build(cls, self.values(cls, data, at, overrides=overrides))
 
     def values(self, cls: Any, data: Mapping[Any, Any], at: str, *,
                readers: Mapping[str, Callable[[dict[str, Any]], Any]] | None = None,
                overrides: Mapping[str, Key] | None = None) -> dict[str, Any]:
         """Each field's value read from ``data`` (None: absent, INVALID: wrong), then the section's rule.
-        ``readers`` read the fields they name instead, given the values read before them."""
+        ``overrides`` declare fields anew; ``readers`` read the fields they name, given the values before."""
         readers = readers or {}
         declared = [(f, (overrides or {}).get(f.name) or key_of(f)) for f in fields(cls)]
         declared = [(f, k) for f, k in declared if not k.internal]
         self.unknown_keys(data, list(dict.fromkeys(k.group or k.file_name(f) for f, k in declared)), at)
-        declared = [(f, k) for f, k in declared if f.name in readers or k.items is None]
-        groups: dict[str, Mapping[Any, Any] | None] = {}
-        for name in dict.fromkeys(k.group for _, k in declared if k.group):
-            raw = data.get(name)
-            groups[name] = {} if raw is None else self.mapping(raw, join(at, name))
-            if groups[name] is not None:
-                self.unknown_keys(groups[name] or {}, [k.file_name(f) for f, k in declared if k.group == name],
-                                  join(at, name))
+        groups = {name: self._group(data.get(name), join(at, name), [k.file_name(f) for f, k in declared
+                                                                     if k.group == name])
+                  for name in dict.fromkeys(k.group for _, k in declared if k.group)}
         values: dict[str, Any] = {}
         for f, k in declared:
-            prefix = join(at, k.group) if k.group else at
-            source = groups[k.group] if k.group else data
-            where = join(prefix, k.file_name(f))
             if f.name in readers:
                 values[f.name] = readers[f.name](values)
-            elif source is None:
-                values[f.name] = INVALID
-            elif k.section is not None:
-                raw = source.get(k.file_name(f))
-                if raw is None and (f.default is not MISSING or f.default_factory is not MISSING):
-                    values[f.name] = None
-                elif raw is None and k.required:
-                    self.problem(where, f"is required ({k.help})" if k.help else "is required")
-                    values[f.name] = INVALID
-                else:
-                    values[f.name] = self.section(k.section, raw, where)
-            else:
-                assert k.check is not None, f"{cls.__name__}.{f.name} has no check"
-                required = k.required(values, self.place(where)) if callable(k.required) else k.required
-                values[f.name] = self.take(source, k.file_name(f), where, k.check, required, k.help)
+            elif k.items is None:  # a list of sections is read by the caller
+                source = groups[k.group] if k.group else data
+                where = join(join(at, k.group) if k.group else at, k.file_name(f))
+                values[f.name] = INVALID if source is None else self._read(f, k, source, where, values)
         check_across = RULES.get(cls)
         if check_across is not None:
             check_across(values, at, self)
         return values
+
+    def _group(self, raw: Any, at: str, known: list[str]) -> Mapping[Any, Any] | None:
+        """A mapping of some of a section's keys (a view's ``filter:``); None (reported) when not a mapping."""
+        data = {} if raw is None else self.mapping(raw, at)
+        if data is not None:
+            self.unknown_keys(data, known, at)
+        return data
+
+    def _read(self, f: dataclasses.Field[Any], k: Key, source: Mapping[Any, Any], at: str,
+              before: Mapping[str, Any]) -> Any:
+        raw = source.get(k.file_name(f))
+        if k.section is None:
+            assert k.check is not None, f"{f.name} has neither a check nor a section"
+            required = k.required(before, self.place(at)) if callable(k.required) else k.required
+            return self.take(source, k.file_name(f), at, k.check, required, k.help)
+        if raw is None and (f.default is not MISSING or f.default_factory is not MISSING):
+            return None
+        if raw is None and k.required:
+            return self.missing(at, k.help)
+        return self.section(k.section, raw, at)
 
     @staticmethod
     def build(cls: Callable[..., T], values: Mapping[str, Any]) -> T | Any:

@@ -32,13 +32,15 @@ class OzonConfig:
     api_key: str = key(c.api_key, "the Api-Key from Ozon Seller → Settings → Seller API; "
                                   'write it as "${OZON_API_KEY}" and set that variable', required=True)
     base_url: str = key(c.url, "normally https://api-seller.ozon.ru", required=True)
-    account: str = key(c.account, "the id carried in state keys", default="main")
-    schemes: tuple[str, ...] = key(c.schemes, "the schemes to sync", default=("fbs", "rfbs"))
-    lookback_days: int = key(c.integer(minimum=1), "how far back postings are listed", default=30)
+    account: str = key(c.account, "a short name for the account, stored with every posting", default="main")
+    schemes: tuple[str, ...] = key(c.schemes, "fbs and rfbs go into the orders tab; fbo into a read-only tab",
+                                   default=("fbs", "rfbs"))
+    lookback_days: int = key(c.integer(minimum=1), "on the first run, fetch postings from this many days back",
+                             default=30)
     rps: float = key(c.rps, "our request budget per Client-Id (Ozon allows 50, shared with the seller's "
                             "other tools)", default=20.0)
-    timeout: float = key(c.duration(minimum=0, strict=True), "seconds to wait for one answer", default=15.0)
-    full_every: float = key(c.duration(minimum=0), "seconds between full scans of the unfulfilled list",
+    timeout: float = key(c.duration(minimum=0, strict=True), "seconds to wait for one answer from Ozon", default=15.0)
+    full_every: float = key(c.duration(minimum=0), "seconds between full re-reads of the unfulfilled postings",
                             default=300.0)
     returns: bool = key(c.boolean, "mirror returns (FBS and FBO) into their own read-only tab", default=False)
     mirror_every: float = key(c.duration(minimum=MIN_EVERY), "seconds between refreshes of the read-only FBO / "
@@ -70,7 +72,8 @@ class SpreadsheetConfig:
                            default=10.0)
     protect: bool = key(c.boolean, "sheet protection (blocks sorting and deleting rows)", default=False)
     editors: tuple[str, ...] = key(c.editors, "Google: who may edit the protected ranges", default=())
-    archive_after_days: int = key(c.integer(minimum=1), "days a finished posting stays before it is archived",
+    archive_after_days: int = key(c.integer(minimum=1),
+                                  "delivered and cancelled postings older than this move to the archive",
                                   default=14)
     timeout: float = key(c.duration(minimum=0, strict=True), "Google: seconds to wait for one answer from the "
                                                              "Sheets API", default=30.0)
@@ -146,33 +149,38 @@ def fold_name(text: str) -> str:
 
 @dataclass(frozen=True)
 class SyncOptions:
-    hold_minutes: float = key(c.minutes, "minutes a staff edit waits before it is pushed to Ozon", default=10.0)
-    ship_retries: int = key(c.integer(minimum=0), "more tries of a refused shipment", default=2)
-    settle_seconds: float = key(c.duration(minimum=0), "seconds Ozon gets to settle a change", default=120.0)
-    verify_wait: float = key(c.duration(minimum=0), "seconds before a push is read back", default=5.0)
+    hold_minutes: float = key(c.minutes, "minutes a status waits for its cancel reason or tracking number",
+                              default=10.0)
+    ship_retries: int = key(c.integer(minimum=0), "how many times a failed ship is retried", default=2)
+    settle_seconds: float = key(c.duration(minimum=0), "seconds before a push whose result is unknown is sent again",
+                                default=120.0)
+    verify_wait: float = key(c.duration(minimum=0), "seconds after a push before the posting is read again to confirm",
+                             default=5.0)
 
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    every: float = key(c.duration(minimum=MIN_EVERY), "seconds between daemon cycles", default=30.0)
+    every: float = key(c.duration(minimum=MIN_EVERY), "seconds between the daemon's cycles", default=30.0)
 
 
 @dataclass(frozen=True)
 class PrivacyConfig:
-    customer_data: bool = key(c.boolean, "show the buyer's name, phone and address", default=False)
-    purge_after_days: int = key(c.integer(minimum=0), "days buyer data is kept", default=7)
+    customer_data: bool = key(c.boolean, "show buyer name, phone and address while they are needed to deliver",
+                              default=False)
+    purge_after_days: int = key(c.integer(minimum=0), "days the state file keeps them after the posting is finished",
+                                default=7)
 
 
 @dataclass(frozen=True)
 class LoggingConfig:
     level: str = key(c.choice(c.LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING, ERROR or CRITICAL", default="INFO")
-    file: Path | None = key(c.path, "a log file; none = the console only", default=None)
+    file: Path | None = key(c.path, "also write the log to this file; none = the console only", default=None)
 
 
 @dataclass(frozen=True)
 class WebhookConfig:
     url: str = key(c.url, "the address alerts are POSTed to as JSON", required=True)
-    timeout: float = key(c.duration(minimum=0, strict=True), "seconds to wait for an answer", default=10.0)
+    timeout: float = key(c.duration(minimum=0, strict=True), "seconds to wait for an answer, per request", default=10.0)
     retries: int = key(c.integer(minimum=0), "more tries after the first, on a dropped connection, a timeout, "
                                              "429 or 5xx", default=2)
     headers: tuple[tuple[str, str], ...] = key(c.headers, 'e.g. Authorization: "Bearer ${TOKEN}"', default=())
@@ -190,7 +198,7 @@ class EmailConfig:
     to: tuple[str, ...] = key(c.addresses, "a list of addresses to send alerts to", required=True)
     port: int = key(c.port, "the SMTP port; none = the usual one for `security`", default=587)
     security: str = key(c.choice(c.ALERT_SECURITY, lower=True), "starttls, ssl or none", default="starttls")
-    username: str | None = key(c.text, "the SMTP login", default=None)
+    username: str | None = key(c.text, "the SMTP login; none when the server needs no login", default=None)
     password: str | None = key(c.secret, "the SMTP password", default=None)
     timeout: float = key(c.duration(minimum=0, strict=True), "seconds to wait for the server", default=10.0)
 
@@ -211,7 +219,7 @@ def _email_rules(values: dict[str, Any], at: str, w: Walker) -> None:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    enabled: bool = key(c.boolean, "send alerts at all", default=True)
+    enabled: bool = key(c.boolean, "false turns every alert off", default=True)
     unpacked_hours: float = key(c.hours, "alert when a posting is still awaiting packaging this close to its "
                                          "deadline", default=4.0)
     key_expiry_days: int = key(c.integer(minimum=0), "alert when the Api-Key expires within this many days",
@@ -247,7 +255,8 @@ class Config:
     statuses: Path | None = key(c.existing_file, "the statuses file; none = the packaged default", default=None)
     language: str | None = key(c.choice(c.LANGUAGES, lower=True), "ru or en; none = the mapping's language",
                                default=None)
-    timezone: str = key(c.timezone, "the shop's time zone", default="Europe/Moscow")
+    timezone: str = key(c.timezone, "the time zone of dates and times in the sheet and in reports",
+                        default="Europe/Moscow")
     schedule: ScheduleConfig = key(section=ScheduleConfig, factory=ScheduleConfig)
     privacy: PrivacyConfig = key(section=PrivacyConfig, factory=PrivacyConfig)
     sync: SyncOptions = key(section=SyncOptions, factory=SyncOptions)

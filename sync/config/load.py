@@ -87,7 +87,8 @@ def _config(w: Walker, data: dict[str, Any], source: Path | None) -> Config | No
     given = data.get("accounts")
 
     def ozon(values: dict[str, Any]) -> OzonConfig | None:
-        """``ozon:`` (one account) or ``accounts:`` (several); None when they are wrong."""
+        """``ozon:`` (one account) or ``accounts:`` (several), kept in ``values["accounts"]``; the first
+        account, or None when it is wrong."""
         read: list[Any] = []
         if given is not None and data.get("ozon") is not None:
             w.problem("accounts", "give either `ozon:` (one account) or `accounts:` (a list of accounts, "
@@ -101,12 +102,11 @@ def _config(w: Walker, data: dict[str, Any], source: Path | None) -> Config | No
 
     def views(values: dict[str, Any]) -> tuple[ViewConfig, ...]:
         sheet = values["spreadsheet"]
-        out = _views(w, data.get("views"), None if sheet is INVALID else sheet,
-                     tuple(a.account for a in values["accounts"] or ()))
-        _check_mappings(w, {**values, "views": out}, len(given) if isinstance(given, list) else 1, values["ozon"])
-        return out
+        return _views(w, data.get("views"), None if sheet is INVALID else sheet,
+                      tuple(a.account for a in values["accounts"] or ()))
 
     values = w.values(Config, data, "", readers={"ozon": ozon, "views": views})
+    _check_mappings(w, values, len(given) if isinstance(given, list) else 1)
     if w.problems or values["ozon"] is None:
         return None
     return Config(**{k: v for k, v in values.items() if v is not None}, source=source)
@@ -201,7 +201,7 @@ def _views(w: Walker, raw: Any, main: SpreadsheetConfig | None, ids: tuple[str, 
 # --- the column mapping against the config ----------------------------------------------------------
 
 
-def _check_mappings(w: Walker, values: dict[str, Any], accounts: int, first: OzonConfig | None) -> None:
+def _check_mappings(w: Walker, values: dict[str, Any], accounts: int) -> None:
     """What the config asks of its column mappings: an account column when there are several accounts,
     the fields a view lists, read-only tabs that do not take the orders tab's name. Checked as far as
     the keys they depend on are right."""
@@ -218,7 +218,7 @@ def _check_mappings(w: Walker, values: dict[str, Any], accounts: int, first: Ozo
         if unknown:
             w.problem(f"views[{i}].columns", f"no field {', '.join(map(repr, unknown))} in the mapping; "
                                              f"choose from {', '.join(col.field for col in main.columns)}")
-    sp = values["spreadsheet"]
+    sp, first = values["spreadsheet"], values["ozon"]
     if first is None or not isinstance(sp, SpreadsheetConfig):
         return
     wanted = []

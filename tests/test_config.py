@@ -454,6 +454,13 @@ def test_problems_from_every_section_are_collected(tmp_path: Path) -> None:
     assert keys == ["ozon.client_id", "ozon.rps", "timezone", "schedule.every", "privacy.customer_data"]
 
 
+@pytest.mark.parametrize("key", ["ключ-123", "key\n123", "key\t123"])
+def test_an_api_key_that_cannot_be_an_http_header_is_refused_unechoed(tmp_path: Path, key: str) -> None:
+    [problem] = problems_of_dict(minimal(ozon={"api_key": key}), tmp_path)
+    assert problem.startswith("ozon.api_key: holds characters an HTTP header cannot carry")
+    assert key.strip() not in problem and "123" not in problem
+
+
 def test_client_id_problem_does_not_echo_the_value(tmp_path: Path) -> None:
     # A Client-Id and an Api-Key swapped by mistake must not print the key.
     [problem] = problems_of_dict(minimal(ozon={"client_id": "e3b0c442-98fc-1c14"}), tmp_path)

@@ -29,7 +29,7 @@ from sync.mapping import (
     load_mirror_columns,
     load_statuses,
 )
-from sync.model import Owner, Posting, Scheme
+from sync.model import Posting, Scheme
 from sync.ozon import OzonClient
 
 log = logging.getLogger("sync")
@@ -59,18 +59,11 @@ def load_maps(cfg: Config) -> tuple[ColumnMap, StatusMap]:
 
 
 def _fit_columns(columns: ColumnMap, cfg: Config, mapping: Path | None) -> ColumnMap:
-    """Drop the buyer columns (privacy off) and the account column (one account); check the latter."""
+    """Drop the buyer columns (privacy off) and the account column (one account)."""
     if not cfg.privacy.customer_data:
         columns = columns.without(PRIVATE_FIELDS)
-    account = columns.get(ACCOUNT_FIELD)
     if len(cfg.accounts) == 1:
         columns = columns.without(frozenset({ACCOUNT_FIELD}))  # one account: the column would only say «main»
-    elif account is None:
-        raise ConfigError(f"mapping: with several accounts the sheet needs an account column; add "
-                          f"`- {{field: {ACCOUNT_FIELD}, header: Аккаунт, owner: ozon, format: text}}` to "
-                          f"{mapping or 'the mapping'} (the bundled mappings have it)")
-    elif account.owner is not Owner.OZON:
-        raise ConfigError(f"mapping: the `{ACCOUNT_FIELD}` column must have owner: ozon (it is part of the key)")
     return columns
 
 
@@ -82,11 +75,6 @@ def view_columns(cfg: Config, index: int, main: ColumnMap) -> ColumnMap:
         return _fit_columns(load_columns(view.mapping), cfg, view.mapping)
     if not view.columns:
         return main
-    known = [c.field for c in main.columns]
-    unknown = [f for f in view.columns if f not in known]
-    if unknown:
-        raise ConfigError(f"views[{index}].columns: no field {', '.join(map(repr, unknown))} in the mapping; "
-                          f"choose from {', '.join(known)}")
     must = [main.key.field] + ([ACCOUNT_FIELD] if main.get(ACCOUNT_FIELD) else [])
     fields = [f for f in must if f not in view.columns] + list(view.columns)
     if main.get("sync_note") and "sync_note" not in fields:
@@ -173,10 +161,6 @@ def mirror_tabs(cfg: Config, language: str) -> list[MirrorTab]:
     if cfg.ozon.returns:
         wanted.append(("returns", "spreadsheet.returns_worksheet",
                        sp.returns_worksheet or ("Returns" if language == "en" else "Возвраты")))
-    for _kind, key, title in wanted:
-        if title.casefold() == sp.worksheet.casefold():
-            raise ConfigError(f"{key}: the read-only tab «{title}» would replace the orders tab "
-                              f"(spreadsheet.worksheet); give it another name")
     return [MirrorTab(kind, title, load_mirror_columns(kind, language)) for kind, _key, title in wanted]
 
 

@@ -224,9 +224,8 @@ def test_several_accounts_need_an_account_column_in_the_mapping(tmp_path: Path,
     text = default_mapping_path().read_text(encoding="utf-8")
     mine = tmp_path / "mine.yaml"
     mine.write_text("\n".join(line for line in text.splitlines() if "field: account," not in line), encoding="utf-8")
-    cfg = load_config(accounts_config(tmp_path, emus, extra="mapping: mine.yaml\n"))
-    with pytest.raises(ConfigError, match="with several accounts the sheet needs an account column"):
-        open_app(cfg)
+    with pytest.raises(ConfigError, match="mapping: with several accounts the sheet needs an account column"):
+        load_config(accounts_config(tmp_path, emus, extra="mapping: mine.yaml\n"))
 
 
 def test_check_tries_every_account_key(tmp_path: Path, emus: dict[str, OzonEmulator],

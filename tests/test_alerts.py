@@ -418,8 +418,8 @@ def test_alerts_config_defaults_and_full(tmp_path: Path) -> None:
     ({"webhook": {"url": "https://x.ru", "headers": ["a"]}}, "alerts.webhook.headers: expected a mapping"),
     ({"webhook": {"url": "https://x.ru", "headers": {"Content-Type": "x"}}},
      "alerts.webhook.headers: header Content-Type is set by ozon-sync"),
-    ({"webhook": {"url": "https://x.ru", "header": {}}}, "alerts.webhook.header: unknown key (did you mean "
-                                                         "alerts.webhook.headers?)"),
+    ({"webhook": {"url": "https://x.ru", "header": {}}}, "alerts.webhook.header: unknown key; did you mean "
+                                                         "alerts.webhook.headers?"),
     ({"email": {"host": "smtp.x.ru", "from": "a@x.ru", "to": ["b@x.ru"], "security": "tls"}},
      "alerts.email.security: expected one of starttls, ssl, none"),
     ({"email": {"host": "smtp.x.ru", "from": "a@x.ru"}}, "alerts.email.to: is required"),
@@ -431,7 +431,7 @@ def test_alerts_config_defaults_and_full(tmp_path: Path) -> None:
     ({"email": {"host": "smtp.x.ru", "from": "a@x.ru", "to": ["b@x.ru"], "password": "p"}},
      "alerts.email.password: is set but alerts.email.username is not"),
     ({"email": {"hots": "smtp.x.ru", "from": "a@x.ru", "to": ["b@x.ru"]}},
-     "alerts.email.hots: unknown key (did you mean alerts.email.host?)"),
+     "alerts.email.hots: unknown key; did you mean alerts.email.host?"),
 ])
 def test_alerts_config_problems_name_the_key(tmp_path: Path, alerts: dict[str, Any], expected: str) -> None:
     assert any(p.startswith(expected) for p in problems(alerts, tmp_path)), problems(alerts, tmp_path)

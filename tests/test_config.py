@@ -346,6 +346,64 @@ def test_view_problems_are_named_with_their_path(tmp_path: Path) -> None:
     assert "views[3].columns: give either `mapping` (a mapping file) or `columns` (fields), not both" in text
 
 
+def test_a_views_spreadsheet_problems_name_the_views_own_key_path(tmp_path: Path) -> None:
+    sheet = {"backend": "excel", "path": "v.xlsx", "worksheet": "Заказы", "fbo_worksheet": "заказы",
+             "returns_worksheet": "R?", "lock_wiat": "1s"}
+    problems = problems_of_dict(minimal(views=[view("A", "a.xlsx"), view("B", "v.xlsx", spreadsheet=sheet)]),
+                                tmp_path)
+    assert problems == [
+        "views[1].spreadsheet.lock_wiat: unknown key; did you mean views[1].spreadsheet.lock_wait?",
+        "views[1].spreadsheet.fbo_worksheet: the tab «заказы» is already used by another key; "
+        "each tab needs a name of its own",
+        "views[1].spreadsheet.returns_worksheet: an Excel tab name has at most 31 characters and none of "
+        "[ ] : * ? / \\"]
+
+
+def test_every_problem_is_reported_at_once_with_those_of_the_mapping_and_the_api_key(tmp_path: Path) -> None:
+    from sync.mapping import default_mapping_path
+
+    text = default_mapping_path().read_text(encoding="utf-8")
+    write(tmp_path, "\n".join(line for line in text.splitlines() if "field: account," not in line), "mine.yaml")
+    data = minimal(spreadsheet={"worksheet": "FBO"}, schedule={"every": "soon"}, mapping="mine.yaml",
+                   views=[view("A", "a.xlsx", columns=["status", "colour"])])
+    del data["ozon"]
+    data["accounts"] = [account(1, schemes=["fbs", "fbo"]), account(2, api_key="key-\u043a\u0435\u0443")]
+    problems = problems_of_dict(data, tmp_path)
+    assert [p.split(":")[0] for p in problems] == [
+        "accounts[1].api_key", "schedule.every", "mapping", "views[0].columns", "spreadsheet.fbo_worksheet"]
+    assert problems[0] == ("accounts[1].api_key: holds characters an HTTP header cannot carry (non-ASCII or a line "
+                           "break): copy it again from the seller cabinet (Settings → Seller API)")
+    assert "кеу" not in problems[0]
+    assert problems[2].startswith("mapping: with several accounts the sheet needs an account column")
+    assert problems[3].startswith("views[0].columns: no field 'colour' in the mapping; choose from posting_number,")
+    assert problems[4] == ("spreadsheet.fbo_worksheet: the read-only tab «FBO» would replace the orders tab "
+                           "(spreadsheet.worksheet); give it another name")
+
+
+def test_the_returns_tab_is_checked_under_the_mappings_language(tmp_path: Path) -> None:
+    english = str(ROOT / "mappings" / "orders.en.yaml")
+    assert from_dict(minimal(ozon={"returns": True}, spreadsheet={"worksheet": "Returns"}), tmp_path)
+    [problem] = problems_of_dict(minimal(ozon={"returns": True}, spreadsheet={"worksheet": "Returns"},
+                                         mapping=english), tmp_path)
+    assert problem.startswith("spreadsheet.returns_worksheet: the read-only tab «Returns» would replace")
+    assert from_dict(minimal(ozon={"returns": True}, spreadsheet={"worksheet": "Returns"}, mapping=english,
+                             language="ru"), tmp_path)
+
+
+def test_a_views_own_mapping_needs_the_account_column_too(tmp_path: Path) -> None:
+    write(tmp_path, "\n".join(line for line in (ROOT / "mappings" / "orders.yaml").read_text(encoding="utf-8")
+                               .splitlines() if "field: account," not in line), "mine.yaml")
+    data = minimal(views=[view("A", "a.xlsx", mapping="mine.yaml")])
+    del data["ozon"]
+    data["accounts"] = [account(1), account(2)]
+    [problem] = problems_of_dict(data, tmp_path)
+    assert problem.startswith("views[0].mapping: with several accounts the sheet needs an account column")
+    del data["accounts"]
+    data["ozon"] = account(1)
+    del data["ozon"]["id"]
+    assert from_dict(data, tmp_path).views[0].mapping == tmp_path / "mine.yaml"  # one account: no column needed
+
+
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
@@ -394,6 +452,13 @@ def test_problems_from_every_section_are_collected(tmp_path: Path) -> None:
                    privacy={"customer_data": "perhaps"})
     keys = [p.split(":")[0] for p in problems_of_dict(data, tmp_path)]
     assert keys == ["ozon.client_id", "ozon.rps", "timezone", "schedule.every", "privacy.customer_data"]
+
+
+@pytest.mark.parametrize("key", ["ключ-123", "key\n123", "key\t123"])
+def test_an_api_key_that_cannot_be_an_http_header_is_refused_unechoed(tmp_path: Path, key: str) -> None:
+    [problem] = problems_of_dict(minimal(ozon={"api_key": key}), tmp_path)
+    assert problem.startswith("ozon.api_key: holds characters an HTTP header cannot carry")
+    assert key.strip() not in problem and "123" not in problem
 
 
 def test_client_id_problem_does_not_echo_the_value(tmp_path: Path) -> None:

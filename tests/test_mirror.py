@@ -274,9 +274,8 @@ def test_off_by_default_and_english_headers_with_the_english_mapping(tmp_path: P
 
 def test_a_read_only_tab_may_not_take_the_orders_tab(tmp_path: Path) -> None:
     spreadsheet = "spreadsheet:\n  backend: excel\n  path: orders.xlsx\n  worksheet: FBO\n"
-    cfg = load_config(with_mirrors(write_config(tmp_path, "http://127.0.0.1:9", backend=spreadsheet)))
     with pytest.raises(ConfigError, match="spreadsheet.fbo_worksheet: the read-only tab «FBO» would replace"):
-        open_app(cfg)
+        load_config(with_mirrors(write_config(tmp_path, "http://127.0.0.1:9", backend=spreadsheet)))
 
 
 # --- the mirror alone, on the memory backend ---------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.errors import ConfigError, FatalError, OzonAuthError, OzonRefused, OzonUnavailable
+from sync.errors import FatalError, OzonAuthError, OzonRefused, OzonUnavailable
 from sync.model import CancelReason, Posting, Product
 from sync.ozon import OzonClient, RateLimiter
 from sync.ozon.client import format_time, split_windows
@@ -769,14 +769,6 @@ def test_403_access_problems_say_what_to_fix(client: OzonClient, ozon: FakeOzon,
 
     assert meaning in str(info.value) and "ozon.api_key" in str(info.value)
     assert API_KEY not in str(info.value)
-
-
-def test_a_key_that_cannot_be_a_header_is_a_config_error() -> None:
-    with pytest.raises(ConfigError) as info:
-        OzonClient(CLIENT_ID, "ключ-123")
-
-    assert info.value.problems[0].startswith("ozon.api_key")
-    assert "ключ" not in str(info.value)
 
 
 def test_a_retired_method_is_fatal(client: OzonClient, ozon: FakeOzon) -> None:

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from sync.errors import ConfigError, FatalError, OzonAuthError, OzonRefused, OzonUnavailable
+from sync.errors import FatalError, OzonAuthError, OzonRefused, OzonUnavailable
 from sync.model import CancelReason, FboPosting, Posting, ReturnItem
 from sync.ozon.limiter import RateLimiter
 from sync.ozon.parse import parse_cancel_reasons, parse_fbo_posting, parse_posting, parse_return, to_datetime
@@ -139,14 +139,6 @@ class OzonClient:
         rng: random.Random | None = None,
     ) -> None:
         client_id, api_key = str(client_id).strip(), api_key.strip()
-        problems = [
-            f"{key} holds characters an HTTP header cannot carry (non-ASCII or a line break): copy it again "
-            "from the seller cabinet (Settings → Seller API)"
-            for key, value in ((f"{config_key}.client_id", client_id), (f"{config_key}.api_key", api_key))
-            if not (value.isascii() and value.isprintable())
-        ]
-        if problems:
-            raise ConfigError(problems)
         self.account = account
         self.config_key = config_key  # where this account's keys are in the config: "ozon" or "accounts[N]"
         self.requests = 0

@@ -1,5 +1,6 @@
-"""The `ozon-sync` command line. One handler maps our exceptions to messages and exit codes:
-0 ok (refused rows are not a failure: they are in the notes), 1 failure, 2 bad config or usage."""
+"""The `ozon-sync` command line. Each subcommand's parser names its handler (``set_defaults(handler=...)``);
+:func:`main` runs it and maps our exceptions to messages and exit codes: 0 ok (refused rows are not a
+failure: they are in the notes), 1 failure, 2 bad config or usage."""
 
 from __future__ import annotations
 
@@ -7,15 +8,38 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sync import __version__
+from sync import __version__, commands
+from sync.config import Config, load_config
+from sync.emulators import ozon as ozon_emulator
+from sync.emulators import sheets as sheets_emulator
 from sync.errors import ConfigError, FatalError, RetryLater, SyncError
 
 log = logging.getLogger("sync")
 
 DEFAULT_CONFIG = "ozon-sync.yaml"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _configured(command: Callable[[Config, argparse.Namespace], int]) -> Handler:
+    """The handler of a command that works on a config: load ``--config``, set up logging, run ``command``."""
+
+    def handler(args: argparse.Namespace) -> int:
+        cfg = load_config(args.config)
+        commands.configure_logging(cfg, verbose=args.verbose)
+        return int(command(cfg, args))
+
+    return handler
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from sync.demo import run_demo  # the demo's emulators and backends load only when it runs
+
+    return run_demo(args.dir, serve=args.serve, postings=args.postings, seed=args.seed, every=args.every,
+                    verbose=args.verbose, backend=args.backend)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,18 +54,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"ozon-sync {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    sub.add_parser("check", help="validate the config, reach Ozon (key expiry) and the spreadsheet")
+    check = sub.add_parser("check", help="validate the config, reach Ozon (key expiry) and the spreadsheet")
+    check.set_defaults(handler=_configured(commands.cmd_check))
     init = sub.add_parser("init", help="create or fix the sheet layout (header, dropdowns, colours)")
     init.add_argument("--rebuild", action="store_true",
                       help="forget which rows were on the sheet, so the next pull lays every open posting out again")
-    sub.add_parser("pull", help="one pass: bring Ozon's postings into the sheet (edits are kept, not pushed)")
-    for name, text in (("push", "one pass: push staff edits to Ozon and write the notes"),
-                       ("sync", "one pass: push, then pull")):
+    init.set_defaults(handler=_configured(commands.cmd_init))
+    pull = sub.add_parser("pull", help="one pass: bring Ozon's postings into the sheet (edits are kept, not pushed)")
+    pull.set_defaults(handler=_configured(commands.cmd_pull))
+    for name, text, command in (("push", "one pass: push staff edits to Ozon and write the notes", commands.cmd_push),
+                                ("sync", "one pass: push, then pull", commands.cmd_sync)):
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--dry-run", action="store_true", help="show what would be pushed; push and write nothing")
+        sp.set_defaults(handler=_configured(command))
     run = sub.add_parser("run", help="the daemon: sync every schedule.every until stopped (SIGTERM/Ctrl-C)")
     run.add_argument("--cycles", type=int, default=None, help=argparse.SUPPRESS)
-    sub.add_parser("status", help="last cycles, pending pushes, recent events")
+    run.set_defaults(handler=_configured(commands.cmd_run))
+    status = sub.add_parser("status", help="last cycles, pending pushes, recent events")
+    status.set_defaults(handler=_configured(commands.cmd_status))
     export = sub.add_parser("export", help="an Excel report: orders, daily or picklist (from the state store, "
                                            "or from Ozon with --live)")
     export.add_argument("--report", "-r", required=True, choices=["orders", "daily", "picklist"],
@@ -56,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", required=True, type=Path, metavar="FILE.xlsx", help="the .xlsx file to write")
     export.add_argument("--live", action="store_true",
                         help="fetch from Ozon now instead of the state store (slower; late is measured less)")
+    export.set_defaults(handler=_configured(commands.cmd_export))
     demo = sub.add_parser("demo", help="the whole loop offline: the bundled Ozon emulator and a spreadsheet")
     demo.add_argument("--dir", type=Path, default=Path("ozon-sync-demo"), help="folder for the demo files")
     demo.add_argument("--serve", action="store_true",
@@ -65,15 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--every", type=float, default=5.0, help="--serve: seconds between cycles")
     demo.add_argument("--backend", choices=["excel", "google"], default="excel",
                       help="the spreadsheet: an Excel workbook, or a Google sheet on the bundled Sheets emulator")
+    demo.set_defaults(handler=_demo)
     emu = sub.add_parser("emulator", help="run the Ozon Seller API emulator alone on 127.0.0.1")
-    from sync.emulators import ozon as ozon_emulator
-
     ozon_emulator.add_arguments(emu)
+    emu.set_defaults(handler=ozon_emulator.run)
     sheets = sub.add_parser("sheets-emulator",
                             help="run the Google Sheets API emulator alone on 127.0.0.1 (spreadsheet.api_endpoint)")
-    from sync.emulators import sheets as sheets_emulator
-
     sheets_emulator.add_arguments(sheets)
+    sheets.set_defaults(handler=sheets_emulator.run)
     return p
 
 
@@ -82,8 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    handler: Handler = args.handler
     try:
-        return _dispatch(args)
+        return int(handler(args))
     except ConfigError as exc:
         print("The configuration has problems:", file=sys.stderr)
         for problem in exc.problems:
@@ -98,30 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 1
-
-
-def _dispatch(args: argparse.Namespace) -> int:
-    cmd = args.command
-    if cmd == "emulator":
-        from sync.emulators import ozon as ozon_emulator
-
-        return int(ozon_emulator.run(args))
-    if cmd == "sheets-emulator":
-        from sync.emulators import sheets as sheets_emulator
-
-        return int(sheets_emulator.run(args))
-    if cmd == "demo":
-        from sync.demo import run_demo
-
-        return run_demo(args.dir, serve=args.serve, postings=args.postings, seed=args.seed, every=args.every,
-                        verbose=args.verbose, backend=args.backend)
-    from sync import commands
-    from sync.config import load_config
-
-    cfg = load_config(args.config)
-    commands.configure_logging(cfg, verbose=args.verbose)
-    handler = getattr(commands, f"cmd_{cmd}")
-    return int(handler(cfg, args))
 
 
 if __name__ == "__main__":

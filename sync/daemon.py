@@ -1,9 +1,8 @@
 """`ozon-sync run`: call one sync cycle at once, then every ``every`` seconds, until stopped.
 
-The loop owns a ``schedule.Scheduler`` (never the module-level default) holding one job. The job
-is timed by the injected monotonic clock rather than schedule's wall clock, so a clock change
-(NTP step, a laptop waking up, DST) neither stalls nor bursts the daemon, and tests drive time
-with a fake clock and sleep. Runs missed while a cycle overran are skipped, not caught up.
+Cycles are due at start + k × every on the injected monotonic clock (not the wall clock), so a clock
+change (NTP step, a laptop waking up, DST) neither stalls nor bursts the daemon, and tests drive time
+with a fake clock and sleep. Slots missed while a cycle overran are skipped, not caught up.
 
 Every cycle is guarded: an exception is logged as a sentence and the loop goes on.
 ``RetryLater`` (nothing lost) is a WARNING; other ``SyncError`` s are an ERROR without a traceback
@@ -17,7 +16,6 @@ logs "Stopped cleanly after N cycles". A second Ctrl-C interrupts at once (Keybo
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import os
@@ -29,47 +27,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-import schedule
-
 from sync.errors import RetryLater, SyncError
 from sync.lock import StateLock
 
 # The longest single sleep: stop() is a flag the loop polls, so this bounds how late it is noticed.
 STEP = 0.25
-
-
-class _ClockedJob(schedule.Job):
-    """A schedule job due by an injected monotonic clock. The first run is due at once; after a run
-    the next is the first slot (start + k × every) still ahead, so overrun slots are skipped."""
-
-    def __init__(self, every: float, scheduler: schedule.Scheduler, clock: Callable[[], float],
-                 log: logging.Logger):
-        super().__init__(max(1, round(every)), scheduler)
-        self.unit = "seconds"
-        self.every = every
-        self.clock = clock
-        self.log = log
-        self.due: float | None = None
-
-    @property
-    def should_run(self) -> bool:
-        return self.due is not None and self.clock() >= self.due
-
-    def seconds_left(self) -> float:
-        return 0.0 if self.due is None else self.due - self.clock()
-
-    def _schedule_next_run(self) -> None:
-        now = self.clock()
-        if self.due is None:
-            self.due = now
-        else:
-            slots = max(1, math.floor((now - self.due) / self.every) + 1)
-            if slots > 1:
-                self.log.info("The cycle took %.0fs, longer than schedule.every (%gs); skipped %d run%s",
-                              now - self.due, self.every, slots - 1, "" if slots == 2 else "s")
-            self.due += slots * self.every
-        # Kept for schedule's own repr and sorting; the decision uses ``due``.
-        self.next_run = dt.datetime.now() + dt.timedelta(seconds=self.due - now)
 
 
 class Daemon:
@@ -95,7 +57,6 @@ class Daemon:
         self.sleep = sleep
         self.log = log or logging.getLogger("sync.daemon")
         self.install_signals = install_signals
-        self.scheduler = schedule.Scheduler()
         self.cycles = 0
         # A plain attribute, not a threading.Event: stop() runs inside signal handlers, where taking
         # the Event's lock could deadlock against the interrupted main thread.
@@ -110,23 +71,30 @@ class Daemon:
         """Loop until stopped (or ``max_cycles`` cycles ran); returns the exit code (0)."""
         with StateLock(self.lock_path, command=self.command, wait=self.lock_wait, clock=self.clock, sleep=self.sleep), \
                 self._signals():
-            job = _ClockedJob(self.every, self.scheduler, self.clock, self.log)
-            job.do(self._guarded)
-            try:
-                while not self._stopping and (max_cycles is None or self.cycles < max_cycles):
-                    self.scheduler.run_pending()
-                    if max_cycles is None or self.cycles < max_cycles:
-                        self._idle(job)
-            finally:
-                self.scheduler.cancel_job(job)
+            due = self.clock()
+            while not self._stopping and (max_cycles is None or self.cycles < max_cycles):
+                self._guarded()
+                due = self._next_slot(due)
+                if max_cycles is None or self.cycles < max_cycles:
+                    self._idle_until(due)
         if self._signal:
             self.log.info("Received %s; the cycle in flight was allowed to finish", self._signal)
         self.log.info("Stopped cleanly after %d cycle%s", self.cycles, "" if self.cycles == 1 else "s")
         return 0
 
-    def _idle(self, job: _ClockedJob) -> None:
+    def _next_slot(self, due: float) -> float:
+        """After the cycle due at ``due``: the first slot (``due`` + k × every, k ≥ 1) still ahead; the
+        slots a long cycle overran are skipped, and logged."""
+        now = self.clock()
+        slots = max(1, math.floor((now - due) / self.every) + 1)
+        if slots > 1:
+            self.log.info("The cycle took %.0fs, longer than schedule.every (%gs); skipped %d run%s",
+                          now - due, self.every, slots - 1, "" if slots == 2 else "s")
+        return due + slots * self.every
+
+    def _idle_until(self, due: float) -> None:
         while not self._stopping:
-            left = job.seconds_left()
+            left = due - self.clock()
             if left <= 0:
                 return
             self.sleep(min(STEP, left))

@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sync.cli import main
+from sync.cli import build_parser, main
 from sync.demo import edit_workbook
 from sync.emulators.ozon import OzonEmulator
 from sync.mapping import PRIVATE_FIELDS, load_columns
@@ -31,6 +31,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 @pytest.fixture
 def cfg(tmp_path: Path, emulator: OzonEmulator) -> Path:
     return write_config(tmp_path, emulator.base_url)
+
+
+@pytest.mark.parametrize("argv", [["check"], ["init"], ["pull"], ["push"], ["sync"], ["run"], ["status"],
+                                  ["export", "-r", "orders", "-o", "r.xlsx"], ["demo"], ["emulator"],
+                                  ["sheets-emulator"]])
+def test_every_command_names_its_handler(argv: list[str]) -> None:
+    assert callable(build_parser().parse_args(argv).handler)
 
 
 def test_check_reports_the_key_expiry_and_a_missing_workbook(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -61,7 +61,6 @@ def test_runs_at_once_then_every_interval(tmp_path: Path, log: logging.Logger,
     assert sum(t.sleeps) == pytest.approx(60.0)
     assert max(t.sleeps) <= 0.5  # small steps, so stop() is noticed quickly
     assert messages(caplog)[-1] == "Stopped cleanly after 3 cycles"
-    assert daemon.scheduler.jobs == []
 
 
 def test_max_cycles_zero_runs_nothing(tmp_path: Path, log: logging.Logger) -> None:
@@ -138,6 +137,7 @@ def test_a_summary_is_logged_once_per_cycle(tmp_path: Path, log: logging.Logger,
 
 def test_stop_from_another_thread_lets_the_cycle_in_flight_finish(tmp_path: Path, log: logging.Logger,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    t = FakeTime()
     in_cycle = threading.Event()
     release = threading.Event()
     finished: list[int] = []
@@ -147,7 +147,7 @@ def test_stop_from_another_thread_lets_the_cycle_in_flight_finish(tmp_path: Path
         assert release.wait(10)
         finished.append(1)
 
-    daemon = Daemon(cycle, every=3600, lock_path=tmp_path / "state.lock", log=log, install_signals=False)
+    daemon = make(cycle, tmp_path, t, log, every=3600)
 
     def stopper() -> None:
         assert in_cycle.wait(10)
@@ -156,33 +156,27 @@ def test_stop_from_another_thread_lets_the_cycle_in_flight_finish(tmp_path: Path
 
     thread = threading.Thread(target=stopper)
     thread.start()
-    began = time.monotonic()
-    assert daemon.run() == 0
+    assert daemon.run(max_cycles=2) == 0
     thread.join(5)
     assert finished == [1] and daemon.cycles == 1
-    assert time.monotonic() - began < 5  # did not wait for the next hourly slot
+    assert t.sleeps == []  # did not wait for the next hourly slot
     assert messages(caplog)[-1] == "Stopped cleanly after 1 cycle"
 
 
-def test_stop_while_idle_takes_effect_quickly(tmp_path: Path, log: logging.Logger) -> None:
-    daemon = Daemon(lambda: None, every=3600, lock_path=tmp_path / "state.lock", log=log, install_signals=False)
-    stopped_at: list[float] = []
+def test_stop_while_idle_takes_effect_within_one_step(tmp_path: Path, log: logging.Logger) -> None:
+    t = FakeTime()
 
-    def stopper() -> None:
-        while daemon.cycles < 1:
-            time.sleep(0.01)
-        time.sleep(0.1)
-        stopped_at.append(time.monotonic())
-        daemon.stop()
+    def sleep(seconds: float) -> None:
+        t.sleep(seconds)
+        if len(t.sleeps) == 3:
+            daemon.stop()  # as another thread or a signal handler would, during this sleep
 
-    thread = threading.Thread(target=stopper)
-    thread.start()
-    assert daemon.run() == 0
-    returned = time.monotonic()
-    thread.join(5)
-    # The loop sleeps in steps of STEP (the fake-clock test pins that); allow the OS some scheduling slack.
+    daemon = Daemon(lambda: None, every=3600, lock_path=tmp_path / "state.lock", clock=t.clock, sleep=sleep, log=log,
+                    install_signals=False)
+    assert daemon.run(max_cycles=2) == 0
+    assert daemon.cycles == 1
+    assert t.sleeps == [STEP] * 3  # no sleep after stop(), and none longer than STEP: noticed within STEP
     assert STEP <= 0.25
-    assert returned - stopped_at[0] < 1.0
 
 
 def test_sigterm_in_process_stops_after_the_cycle_and_restores_handlers(tmp_path: Path, log: logging.Logger,

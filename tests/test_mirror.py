@@ -119,7 +119,7 @@ def test_the_tabs_appear_with_ozons_rows_read_only(shop: Shop) -> None:
     assert sorted(shop.keys("Возвраты")) == sorted(str(i) for i in shop.ozon.return_ids())
     delivered = shop.ozon.fbo_numbers(status="delivered")[0]
     row = next(r for r in shop.rows("FBO") if r["Отправление"] == delivered)
-    products = [(p["name"], p["offer_id"], p["quantity"], p["price"]) for p in shop.ozon._fbo[delivered].products]
+    products = [(p["name"], p["offer_id"], p["quantity"], p["price"]) for p in shop.ozon.fbo[delivered].products]
     assert row["Статус"] == "Доставлено" and row["Товары"] == "; ".join(f"{q} × {n} ({o})" for n, o, q, _ in products)
     assert float(row["Сумма"]) == sum(q * float(p) for _, _, q, p in products)
     ret = shop.rows("Возвраты")[0]

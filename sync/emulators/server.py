@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
+Json = dict[str, Any]  # a JSON object, as the emulators read requests and write answers
+
 
 class QuietHandler(BaseHTTPRequestHandler):
     """HTTP/1.1 with keep-alive (clients reuse connections, as with the real services), no access log."""

@@ -1,0 +1,66 @@
+"""The HTTP side of the Ozon emulator: the control API under ``/_emulator/``, and Seller API calls
+with injected faults applied (429, "Circle is open", HTML, 500/503 and dropped connections after
+which a write may have been applied anyway, slow answers)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from sync.emulators.ozon.routes import WRITE_PATHS
+from sync.emulators.server import QuietHandler
+
+if TYPE_CHECKING:
+    from sync.emulators.ozon.emulator import OzonEmulator
+
+
+class OzonHandler(QuietHandler):
+    emu: OzonEmulator
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
+              content_type: str = "application/json") -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+        self.send_body(status, data, content_type, headers)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.startswith("/_emulator/"):
+            self._send(*self.emu.control("GET", self.path, {}))
+        else:
+            self._send(404, {"code": 5, "message": "method is not allowed", "details": []})
+
+    def do_POST(self) -> None:  # noqa: N802
+        raw = self.read_body()
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/_emulator/"):
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {}
+            self._send(*self.emu.control("POST", path, body if isinstance(body, dict) else {}))
+            return
+        emu = self.emu
+        fault, applied_anyway = emu.note_request(path)
+        if fault == "429":
+            self._send(429, {"code": 8, "message": "You have reached request rate limit per second", "details": []},
+                       {"retry-after": "1"})
+            return
+        if fault == "circle":
+            self._send(429, {"code": 8, "message": "Circle is open", "details": []})
+            return
+        if fault == "html":
+            self._send(200, b"<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if fault in ("500", "503", "drop") and path in WRITE_PATHS and applied_anyway:
+            emu.handle(path, headers, raw)  # applied; the answer is lost
+        if fault in ("500", "503"):
+            self._send(int(fault), {"code": 13 if fault == "500" else 14, "message": "Internal error", "details": []})
+            return
+        if fault == "drop":
+            self.drop()
+            return
+        if fault == "slow":
+            time.sleep(emu.faults.slow_seconds)
+        status, answer, extra = emu.handle(path, headers, raw)
+        self._send(status, answer, extra)

@@ -1,0 +1,61 @@
+"""The HTTP side of the Sheets emulator: every request logged, injected faults applied (an error
+answer, a non-JSON 502, a dropped connection, a slow answer), then answered as JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sync.emulators.server import QuietHandler
+from sync.emulators.sheets.quota import fault_error
+from sync.emulators.sheets.routing import route
+
+if TYPE_CHECKING:
+    from sync.emulators.sheets.emulator import SheetsEmulator
+
+
+class SheetsHandler(QuietHandler):
+    emu: SheetsEmulator
+
+    def _send(self, status: int, payload: Any, content_type: str = "application/json; charset=UTF-8") -> None:
+        if isinstance(payload, bytes):
+            data = payload
+        else:
+            data = (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode()
+        self.send_body(status, data, content_type)
+
+    def _serve(self) -> None:
+        raw = self.read_body()
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        method = self.command.upper()
+        emu = self.emu
+        kind, _ = route(method, parts.path)
+        try:
+            logged: Any = json.loads(raw) if raw and kind != "token" else raw.decode("utf-8", "replace") or None
+        except ValueError:
+            logged = raw.decode("utf-8", "replace")
+        fault = emu.note_request(method, unquote(parts.path), query, logged, kind)
+        error = fault_error(fault, kind)
+        if error is not None:
+            emu.record(kind, logged, error.http, error.body())
+            self._send(error.http, error.body())
+            return
+        if fault == "html":
+            self._send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html; charset=UTF-8")
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if fault in ("drop", "drop_applied"):
+            if fault == "drop_applied":
+                emu.handle(method, parts.path, query, headers, raw, kind=kind)
+            self.drop()
+            return
+        if fault == "slow":
+            time.sleep(emu.faults.slow_seconds)
+        status, answer = emu.handle(method, parts.path, query, headers, raw, kind=kind)
+        emu.record(kind, logged, status, answer)
+        self._send(status, answer)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815 - http.server's naming

@@ -26,6 +26,8 @@ import random
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import google.auth.exceptions
@@ -51,6 +53,7 @@ from sync.backends.base import (
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
+from sync.retry import Retrier, Retry, RetryPolicy, utc_now
 
 log = logging.getLogger("sync.google")
 
@@ -72,16 +75,16 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
 
     endpoint: str | None = None
     timeout_seconds: float = 30.0
-    retries: int = 4
-    sleep: Callable[[float], None] = staticmethod(time.sleep)
-    rng: random.Random = random.Random()
+    retrier: Retrier = Retrier(RetryPolicy(5, BACKOFF_BASE, BACKOFF_CAP, BACKOFF_CAP))
 
     @classmethod
     def configured(cls, *, endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
-                   sleep: Callable[[float], None] = time.sleep) -> type[RetryingHTTPClient]:
+                   sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                   now: Callable[[], datetime] = utc_now) -> type[RetryingHTTPClient]:
+        policy = RetryPolicy(max(0, retries) + 1, BACKOFF_BASE, BACKOFF_CAP, BACKOFF_CAP)
         return type("ConfiguredHTTPClient", (cls,), {
-            "endpoint": endpoint.rstrip("/") if endpoint else None, "timeout_seconds": timeout, "retries": retries,
-            "sleep": staticmethod(sleep), "rng": random.Random(),
+            "endpoint": endpoint.rstrip("/") if endpoint else None, "timeout_seconds": timeout,
+            "retrier": Retrier(policy, sleep=sleep, rng=rng, now=now),
         })
 
     def __init__(self, auth: Credentials, session: requests.Session | None = None) -> None:
@@ -98,51 +101,63 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
                     endpoint = self.endpoint + endpoint[len(host):]
                     break
         read = method.upper() == "GET"
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
-            self.requests += 1
-            try:
-                response = super().request(method, endpoint, *args, **kwargs)
-                self._count(response)
-                return response
-            except APIError as exc:
-                self._count(exc.response)
-                status = exc.response.status_code
-                if last or status not in RETRYABLE or (not read and status != 429):
-                    raise
-                self._pause(attempt, exc.response.headers.get("retry-after"), f"HTTP {status}")
-            except requests.ConnectionError as exc:
-                # A refused or failed connect sent nothing; any other broken connection may have.
-                sent = not isinstance(exc.__context__, ConnectionRefusedError) and "Connection refused" not in str(exc)
-                if last or (not read and sent):
-                    raise SheetUnavailable(_unknown(method, endpoint, "the connection broke")) from None
-                self._pause(attempt, None, "no connection")
-            except google.auth.exceptions.TransportError:
-                if last:
-                    raise SheetUnavailable("Google's sign-in service could not be reached; "
-                                           "the next cycle tries again") from None
-                self._pause(attempt, None, "sign-in unreachable")
-            except google.auth.exceptions.GoogleAuthError as exc:
-                raise SheetAccessError(f"Google did not accept our credentials ({exc}): check spreadsheet.credentials "
-                                       f"(a service-account JSON key, shared with the spreadsheet)") from None
-            except requests.Timeout:
-                if last or not read:
-                    raise SheetUnavailable(_unknown(method, endpoint, f"no answer within {self.timeout_seconds:g} s")) \
-                        from None
-                self._pause(attempt, None, "timeout")
-        raise AssertionError("unreachable")
+        tries = self.retrier.policy.attempts
+
+        def log_retry(last: Retry, delay: float, attempt: int) -> None:
+            log.info("Google Sheets: %s; retrying in %.1f s (try %d of %d)", last.reason, delay, attempt, tries)
+
+        outcome = self.retrier.run(lambda: self._try_once(method, endpoint, read, *args, **kwargs), log_retry)
+        if isinstance(outcome, _Again):
+            raise outcome.error from None
+        assert isinstance(outcome, requests.Response)
+        return outcome
+
+    def _try_once(self, method: str, endpoint: str, read: bool, *args: Any,
+                  **kwargs: Any) -> requests.Response | _Again:
+        """One request: the response, a ``_Again`` that may be tried again (holding what to raise when
+        the tries run out), or an error raised at once (writes whose outcome is unknown, refusals)."""
+        self.requests += 1
+        try:
+            response = super().request(method, endpoint, *args, **kwargs)
+            self._count(response)
+            return response
+        except APIError as exc:
+            self._count(exc.response)
+            status = exc.response.status_code
+            if status not in RETRYABLE or (not read and status != 429):
+                raise
+            return _Again(f"HTTP {status}", self.retrier.retry_after(exc.response.headers.get("retry-after")),
+                           error=exc)
+        except requests.ConnectionError as exc:
+            # A refused or failed connect sent nothing; any other broken connection may have.
+            sent = not isinstance(exc.__context__, ConnectionRefusedError) and "Connection refused" not in str(exc)
+            error = SheetUnavailable(_unknown(method, endpoint, "the connection broke"))
+            if not read and sent:
+                raise error from None
+            return _Again("no connection", error=error)
+        except google.auth.exceptions.TransportError:
+            return _Again("sign-in unreachable", error=SheetUnavailable(
+                "Google's sign-in service could not be reached; the next cycle tries again"))
+        except google.auth.exceptions.GoogleAuthError as exc:
+            raise SheetAccessError(f"Google did not accept our credentials ({exc}): check spreadsheet.credentials "
+                                   f"(a service-account JSON key, shared with the spreadsheet)") from None
+        except requests.Timeout:
+            error = SheetUnavailable(_unknown(method, endpoint, f"no answer within {self.timeout_seconds:g} s"))
+            if not read:
+                raise error from None
+            return _Again("timeout", error=error)
 
     def _count(self, response: requests.Response) -> None:
         body = response.request.body if response.request is not None else None
         self.bytes_sent += len(body) if isinstance(body, bytes | str) else 0
         self.bytes_received += len(response.content)
 
-    def _pause(self, attempt: int, retry_after: str | None, why: str) -> None:
-        delay = self.rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
-        if retry_after and retry_after.strip().isdigit():
-            delay = max(delay, min(float(retry_after), BACKOFF_CAP))
-        log.info("Google Sheets: %s; retrying in %.1f s (try %d of %d)", why, delay, attempt + 2, self.retries + 1)
-        self.sleep(delay)
+
+@dataclass(frozen=True)
+class _Again(Retry):
+    """A try worth repeating; ``error`` is raised when the tries run out."""
+
+    error: Exception = field(kw_only=True)
 
 
 def _unknown(method: str, endpoint: str, why: str) -> str:
@@ -187,14 +202,16 @@ class GoogleBackend(SheetBackend):
 
     def __init__(self, spreadsheet: str, worksheet: str, columns: ColumnMap, *, credentials: str | None = None,
                  api_endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 now: Callable[[], datetime] = utc_now, session: requests.Session | None = None):
         m = re.search(r"/spreadsheets/d/([A-Za-z0-9_-]+)", spreadsheet)
         self.key = m.group(1) if m else spreadsheet.strip()
         self.worksheet = worksheet
         self.columns = columns
         self._credentials_setting = credentials
         self._http_class = RetryingHTTPClient.configured(endpoint=api_endpoint, timeout=timeout, retries=retries,
-                                                         sleep=sleep)
+                                                         sleep=sleep, rng=rng, now=now)
+        self._session = session
         self._http: RetryingHTTPClient | None = None
         self._creds: Credentials | None = None
         self._sheet_id: int | None = None
@@ -210,7 +227,7 @@ class GoogleBackend(SheetBackend):
     def http(self) -> RetryingHTTPClient:
         if self._http is None:
             self._creds = load_credentials(self._credentials_setting)
-            client = gspread.Client(self._creds, http_client=self._http_class)
+            client = gspread.Client(self._creds, session=self._session, http_client=self._http_class)
             http = client.http_client
             assert isinstance(http, RetryingHTTPClient)
             self._http = http

@@ -40,6 +40,7 @@ from sync.errors import ConfigError, FatalError, OzonAuthError, OzonRefused, Ozo
 from sync.model import CancelReason, FboPosting, Posting, ReturnItem
 from sync.ozon.limiter import RateLimiter
 from sync.ozon.parse import parse_cancel_reasons, parse_fbo_posting, parse_posting, parse_return, to_datetime
+from sync.retry import Retrier, Retry, RetryPolicy, utc_now
 
 log = logging.getLogger("sync.ozon")
 
@@ -104,11 +105,9 @@ _ACCESS_PROBLEMS = (
 
 
 @dataclass(frozen=True)
-class _Retry:
-    """A failed try that may be repeated: ``reason`` says why, for logs and the final message."""
+class _Retry(Retry):
+    """A failed try that may be repeated; whether Ozon's answer was not JSON, or its rate limit."""
 
-    reason: str
-    retry_after: float | None = None
     not_json: bool = False
     rate_limited: bool = False
 
@@ -116,8 +115,8 @@ class _Retry:
 class OzonClient:
     """The Ozon Seller API for one account (one Client-Id + Api-Key).
 
-    ``transport``, ``clock``, ``sleep`` and ``rng`` are injected so tests run against
-    ``httpx.MockTransport`` or a local emulator on fake time. ``requests`` counts the HTTP
+    ``transport``, ``clock`` (monotonic seconds), ``now`` (the wall clock), ``sleep`` and ``rng`` are
+    injected so tests run against ``httpx.MockTransport`` or a local emulator on fake time. ``requests`` counts the HTTP
     requests sent (benchmarks read it). Clients that share a Client-Id should share ``limiter``.
     """
 
@@ -137,6 +136,7 @@ class OzonClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         client_id, api_key = str(client_id).strip(), api_key.strip()
         problems = [
@@ -154,8 +154,9 @@ class OzonClient:
         self.timeout = timeout
         self._api_key = api_key
         self._clock = clock
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._now = now
+        self._retrier = Retrier(RetryPolicy(self.max_retries + 1, BACKOFF_BASE, BACKOFF_CAP, MAX_RETRY_AFTER),
+                                sleep=sleep, rng=rng, now=now)
         self._limiter = limiter or RateLimiter(rps, clock=clock, sleep=sleep)
         self._blocked_until: dict[str, float] = {}
         self._http = httpx.Client(
@@ -208,7 +209,7 @@ class OzonClient:
         if changed_since is not None:
             base_filter["last_changed_status_date"] = {
                 "from": format_time(changed_since),
-                "to": format_time(changed_to or _far_now()),
+                "to": format_time(changed_to or self._far_now()),
             }
         seen: set[str] = set()
         for start, end in split_windows(since, to):
@@ -230,7 +231,7 @@ class OzonClient:
         if statuses:
             flt["statuses"] = list(statuses)
         if changed_since is not None:
-            flt["last_changed_status_date"] = {"from": format_time(changed_since), "to": format_time(_far_now())}
+            flt["last_changed_status_date"] = {"from": format_time(changed_since), "to": format_time(self._far_now())}
         yield from self._pages("/v4/posting/fbs/unfulfilled/list", flt, parse=parse_posting)
 
     def get_posting(self, number: str) -> Posting:
@@ -464,19 +465,16 @@ class OzonClient:
                 )
             del self._blocked_until[path]
         posting = _posting_of(body)
-        tries = self.max_retries + 1
-        last: _Retry | None = None
-        for attempt in range(tries):
-            if attempt:
-                assert last is not None
-                delay = self._backoff(attempt, last)
-                log.info("Retrying %s in %.1f s (try %d of %d) after %s", path, delay, attempt + 1, tries, last.reason)
-                self._sleep(delay)
-            outcome = self._try_once(path, body, idempotent=idempotent, posting=posting)
-            if not isinstance(outcome, _Retry):
-                return outcome
-            last = outcome
-        assert last is not None
+        tries = self._retrier.policy.attempts
+
+        def log_retry(last: Retry, delay: float, attempt: int) -> None:
+            log.info("Retrying %s in %.1f s (try %d of %d) after %s", path, delay, attempt, tries, last.reason)
+
+        last = self._retrier.run(lambda: self._try_once(path, body, idempotent=idempotent, posting=posting),
+                                 log_retry)
+        if not isinstance(last, Retry):
+            return last
+        assert isinstance(last, _Retry)  # the only kind _try_once gives
         if last.not_json:
             raise OzonUnavailable(
                 f"Ozon answered with something that is not JSON (HTML page?) on {path} ({last.reason}), "
@@ -523,7 +521,7 @@ class OzonClient:
             data = {"result": data}
         if not isinstance(data, dict):
             if status == 429:
-                return _Retry(f"HTTP {status}", retry_after=_retry_after(response), rate_limited=True)
+                return _Retry(f"HTTP {status}", retry_after=self._asked_wait(response), rate_limited=True)
             reason = f"HTTP {status}"
             if status == 200 or status >= 500:
                 if idempotent:
@@ -554,7 +552,7 @@ class OzonClient:
                     "uses a retired Ozon method and needs an update"
                 )
         if status == 429 or "request rate limit" in lowered:
-            return _Retry(f"HTTP {status} {message}".strip(), retry_after=_retry_after(response), rate_limited=True)
+            return _Retry(f"HTTP {status} {message}".strip(), retry_after=self._asked_wait(response), rate_limited=True)
         if status >= 500:
             reason = f"HTTP {status} {message}".strip()
             if idempotent:
@@ -584,11 +582,12 @@ class OzonClient:
         if status == 404 and str(code) == "5" and (not lowered or "api-key" in lowered or "api key" in lowered):
             raise OzonAuthError(_ACCESS_PROBLEMS[0][1].format(key=self.config_key))
 
-    def _backoff(self, attempt: int, last: _Retry) -> float:
-        delay = self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
-        if last.retry_after is not None:
-            delay = max(delay, last.retry_after)
-        return delay
+    def _asked_wait(self, response: httpx.Response) -> float | None:
+        return self._retrier.retry_after(response.headers.get("retry-after"))
+
+    def _far_now(self) -> datetime:
+        # Ozon requires both ends of last_changed_status_date; a day ahead tolerates clock skew.
+        return self._now() + timedelta(days=1)
 
     def _ms(self, started: float) -> float:
         return (self._clock() - started) * 1000
@@ -623,11 +622,6 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _far_now() -> datetime:
-    # Ozon requires both ends of last_changed_status_date; a day ahead tolerates clock skew.
-    return datetime.now(UTC) + timedelta(days=1)
-
-
 def _unwrap(data: dict[str, Any]) -> dict[str, Any]:
     result = data.get("result")
     return result if isinstance(result, dict) else data
@@ -655,17 +649,6 @@ def _error_codes(error: object) -> list[str]:
         text = str(error.get("code") or error.get("message") or "").strip()
         return [text] if text else []
     return []
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _unknown_outcome(path: str, reason: str) -> str:

@@ -14,12 +14,13 @@ from typing import Any
 import openpyxl
 import pytest
 
-from sync.app import App, Edges, open_app
+from sync.app import App, open_app
 from sync.cli import main
 from sync.config import load_config
 from sync.emulators.ozon import OzonEmulator
 from sync.emulators.sheets import SheetsEmulator
 from sync.errors import ConfigError
+from tests.fake_time import FakeTime
 from tests.people import SHEET, ExcelPerson, GooglePerson, append_row
 
 KEYS = {"shop1": ("111111", "key-shop-1"), "shop2": ("222222", "key-shop-2")}
@@ -128,25 +129,10 @@ def test_both_accounts_share_one_sheet_and_each_edit_reaches_its_own_account(sho
                                                                        ("shop2", only2)}
 
 
-class FakeTime:
-    """A monotonic clock that only moves when slept (back-off and pacing cost no real time)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.mark.parametrize("failure", ["down", "wrong-key"])
 def test_one_account_failing_does_not_stop_the_other_and_its_edit_lands_later(
         tmp_path: Path, emus: dict[str, OzonEmulator], failure: str) -> None:
-    fake = FakeTime()
-    app = open_app(load_config(accounts_config(tmp_path, emus)), edges=Edges(monotonic=fake.monotonic,
-                                                                               sleep=fake.sleep))
+    app = open_app(load_config(accounts_config(tmp_path, emus)), edges=FakeTime().edges())  # back-off, not slept
     try:
         app.ensure_sheet()
         s = Shops(app, emus, ExcelPerson(tmp_path / "orders.xlsx", SHEET))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -1038,6 +1039,21 @@ def test_a_huge_retry_after_is_cut_to_a_minute(client: OzonClient, ozon: FakeOzo
 
     assert client.key_expires_at() is None
     assert max(fake_time.sleeps) == 60.0
+
+
+def test_a_retry_after_date_and_the_open_end_of_a_change_filter_come_from_the_injected_clock(
+        ozon: FakeOzon, fake_time: FakeTime) -> None:
+    wall = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    limited = ozon_error(429, 8, "You have reached request rate limit per second",
+                         {"retry-after": format_datetime(wall + timedelta(seconds=25), usegmt=True)})
+    ozon.routes["/v4/posting/fbs/unfulfilled/list"] = [limited, {"result": {"postings": [], "has_next": False}}]
+    with OzonClient(CLIENT_ID, API_KEY, "https://ozon.test", transport=httpx.MockTransport(ozon),
+                    clock=fake_time.clock, sleep=fake_time.sleep, rng=random.Random(7), rps=1000,
+                    now=lambda: wall) as client:
+        assert list(client.list_unfulfilled(changed_since=wall - timedelta(hours=1))) == []
+    assert 25.0 in fake_time.sleeps
+    window = ozon.calls[-1].body["filter"]["last_changed_status_date"]
+    assert window == {"from": "2026-12-02T11:00:00Z", "to": "2026-12-03T12:00:00Z"}  # a day ahead of the clock
 
 
 # -- FBO postings and returns (read-only tabs) ----------------------------------------------------

@@ -1,6 +1,6 @@
 """The Ozon client against httpx.MockTransport handlers that answer like Ozon, on fake time.
 
-Bodies follow shared/reference/ozon-api.md (§3 lists and get, §4.5 writes, §2 errors). Nothing
+Bodies follow Ozon's Seller API documentation (lists and get, writes, errors). Nothing
 of ours is patched: the transport, clock, sleep and random source are injected.
 """
 
@@ -96,7 +96,7 @@ def html(status: int) -> httpx.Response:
 
 
 def v4_posting(number: str, **extra: Any) -> dict[str, Any]:
-    """A v4 list item as in reference §3.4 (FBS delivered by Ozon)."""
+    """A v4 list item as Ozon documents it (FBS delivered by Ozon)."""
     item: dict[str, Any] = {
         "posting_number": number,
         "order_id": 33301885134,
@@ -1060,7 +1060,7 @@ def test_a_retry_after_date_and_the_open_end_of_a_change_filter_come_from_the_in
 
 
 def fbo_item(number: str, **extra: Any) -> dict[str, Any]:
-    """A /v3/posting/fbo/list item as in reference §5.1 (schema shape: price as {amount, currency})."""
+    """A /v3/posting/fbo/list item as Ozon documents it (schema shape: price as {amount, currency})."""
     item: dict[str, Any] = {
         "posting_number": number, "order_id": 354680487, "order_number": number.rsplit("-", 1)[0],
         "status": "delivering", "substatus": "posting_on_way_to_city", "created_at": "2026-09-20T10:00:00Z",
@@ -1077,7 +1077,7 @@ def fbo_item(number: str, **extra: Any) -> dict[str, Any]:
 
 
 def return_item(return_id: object, **extra: Any) -> dict[str, Any]:
-    """A /v1/returns/list item as in reference §6.1."""
+    """A /v1/returns/list item as Ozon documents it."""
     item: dict[str, Any] = {
         "id": return_id, "posting_number": "58544282-0057-1", "order_number": "58544282-0057",
         "type": "FullReturn", "schema": "Fbs", "return_reason_name": "Customer refused on receipt",

@@ -1,7 +1,7 @@
 """Google Sheets backend: gspread's HTTP client, with our own retries and timeouts, at most three
 requests per sync cycle.
 
-A cycle costs (reference/sheets-api.md §4, DESIGN §4):
+A cycle costs:
 
 1. ``values:batchGet`` of every column the engine reads, one range per column (``C1:C``), so the
    header cell comes back with its column and proves the column is still where we think it is;

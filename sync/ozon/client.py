@@ -17,7 +17,7 @@ what the caller does about them (sync/errors.py):
                                     a failed connect (nothing was sent) is retried
     other 4xx                       OzonRefused(code, message, posting): Ozon said no to this posting
 
-Ozon quirks handled here (reference/ozon-api.md): a wrong key is HTTP 404 code 5, not 401; the
+Ozon quirks handled here: a wrong key is HTTP 404 code 5, not 401; the
 rFBS status setters report per-posting failures inside a 200 body with ``error`` as "", [],
 null, a string or a list; list windows may not exceed a year; cursors are opaque.
 Nothing here logs headers, the Api-Key or response bodies (they hold buyers' phones).
@@ -54,7 +54,7 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 10.0
 MAX_RETRY_AFTER = 60.0  # a longer retry-after is cut to this, so one call stays bounded
 
-# Business codes Ozon puts in ``message``, sometimes inside a longer sentence (reference §2.3).
+# Business codes Ozon puts in ``message``, sometimes inside a longer sentence.
 KNOWN_CODES = (
     "POSTING_ALREADY_SHIPPED",
     "POSTING_ALREADY_CANCELLED",
@@ -77,7 +77,7 @@ KNOWN_CODES = (
     "INVALID_ARGUMENT",
 )
 
-# Ozon's access messages (reference §2.3), lower-cased substring -> what a person should do ({key}: where
+# Ozon's access messages, lower-cased substring -> what a person should do ({key}: where
 # this account's keys are in the config).
 _ACCESS_PROBLEMS = (
     ("invalid api-key", "Ozon rejected the Api-Key: check {key}.api_key"),

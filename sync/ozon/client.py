@@ -38,6 +38,7 @@ import httpx
 
 from sync.errors import ConfigError, FatalError, OzonAuthError, OzonRefused, OzonUnavailable
 from sync.model import CancelReason, FboPosting, Posting, ReturnItem
+from sync.ozon.answers import access_problem, business_code, error_codes, posting_of, unwrap
 from sync.ozon.limiter import RateLimiter
 from sync.ozon.parse import parse_cancel_reasons, parse_fbo_posting, parse_posting, parse_return, to_datetime
 from sync.retry import Retrier, Retry, RetryPolicy, utc_now
@@ -53,56 +54,6 @@ CIRCLE_OPEN_BLOCK = 180.0  # seconds; Ozon: the method "recovers in a few minute
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 10.0
 MAX_RETRY_AFTER = 60.0  # a longer retry-after is cut to this, so one call stays bounded
-
-# Business codes Ozon puts in ``message``, sometimes inside a longer sentence.
-KNOWN_CODES = (
-    "POSTING_ALREADY_SHIPPED",
-    "POSTING_ALREADY_CANCELLED",
-    "POSTING_NOT_FOUND",
-    "TRANSITION_IS_NOT_POSSIBLE",
-    "HAS_INCORRECT_TPL_INTEGRATION_TYPE",
-    "HAS_INCORRECT_STATUS",
-    "HAS_INCORRECT_PRODUCT_QUANTITY",
-    "HAS_INCORRECT_CANCEL_REASON",
-    "UNKNOWN_PRODUCT_DEFINED",
-    "UNKNOW_PRODUCT",
-    "EXEMPLAR_INFO_ALREADY_DEFINED",
-    "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY",
-    "MANDATORY_MARK_REDUNDANT",
-    "INCORRECT_OVH_FOR_POSTING",
-    "SHIP_NOT_AVAILABLE",
-    "SHIP_FBP_POSTINGS_IS_FORBIDDEN",
-    "PERIOD_IS_TOO_LONG",
-    "POSTING_NUMBERS_IS_INCORRECT_FOR_COMPANY",
-    "INVALID_ARGUMENT",
-)
-
-# Ozon's access messages, lower-cased substring -> what a person should do ({key}: where
-# this account's keys are in the config).
-_ACCESS_PROBLEMS = (
-    ("invalid api-key", "Ozon rejected the Api-Key: check {key}.api_key"),
-    ("client-id header value", "Ozon rejected the Client-Id: {key}.client_id must be the seller's numeric Client-Id"),
-    (
-        "api-key is deactivated",
-        "Ozon says the Api-Key is deactivated: generate a new key in the seller cabinet "
-        "(Settings → Seller API) and put it in {key}.api_key",
-    ),
-    (
-        "missing a required role",
-        "The Api-Key lacks the access role for {path}: give the key the needed role in the seller cabinet "
-        "(Settings → Seller API) or put a key that has it in {key}.api_key",
-    ),
-    (
-        "restricted to specific ip",
-        "The Api-Key only works from certain IP addresses and this machine is not one of them: allow its "
-        "address for the key in the seller cabinet, or put an unrestricted key in {key}.api_key",
-    ),
-    (
-        "offer not signed",
-        "Ozon refuses API calls until the seller accepts the current offer in the seller cabinet",
-    ),
-)
-
 
 @dataclass(frozen=True)
 class _Retry(Retry):
@@ -253,7 +204,7 @@ class OzonClient:
                 "translit": False,
             },
         }
-        data = _unwrap(self._request(path, body, idempotent=True))
+        data = unwrap(self._request(path, body, idempotent=True))
         posting = parse_posting(data, self.account)
         if posting is None:
             raise OzonUnavailable(f"Ozon's answer on {path} for posting {number} holds no posting")
@@ -282,7 +233,7 @@ class OzonClient:
         path = "/v2/posting/fbo/get"
         body = {"posting_number": number, "translit": False,
                 "with": {"analytics_data": True, "financial_data": False, "legal_info": False}}
-        posting = parse_fbo_posting(_unwrap(self._request(path, body, idempotent=True)), self.account)
+        posting = parse_fbo_posting(unwrap(self._request(path, body, idempotent=True)), self.account)
         if posting is None:
             raise OzonUnavailable(f"Ozon's answer on {path} for posting {number} holds no posting")
         return posting
@@ -299,7 +250,7 @@ class OzonClient:
         while True:
             page += 1
             body = {"limit": RETURNS_PAGE_SIZE, "last_id": last_id, "filter": flt}
-            data = _unwrap(self._request(path, body, idempotent=True))
+            data = unwrap(self._request(path, body, idempotent=True))
             items = data.get("returns")
             biggest = last_id
             for index, raw in enumerate(items if isinstance(items, list) else []):
@@ -332,7 +283,7 @@ class OzonClient:
 
         Raises OzonAuthError, OzonUnavailable.
         """
-        data = _unwrap(self._request("/v1/roles", {}, idempotent=True))
+        data = unwrap(self._request("/v1/roles", {}, idempotent=True))
         return to_datetime(data.get("expires_at"))
 
     # -- writes --------------------------------------------------------------------------------
@@ -407,7 +358,7 @@ class OzonClient:
         while True:
             page += 1
             body = {"cursor": cursor, "limit": PAGE_SIZE, "sort_dir": "ASC", "filter": dict(flt), **(extra or {})}
-            data = _unwrap(self._request(path, body, idempotent=True))
+            data = unwrap(self._request(path, body, idempotent=True))
             items = data.get("postings")
             for index, item in enumerate(items if isinstance(items, list) else []):
                 posting = parse(item, self.account)
@@ -445,7 +396,7 @@ class OzonClient:
         if not ours:
             raise OzonRefused("REFUSED", f"Ozon's answer on {path} does not mention the posting", number)
         item = ours[0]
-        codes = _error_codes(item.get("error"))
+        codes = error_codes(item.get("error"))
         if item.get("result") is True:
             return
         if codes:
@@ -464,7 +415,7 @@ class OzonClient:
                     f"not calling it for another {left:.0f} s"
                 )
             del self._blocked_until[path]
-        posting = _posting_of(body)
+        posting = posting_of(body)
         tries = self._retrier.policy.attempts
 
         def log_retry(last: Retry, delay: float, attempt: int) -> None:
@@ -545,7 +496,9 @@ class OzonClient:
                 f"not calling it for {CIRCLE_OPEN_BLOCK / 60:.0f} minutes"
             )
         if status != 200:
-            self._check_access(path, status, data.get("code"), lowered)
+            problem = access_problem(path, status, data.get("code"), lowered, self.config_key)
+            if problem is not None:
+                raise OzonAuthError(problem)
             if "method is not allowed" in lowered:
                 raise FatalError(
                     f'Ozon no longer serves {path} ("method is not allowed"): this version of ozon-sync '
@@ -567,20 +520,12 @@ class OzonClient:
                 "cabinet"
             )
         if 400 <= status < 500:
-            code = next((c for c in KNOWN_CODES if c in message.upper()), "") or message or f"HTTP {status}"
+            code = business_code(message) or message or f"HTTP {status}"
             raise OzonRefused(code, message or f"HTTP {status}", posting)
         raise OzonUnavailable(
             f"Ozon answered {path} with HTTP {status}, which this client does not expect; "
             f"check {self.config_key}.base_url"
         )
-
-    def _check_access(self, path: str, status: int, code: object, lowered: str) -> None:
-        for needle, text in _ACCESS_PROBLEMS:
-            if needle in lowered:
-                raise OzonAuthError(text.format(path=path, key=self.config_key))
-        # Ozon answers a wrong key with 404 code 5; a posting it cannot find names itself instead.
-        if status == 404 and str(code) == "5" and (not lowered or "api-key" in lowered or "api key" in lowered):
-            raise OzonAuthError(_ACCESS_PROBLEMS[0][1].format(key=self.config_key))
 
     def _asked_wait(self, response: httpx.Response) -> float | None:
         return self._retrier.retry_after(response.headers.get("retry-after"))
@@ -620,35 +565,6 @@ def format_time(value: datetime) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _unwrap(data: dict[str, Any]) -> dict[str, Any]:
-    result = data.get("result")
-    return result if isinstance(result, dict) else data
-
-
-def _posting_of(body: Mapping[str, Any]) -> str:
-    number = body.get("posting_number")
-    if isinstance(number, list):
-        return str(number[0]) if len(number) == 1 else ""
-    if isinstance(number, str):
-        return number
-    tracking = body.get("tracking_numbers")
-    if isinstance(tracking, list) and len(tracking) == 1 and isinstance(tracking[0], Mapping):
-        return str(tracking[0].get("posting_number", ""))
-    return ""
-
-
-def _error_codes(error: object) -> list[str]:
-    """``error`` of a per-posting result: "", [], null, a code, or a list of codes."""
-    if isinstance(error, str):
-        return [error.strip()] if error.strip() else []
-    if isinstance(error, list):
-        return [str(e).strip() for e in error if e is not None and str(e).strip()]
-    if isinstance(error, Mapping):
-        text = str(error.get("code") or error.get("message") or "").strip()
-        return [text] if text else []
-    return []
 
 
 def _unknown_outcome(path: str, reason: str) -> str:

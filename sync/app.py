@@ -61,7 +61,7 @@ class Edges:
     sheets_session: requests.Session | None = None  # the Google backend's HTTP session
 
 
-REAL = Edges()
+REAL = Edges()  # the real clocks, sleep and network
 
 
 def load_maps(cfg: Config) -> tuple[ColumnMap, StatusMap]:

@@ -19,6 +19,7 @@ failures name only the webhook's host, never its path, headers or the SMTP passw
 from __future__ import annotations
 
 import logging
+import random
 import smtplib
 import ssl
 import time
@@ -37,10 +38,13 @@ from sync.config import AlertsConfig, EmailConfig, WebhookConfig, url_origin
 from sync.engine.state import AlertRow, StateStore
 from sync.errors import OzonAuthError, SyncError
 from sync.model import Action
+from sync.retry import Retrier, Retry, RetryPolicy, utc_now
 
 log = logging.getLogger("sync.alerts")
 
 MAX_TRIES = 5  # cycles in a row a channel may fail for one alert before it is given up (and logged)
+BACKOFF_BASE, BACKOFF_CAP = 0.5, 5.0  # seconds between a webhook's tries within one delivery
+MAX_RETRY_AFTER = 10.0  # a longer Retry-After is cut to this: the alert is tried again after the next cycle anyway
 KEY_CHECK_EVERY = timedelta(days=1)
 META_KEY_CHECKED = "alerts.key_checked_at"
 META_REFUSALS_SINCE = "alerts.refusals_since"
@@ -113,16 +117,19 @@ class Channel(Protocol):
 class WebhookChannel:
     """POSTs each alert as JSON (``Alert.to_json``; its ``text`` field suits chat webhooks too).
 
-    A dropped connection, a timeout, 429 or 5xx is retried ``retries`` times with a short growing pause;
-    another answer is a failure at once. A retried POST may arrive twice: receivers can de-duplicate by
-    ``id``. Delivery stops at the first alert that fails (the receiver is evidently down)."""
+    A dropped connection, a timeout, 429 or 5xx is retried ``retries`` times after a short growing,
+    jittered pause (longer when the receiver's Retry-After asks, up to ``MAX_RETRY_AFTER``); another
+    answer is a failure at once. A retried POST may arrive twice: receivers can de-duplicate by ``id``.
+    Delivery stops at the first alert that fails (the receiver is evidently down)."""
 
     name = "webhook"
 
     def __init__(self, cfg: WebhookConfig, *, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 clock: Callable[[], datetime] = utc_now):
         self.cfg = cfg
-        self.sleep = sleep
+        self.retrier = Retrier(RetryPolicy(max(0, cfg.retries) + 1, BACKOFF_BASE, BACKOFF_CAP, MAX_RETRY_AFTER),
+                               sleep=sleep, rng=rng, now=clock)
         self.client = httpx.Client(timeout=cfg.timeout, transport=transport, follow_redirects=False,
                                    headers={"User-Agent": "ozon-sync", **dict(cfg.headers)})
 
@@ -136,26 +143,28 @@ class WebhookChannel:
         return done, None
 
     def _post(self, alert: Alert) -> str | None:
+        """None when delivered, else the problem in words."""
         where = url_origin(self.cfg.url)
-        problem = ""
-        for attempt in range(self.cfg.retries + 1):
-            if attempt:
-                self.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
+
+        def once() -> str | Retry:  # "" delivered, a problem not worth another try, or a Retry
             try:
                 answer = self.client.post(self.cfg.url, json=alert.to_json())
             except httpx.TimeoutException:
-                problem = f"no answer from {where} within {self.cfg.timeout:g}s"
-                continue
+                return Retry(f"no answer from {where} within {self.cfg.timeout:g}s")
             except httpx.HTTPError as exc:
-                problem = f"cannot reach {where} ({type(exc).__name__})"
-                continue
+                return Retry(f"cannot reach {where} ({type(exc).__name__})")
             if answer.is_success:
-                return None
+                return ""
             problem = f"{where} answered HTTP {answer.status_code}"
             if answer.status_code != 429 and answer.status_code < 500:
                 return problem + " (check alerts.webhook.url and alerts.webhook.headers)"
-        tries = self.cfg.retries + 1
-        return f"{problem} ({tries} tr{'y' if tries == 1 else 'ies'})"
+            return Retry(problem, self.retrier.retry_after(answer.headers.get("retry-after")))
+
+        outcome = self.retrier.run(once)
+        if isinstance(outcome, Retry):
+            tries = self.retrier.policy.attempts
+            return f"{outcome.reason} ({tries} tr{'y' if tries == 1 else 'ies'})"
+        return outcome or None
 
     def close(self) -> None:
         self.client.close()
@@ -166,9 +175,10 @@ class EmailChannel:
 
     name = "email"
 
-    def __init__(self, cfg: EmailConfig, language: str):
+    def __init__(self, cfg: EmailConfig, language: str, *, clock: Callable[[], datetime] = utc_now):
         self.cfg = cfg
         self.language = language
+        self.clock = clock
 
     def deliver(self, alerts: Sequence[Alert]) -> tuple[list[int], str | None]:
         if not alerts:
@@ -182,7 +192,7 @@ class EmailChannel:
             msg["Subject"] = subject if len(subject) <= 150 else subject[:149] + "…"
         else:
             msg["Subject"] = MESSAGES[self.language]["subject_many"].format(count=len(alerts))
-        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Date"] = format_datetime(self.clock())
         msg["Message-ID"] = make_msgid("ozon-sync")
         msg.set_content("\n\n".join(f"{a.text}\n({a.kind.value}, {a.account}, {a.time.isoformat()})"
                                     for a in alerts) + "\n")
@@ -214,14 +224,16 @@ class Alerter:
     """Evaluates the alerts after a cycle, records new ones, and delivers what is pending.
 
     ``keys`` maps each account to its Ozon client's ``key_expires_at`` (``POST /v1/roles``); ``scrub`` cleans a text of
-    secrets and phone numbers (the log's Redactor). :meth:`run` never raises.
+    secrets and phone numbers (the log's Redactor). ``clock``, ``sleep``, ``rng`` and ``transport`` (the webhook's)
+    are handed to the channels it builds. :meth:`run` never raises.
     """
 
     def __init__(self, cfg: AlertsConfig, state: StateStore, *,
                  keys: Mapping[str, Callable[[], datetime | None]], language: str, tz: ZoneInfo,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 clock: Callable[[], datetime] = utc_now,
                  scrub: Callable[[str], str] = lambda text: text, channels: Sequence[Channel] | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 transport: httpx.BaseTransport | None = None):
         self.cfg = cfg
         self.state = state
         self.keys = dict(keys)
@@ -232,9 +244,9 @@ class Alerter:
         if channels is None:
             built: list[Channel] = []
             if cfg.webhook is not None:
-                built.append(WebhookChannel(cfg.webhook, sleep=sleep))
+                built.append(WebhookChannel(cfg.webhook, transport=transport, sleep=sleep, rng=rng, clock=clock))
             if cfg.email is not None:
-                built.append(EmailChannel(cfg.email, self.language))
+                built.append(EmailChannel(cfg.email, self.language, clock=clock))
             channels = built
         self.channels = list(channels)
 

@@ -1,17 +1,18 @@
-"""Wiring: a Config becomes an Ozon client, a sheet backend, a state store and an engine."""
+"""Wiring: a Config becomes Ozon clients, sheet backends, a state store, engines and alerts, all
+reaching the world through one set of ``Edges``."""
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import logging
-import re
+import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
 
 from sync.alerts import Alerter
 from sync.backends.base import STATUS_COLOURS, Layout, SheetBackend
@@ -19,7 +20,9 @@ from sync.config import Config, OzonConfig, SpreadsheetConfig, fold_name
 from sync.engine.cycle import AccountOptions, CycleReport, Engine, EngineOptions, SharedKnown
 from sync.engine.mirror import Mirror, MirrorOptions, MirrorTab
 from sync.engine.state import StateStore
-from sync.errors import ConfigError, SyncError
+from sync.engine.views import SheetsReport, View, run_sheets
+from sync.errors import ConfigError
+from sync.logs import Redactor, setup_logging
 from sync.mapping import (
     ACCOUNT_FIELD,
     PRIVATE_FIELDS,
@@ -29,27 +32,36 @@ from sync.mapping import (
     load_mirror_columns,
     load_statuses,
 )
+from sync.memory import give_back_memory
 from sync.model import Posting, Scheme
 from sync.ozon import OzonClient
+from sync.retry import utc_now
+
+if TYPE_CHECKING:
+    import requests
+
+# SheetsReport, View, setup_logging and give_back_memory live in their own modules; importers of sync.app keep them.
+__all__ = ["REAL", "App", "Edges", "SheetsReport", "View", "give_back_memory", "open_app", "setup_logging"]
 
 log = logging.getLogger("sync")
 
 
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
+@dataclass(frozen=True)
+class Edges:
+    """What the app reaches the world through, besides its files: the clocks, pauses, chance (back-off
+    jitter) and the network. The defaults are the real ones; tests pass a clock that moves when slept,
+    a sleep that records, or a transport that answers in-process."""
+
+    clock: Callable[[], datetime] = utc_now  # the wall clock, timezone-aware
+    monotonic: Callable[[], float] = time.monotonic  # durations and deadlines (the Ozon rate limiter's too)
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random | None = None  # None: each edge draws its jitter from its own unseeded generator
+    ozon_transport: httpx.BaseTransport | None = None  # None: the network
+    webhook_transport: httpx.BaseTransport | None = None
+    sheets_session: requests.Session | None = None  # the Google backend's HTTP session
 
 
-def give_back_memory() -> None:
-    """Hand the memory a cycle freed back to the system. glibc keeps freed heap pages for reuse, and
-    over months of cycles that read a large sheet a daemon's resident size would creep up; a no-op
-    where there is no glibc."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+REAL = Edges()  # the real clocks, sleep and network
 
 
 def load_maps(cfg: Config) -> tuple[ColumnMap, StatusMap]:
@@ -112,14 +124,15 @@ def layout_for(columns: ColumnMap, statuses: StatusMap, cfg: Config, sheet: Spre
 
 
 def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None,
-                 sheet: SpreadsheetConfig | None = None) -> SheetBackend:
+                 sheet: SpreadsheetConfig | None = None, edges: Edges = REAL) -> SheetBackend:
     sp = sheet or cfg.spreadsheet
     if sp.backend == "google":
         from sync.backends.google import GoogleBackend
 
         assert sp.spreadsheet is not None
         backend: SheetBackend = GoogleBackend(sp.spreadsheet, sp.worksheet, columns, credentials=sp.credentials,
-                                              api_endpoint=sp.api_endpoint, timeout=sp.timeout)
+                                              api_endpoint=sp.api_endpoint, timeout=sp.timeout, sleep=edges.sleep,
+                                              rng=edges.rng, now=edges.clock, session=edges.sheets_session)
         return backend
     from sync.backends.excel import ExcelBackend
 
@@ -128,11 +141,12 @@ def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None,
     return excel
 
 
-def make_ozon(cfg: Config, account: OzonConfig | None = None) -> OzonClient:
+def make_ozon(cfg: Config, account: OzonConfig | None = None, edges: Edges = REAL) -> OzonClient:
     oz = account or cfg.ozon
     key = f"accounts[{cfg.accounts.index(oz)}]" if len(cfg.accounts) > 1 else "ozon"
     return OzonClient(oz.client_id, oz.api_key, oz.base_url, account=oz.account, config_key=key, rps=oz.rps,
-                      timeout=oz.timeout)
+                      timeout=oz.timeout, transport=edges.ozon_transport, clock=edges.monotonic, sleep=edges.sleep,
+                      rng=edges.rng, now=edges.clock)
 
 
 def _schemes(oz: OzonConfig) -> frozenset[Scheme]:
@@ -174,48 +188,6 @@ def make_mirror(cfg: Config, ozon: OzonClient, backend: SheetBackend, state: Sta
 
 
 @dataclass
-class View:
-    """An operator's own spreadsheet: its backend and the engine that keeps it."""
-
-    name: str
-    sheet: SpreadsheetConfig
-    columns: ColumnMap
-    layout: Layout
-    backend: SheetBackend
-    engine: Engine
-
-    def exists(self) -> bool:
-        path = getattr(self.backend, "path", None)
-        return path is None or Path(path).exists()
-
-
-@dataclass
-class SheetsReport(CycleReport):
-    """One cycle over the main sheet and every view: the sums, and each sheet's own summary."""
-
-    parts: list[CycleReport] = field(default_factory=list)
-    failed_sheets: list[str] = field(default_factory=list)  # sheets whose cycle raised ("" = the main one)
-
-    def summary(self) -> str:
-        return " | ".join(p.summary() for p in self.parts)
-
-
-def combine(parts: list[CycleReport]) -> SheetsReport:
-    out = SheetsReport(parts=parts)
-    for p in parts:
-        for name in ("pulled", "calls", "verified", "waiting", "refused", "held", "cells_written", "rows_added",
-                     "rows_archived", "rows_skipped"):
-            setattr(out, name, getattr(out, name) + getattr(p, name))
-        out.planned += [f"{line} (view «{p.view}»)" if p.view else line for line in p.planned]
-        out.problems += [f"View «{p.view}»: {x}" if p.view else x for x in p.problems]
-        out.failed_accounts.update(p.failed_accounts)
-        if p.deferred:
-            out.deferred = "; ".join(filter(None, [out.deferred, f"view «{p.view}»: {p.deferred}" if p.view
-                                                   else p.deferred]))
-    return out
-
-
-@dataclass
 class App:
     config: Config
     columns: ColumnMap
@@ -229,6 +201,7 @@ class App:
     views: list[View] = field(default_factory=list)  # operators' spreadsheets, in config order
     alerter: Alerter | None = None
     mirror: Mirror | None = None
+    edges: Edges = REAL
     _closed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -271,40 +244,19 @@ class App:
         return [("", self.backend)] + [(v.name, v.backend) for v in self.views]
 
     def run_cycle(self, *, push: bool = True, pull: bool = True, dry_run: bool = False) -> CycleReport:
-        """One cycle of the main sheet, then of each view, over one state. Ozon is pulled once, by the first
-        engine that gets that far; a sheet that fails (its layout broken ...) is reported and the others go
-        on. Raises only when every sheet failed."""
+        """One cycle of the main sheet, then of each view, over one state (sync.engine.views); the memory
+        it freed goes back to the system. Raises only when every sheet failed."""
         try:
-            return self._run_cycle(push=push, pull=pull, dry_run=dry_run)
+            return run_sheets(self.engine, self.views, push=push, pull=pull, dry_run=dry_run)
         finally:
             give_back_memory()
 
-    def _run_cycle(self, *, push: bool, pull: bool, dry_run: bool) -> CycleReport:
-        if not self.views:
-            return self.engine.run_cycle(push=push, pull=pull, dry_run=dry_run)
-        parts: list[CycleReport] = []
-        failures: list[tuple[str, Exception]] = []
-        pulled = False
-        for name, engine in [("", self.engine)] + [(v.name, v.engine) for v in self.views]:
-            try:
-                parts.append(engine.run_cycle(push=push, pull=pull and not pulled, dry_run=dry_run))
-                pulled = True
-            except SyncError as exc:
-                log.error("%s: %s", f"View «{name}»" if name else "The main sheet", exc)
-                failures.append((name, exc))
-        if not parts:
-            raise failures[0][1]
-        rep = combine(parts)
-        rep.problems += [f"View «{n}»: {e}" if n else f"The main sheet: {e}" for n, e in failures]
-        rep.failed_sheets = [n for n, _e in failures]
-        return rep
-
-    def wait_for_lock(self, wait: float, sleep: Callable[[float], None] = time.sleep) -> str | None:
+    def wait_for_lock(self, wait: float) -> str | None:
         """Wait up to ``wait`` seconds for a lock on the workbook to go; return who still holds it, or None."""
-        deadline = time.monotonic() + wait
+        deadline = self.edges.monotonic() + wait
         holder = self._lock_holder()
-        while holder and time.monotonic() < deadline:
-            sleep(0.5)
+        while holder and self.edges.monotonic() < deadline:
+            self.edges.sleep(0.5)
             holder = self._lock_holder()
         return holder
 
@@ -332,14 +284,19 @@ class App:
             self.state.close()
 
 
-def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
-             clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-             sleep: Callable[[float], None] = time.sleep) -> App:
+def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edges: Edges = REAL,
+             clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] | None = None) -> App:
+    """The App for ``cfg``, reaching the world through ``edges``; ``clock`` and ``sleep``, when given,
+    replace the edges' own."""
+    if clock is not None:
+        edges = replace(edges, clock=clock)
+    if sleep is not None:
+        edges = replace(edges, sleep=sleep)
     columns, statuses = load_maps(cfg)
     state = StateStore(cfg.state)
     layout = layout_for(columns, statuses, cfg)
-    backend = make_backend(cfg, columns, layout)
-    ozons = {oz.account: make_ozon(cfg, oz) for oz in cfg.accounts}
+    backend = make_backend(cfg, columns, layout, edges=edges)
+    ozons = {oz.account: make_ozon(cfg, oz, edges) for oz in cfg.accounts}
     ozon = ozons[cfg.ozon.account]
     try:
         mirror = make_mirror(cfg, ozon, backend, state, statuses, cfg.language or columns.language)
@@ -350,62 +307,20 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None,
         state.close()
         raise
     owner, shared = owner_of(cfg), SharedKnown()
-    engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=clock, sleep=sleep,
-                    progress=progress, mirror=mirror, owner_of=owner, known=shared)
+    engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=edges.clock,
+                    sleep=edges.sleep, progress=progress, mirror=mirror, owner_of=owner, known=shared)
     views = []
     for i, vc in enumerate(cfg.views):
         v_columns = view_columns(cfg, i, columns)
         v_layout = layout_for(v_columns, statuses, cfg, vc.spreadsheet, vc.editors)
-        v_backend = make_backend(cfg, v_columns, v_layout, vc.spreadsheet)
+        v_backend = make_backend(cfg, v_columns, v_layout, vc.spreadsheet, edges)
         v_engine = Engine(ozons, v_backend, state, v_columns, statuses, engine_options(cfg, vc.spreadsheet),
-                          clock=clock, sleep=sleep, progress=progress, view=vc.name, owner_of=owner, known=shared)
+                          clock=edges.clock, sleep=edges.sleep, progress=progress, view=vc.name, owner_of=owner,
+                          known=shared)
         views.append(View(vc.name, vc.spreadsheet, v_columns, v_layout, v_backend, v_engine))
     alerter = Alerter(cfg.alerts, state, keys={acc: client.key_expires_at for acc, client in ozons.items()},
-                      language=cfg.language or columns.language, tz=cfg.tz(), clock=clock,
-                      scrub=Redactor(cfg.secrets()).clean,
-                      sleep=sleep)
+                      language=cfg.language or columns.language, tz=cfg.tz(), clock=edges.clock,
+                      scrub=Redactor(cfg.secrets()).clean, sleep=edges.sleep, rng=edges.rng,
+                      transport=edges.webhook_transport)
     return App(cfg, columns, statuses, backend, state, ozon, engine, layout, ozons=ozons, views=views,
-               alerter=alerter, mirror=mirror)
-
-
-class Redactor(logging.Filter):
-    """Keeps secrets and phone numbers out of every log line, whoever wrote it."""
-
-    PHONE = re.compile(r"(?<![\w-])\+?[78][\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?![\w-])")
-
-    def __init__(self, secrets: list[str]):
-        super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 4]
-
-    def clean(self, text: str) -> str:
-        clean = self.PHONE.sub("[phone]", text)
-        for s in self.secrets:
-            clean = clean.replace(s, "***")
-        return clean
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        clean = self.clean(msg)
-        if clean != msg:
-            record.msg, record.args = clean, ()
-        return True
-
-
-def setup_logging(level: str = "INFO", file: Path | None = None, secrets: list[str] | None = None) -> None:
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-        h.close()
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(file, encoding="utf-8"))
-    redactor = Redactor(secrets or [])
-    for h in handlers:
-        h.setFormatter(fmt)
-        h.addFilter(redactor)
-        root.addHandler(h)
-    root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "urllib3", "google", "gspread"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+               alerter=alerter, mirror=mirror, edges=edges)

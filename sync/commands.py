@@ -6,13 +6,14 @@ import argparse
 import contextlib
 import logging
 import sys
-from datetime import UTC, datetime
 
-from sync.app import App, SheetsReport, open_app, setup_logging
+from sync.app import REAL, App, Edges, open_app
 from sync.config import Config
 from sync.engine.cycle import CycleReport
+from sync.engine.views import SheetsReport
 from sync.errors import ConfigError, FatalError, SheetLayoutError, WorkbookError
 from sync.lock import StateLock, lock_path_for
+from sync.logs import setup_logging
 
 log = logging.getLogger("sync")
 
@@ -47,16 +48,16 @@ def state_lock(cfg: Config, command: str) -> StateLock:
     return StateLock(lock_path_for(cfg.state), cfg.state, command=command, wait=cfg.spreadsheet.lock_wait)
 
 
-def _one_pass(cfg: Config, command: str, *, push: bool, pull: bool, dry_run: bool = False) -> int:
+def _one_pass(cfg: Config, command: str, edges: Edges, *, push: bool, pull: bool, dry_run: bool = False) -> int:
     if dry_run:  # reads both sides, calls and writes nothing: no lock needed
-        return _pass_locked(cfg, push=push, pull=pull, dry_run=True)
+        return _pass_locked(cfg, edges, push=push, pull=pull, dry_run=True)
     with state_lock(cfg, command):
-        return _pass_locked(cfg, push=push, pull=pull)
+        return _pass_locked(cfg, edges, push=push, pull=pull)
 
 
-def _pass_locked(cfg: Config, *, push: bool, pull: bool, dry_run: bool = False) -> int:
+def _pass_locked(cfg: Config, edges: Edges, *, push: bool, pull: bool, dry_run: bool = False) -> int:
     progress = _Progress()
-    app = open_app(cfg, progress=progress)
+    app = open_app(cfg, progress=progress, edges=edges)
     try:
         if not dry_run:
             app.clean_up()
@@ -102,25 +103,28 @@ def deferred_message(deferred: str, holder: str | None) -> str:
     return f"The sheet was not written: {why}. Edits were pushed; the sheet catches up {when}."
 
 
-def cmd_pull(cfg: Config, args: argparse.Namespace) -> int:
-    return _one_pass(cfg, "pull", push=False, pull=True)
+# Every command takes the Edges the app reaches the world through: the real ones unless a test passes its own.
 
 
-def cmd_push(cfg: Config, args: argparse.Namespace) -> int:
-    return _one_pass(cfg, "push", push=True, pull=False, dry_run=args.dry_run)
+def cmd_pull(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
+    return _one_pass(cfg, "pull", edges, push=False, pull=True)
 
 
-def cmd_sync(cfg: Config, args: argparse.Namespace) -> int:
-    return _one_pass(cfg, "sync", push=True, pull=True, dry_run=args.dry_run)
+def cmd_push(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
+    return _one_pass(cfg, "push", edges, push=True, pull=False, dry_run=args.dry_run)
 
 
-def cmd_init(cfg: Config, args: argparse.Namespace) -> int:
+def cmd_sync(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
+    return _one_pass(cfg, "sync", edges, push=True, pull=True, dry_run=args.dry_run)
+
+
+def cmd_init(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
     with state_lock(cfg, "init"):
-        return _init_locked(cfg, args)
+        return _init_locked(cfg, args, edges)
 
 
-def _init_locked(cfg: Config, args: argparse.Namespace) -> int:
-    app = open_app(cfg)
+def _init_locked(cfg: Config, args: argparse.Namespace, edges: Edges) -> int:
+    app = open_app(cfg, edges=edges)
     try:
         app.clean_up()
         app.ensure_sheet()
@@ -136,9 +140,9 @@ def _init_locked(cfg: Config, args: argparse.Namespace) -> int:
         app.close()
 
 
-def cmd_check(cfg: Config, args: argparse.Namespace) -> int:
+def cmd_check(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
     print("Config: OK")
-    app = open_app(cfg)
+    app = open_app(cfg, edges=edges)
     failed = False
     try:
         for acc, client in app.ozons.items():
@@ -148,7 +152,7 @@ def cmd_check(cfg: Config, args: argparse.Namespace) -> int:
                 if expires is None:
                     print(f"{who}: the Api-Key works")
                 else:
-                    days = (expires - datetime.now(UTC)).days
+                    days = (expires - edges.clock()).days
                     warn = "  — renew it soon (Ozon → Settings → Seller API)" if days < 14 else ""
                     print(f"{who}: the Api-Key works; it expires {expires:%Y-%m-%d} (in {days} days){warn}")
             except Exception as exc:  # reported in words; the exit code says it failed
@@ -177,11 +181,11 @@ def cmd_check(cfg: Config, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
+def cmd_run(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
     from sync.daemon import Daemon
 
     progress = _Progress()
-    app = open_app(cfg, progress=progress)
+    app = open_app(cfg, progress=progress, edges=edges)
     try:
 
         def cycle() -> CycleReport:
@@ -210,8 +214,8 @@ def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
         app.close()
 
 
-def cmd_status(cfg: Config, args: argparse.Namespace) -> int:
-    app = open_app(cfg)
+def cmd_status(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
+    app = open_app(cfg, edges=edges)
     try:
         _print_status(app)
         return 0
@@ -254,12 +258,12 @@ def _print_status(app: App) -> None:
             print(f"  {name}")
 
 
-def cmd_export(cfg: Config, args: argparse.Namespace) -> int:
+def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
     from sync import reports
     from sync.app import load_maps, make_ozon
     from sync.engine.state import StateStore
 
-    tz, now = cfg.tz(), datetime.now(UTC)
+    tz, now = cfg.tz(), edges.clock()
     start = end = None
     cutoff = None
     if args.report == "picklist":
@@ -280,7 +284,7 @@ def cmd_export(cfg: Config, args: argparse.Namespace) -> int:
         source = f"Источник: Ozon (--live), {now.astimezone(tz):%d.%m.%Y %H:%M}; время отгрузки Ozon не сообщает."
         req = reports.Request(args.report, tz, now, statuses, start, end, cutoff, source)
         with contextlib.ExitStack() as open_clients:
-            clients = [open_clients.enter_context(make_ozon(cfg, oz)) for oz in cfg.accounts]
+            clients = [open_clients.enter_context(make_ozon(cfg, oz, edges)) for oz in cfg.accounts]
             result = reports.write_report(req, reports.live_entries(clients, req), args.output)
     else:
         if not cfg.state.exists():

@@ -19,9 +19,8 @@ from sync.cli import main
 from sync.config import load_config
 from sync.emulators.ozon import OzonEmulator
 from sync.emulators.sheets import SheetsEmulator
-from sync.engine.cycle import Engine
 from sync.errors import ConfigError
-from sync.ozon import OzonClient
+from tests.fake_time import FakeTime
 from tests.people import SHEET, ExcelPerson, GooglePerson, append_row
 
 KEYS = {"shop1": ("111111", "key-shop-1"), "shop2": ("222222", "key-shop-2")}
@@ -130,20 +129,12 @@ def test_both_accounts_share_one_sheet_and_each_edit_reaches_its_own_account(sho
                                                                        ("shop2", only2)}
 
 
-def _quick_clients(app: App) -> dict[str, OzonClient]:
-    """The app's accounts as clients that give up at once instead of backing off for seconds."""
-    return {acc: OzonClient(*KEYS[acc], oz.base_url, account=acc, max_retries=0)
-            for acc, oz in ((o.account, o) for o in app.config.accounts)}
-
-
 @pytest.mark.parametrize("failure", ["down", "wrong-key"])
 def test_one_account_failing_does_not_stop_the_other_and_its_edit_lands_later(
         tmp_path: Path, emus: dict[str, OzonEmulator], failure: str) -> None:
-    app = open_app(load_config(accounts_config(tmp_path, emus)))
-    clients = _quick_clients(app)
+    app = open_app(load_config(accounts_config(tmp_path, emus)), edges=FakeTime().edges())  # back-off, not slept
     try:
         app.ensure_sheet()
-        app.engine = Engine(clients, app.backend, app.state, app.columns, app.statuses, app.engine.opt)
         s = Shops(app, emus, ExcelPerson(tmp_path / "orders.xlsx", SHEET))
         a = emus["shop1"].add_posting()
         b = emus["shop2"].add_posting(scheme="rFBS")
@@ -181,8 +172,6 @@ def test_one_account_failing_does_not_stop_the_other_and_its_edit_lands_later(
         assert s.row("shop2", later)["account"] == "shop2"
         assert not app.state.open_entries()
     finally:
-        for c in clients.values():
-            c.close()
         app.close()
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from sync.alerts import MAX_TRIES, Alerter
+from sync.alerts import MAX_RETRY_AFTER, MAX_TRIES, Alert, Alerter, AlertKind, WebhookChannel
 from sync.cli import main
 from sync.config import AlertsConfig, EmailConfig, WebhookConfig, config_from_dict, load_config
 from sync.demo import edit_workbook
@@ -332,6 +334,38 @@ def test_a_channel_that_keeps_failing_is_given_up_after_max_tries(tmp_path: Path
         assert "Gave up sending alert «Отправление 1-1 ещё не собрано" in caplog.text
         assert "answered HTTP 404 (check alerts.webhook.url and alerts.webhook.headers)" in caplog.text
     state.close()
+
+
+def test_a_webhook_pauses_as_the_receiver_asks_with_jitter_otherwise() -> None:
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    answers = [httpx.Response(429, headers={"Retry-After": "3"}),
+               httpx.Response(503, headers={"Retry-After": format_datetime(now + timedelta(seconds=7), usegmt=True)}),
+               httpx.Response(502), httpx.Response(429, headers={"Retry-After": "3600"}), httpx.Response(200)]
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers[len(sent) - 1]
+
+    slept: list[float] = []
+    channel = WebhookChannel(WebhookConfig(url="https://hooks.example.ru/x", retries=4),
+                             transport=httpx.MockTransport(answer), sleep=slept.append, rng=random.Random(3),
+                             clock=lambda: now)
+    alert = Alert(AlertKind.NOT_PACKED, "main", "1-1", "not packed", now, id=9)
+    assert channel.deliver([alert]) == ([9], None)
+    channel.close()
+    assert len(sent) == 5 and slept[:2] == [3.0, 7.0] and slept[3] == MAX_RETRY_AFTER
+    assert 0 <= slept[2] <= 2.0  # no Retry-After: a jittered pause under the third ceiling
+
+
+def test_a_webhook_that_stays_down_reports_its_tries() -> None:
+    slept: list[float] = []
+    channel = WebhookChannel(WebhookConfig(url="https://hooks.example.ru/x", retries=2),
+                             transport=httpx.MockTransport(lambda r: httpx.Response(500)), sleep=slept.append)
+    alert = Alert(AlertKind.NOT_PACKED, "main", "1-1", "not packed", datetime(2026, 11, 30, tzinfo=UTC), id=1)
+    assert channel.deliver([alert]) == ([], "https://hooks.example.ru answered HTTP 500 (3 tries)")
+    channel.close()
+    assert len(slept) == 2 and 0 <= slept[0] <= 0.5 and 0 <= slept[1] <= 1.0
 
 
 def test_a_posting_someone_asked_to_pack_is_not_alerted(tmp_path: Path) -> None:

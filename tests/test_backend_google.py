@@ -6,12 +6,14 @@ requests, and a person editing in the browser between our read and our write.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import requests
 
 from sync.a1 import col_letters
 from sync.backends.base import SheetBackend
@@ -180,6 +182,27 @@ def test_quota_and_server_errors_are_retried_within_bounds(emu: SheetsEmulator) 
     emu.faults.queue("spreadsheets.batchUpdate", "500")
     with pytest.raises(SheetUnavailable):  # a write whose outcome is unknown is not repeated
         backend.write([], [order("1-1-1")])
+
+
+def test_the_pauses_and_the_session_are_the_ones_injected(emu: SheetsEmulator) -> None:
+    class Counting(requests.Session):
+        sent = 0
+
+        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+            self.sent += 1
+            return super().send(request, **kwargs)
+
+    slept: list[float] = []
+    session = Counting()
+    sid = emu.create_spreadsheet("Заказы Ozon", ["Лист1"])
+    backend = GoogleBackend(sid, SHEET, COLUMNS, credentials="anonymous", api_endpoint=emu.base_url, retries=2,
+                            sleep=slept.append, rng=random.Random(1), session=session)
+    backend.ensure_layout(LAYOUT)
+    emu.faults.queue("values.batchGet", "429", "503")
+    backend.read(ALL)
+    assert len(slept) == 2 and 0 <= slept[0] <= 1.0 and 0 <= slept[1] <= 2.0  # jittered under 1 s, then 2 s
+    assert session.sent == backend.requests > 2
+    backend.close()
 
 
 def test_per_minute_quota_of_the_emulator_reaches_us_as_unavailable() -> None:

@@ -1,6 +1,6 @@
 """The Ozon client against httpx.MockTransport handlers that answer like Ozon, on fake time.
 
-Bodies follow shared/reference/ozon-api.md (§3 lists and get, §4.5 writes, §2 errors). Nothing
+Bodies follow Ozon's Seller API documentation (lists and get, writes, errors). Nothing
 of ours is patched: the transport, clock, sleep and random source are injected.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -95,7 +96,7 @@ def html(status: int) -> httpx.Response:
 
 
 def v4_posting(number: str, **extra: Any) -> dict[str, Any]:
-    """A v4 list item as in reference §3.4 (FBS delivered by Ozon)."""
+    """A v4 list item as Ozon documents it (FBS delivered by Ozon)."""
     item: dict[str, Any] = {
         "posting_number": number,
         "order_id": 33301885134,
@@ -1032,11 +1033,26 @@ def test_a_huge_retry_after_is_cut_to_a_minute(client: OzonClient, ozon: FakeOzo
     assert max(fake_time.sleeps) == 60.0
 
 
+def test_a_retry_after_date_and_the_open_end_of_a_change_filter_come_from_the_injected_clock(
+        ozon: FakeOzon, fake_time: FakeTime) -> None:
+    wall = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    limited = ozon_error(429, 8, "You have reached request rate limit per second",
+                         {"retry-after": format_datetime(wall + timedelta(seconds=25), usegmt=True)})
+    ozon.routes["/v4/posting/fbs/unfulfilled/list"] = [limited, {"result": {"postings": [], "has_next": False}}]
+    with OzonClient(CLIENT_ID, API_KEY, "https://ozon.test", transport=httpx.MockTransport(ozon),
+                    clock=fake_time.clock, sleep=fake_time.sleep, rng=random.Random(7), rps=1000,
+                    now=lambda: wall) as client:
+        assert list(client.list_unfulfilled(changed_since=wall - timedelta(hours=1))) == []
+    assert 25.0 in fake_time.sleeps
+    window = ozon.calls[-1].body["filter"]["last_changed_status_date"]
+    assert window == {"from": "2026-12-02T11:00:00Z", "to": "2026-12-03T12:00:00Z"}  # a day ahead of the clock
+
+
 # -- FBO postings and returns (read-only tabs) ----------------------------------------------------
 
 
 def fbo_item(number: str, **extra: Any) -> dict[str, Any]:
-    """A /v3/posting/fbo/list item as in reference §5.1 (schema shape: price as {amount, currency})."""
+    """A /v3/posting/fbo/list item as Ozon documents it (schema shape: price as {amount, currency})."""
     item: dict[str, Any] = {
         "posting_number": number, "order_id": 354680487, "order_number": number.rsplit("-", 1)[0],
         "status": "delivering", "substatus": "posting_on_way_to_city", "created_at": "2026-09-20T10:00:00Z",
@@ -1053,7 +1069,7 @@ def fbo_item(number: str, **extra: Any) -> dict[str, Any]:
 
 
 def return_item(return_id: object, **extra: Any) -> dict[str, Any]:
-    """A /v1/returns/list item as in reference §6.1."""
+    """A /v1/returns/list item as Ozon documents it."""
     item: dict[str, Any] = {
         "id": return_id, "posting_number": "58544282-0057-1", "order_number": "58544282-0057",
         "type": "FullReturn", "schema": "Fbs", "return_reason_name": "Customer refused on receipt",

@@ -1,7 +1,7 @@
 """Google Sheets backend: gspread's HTTP client, with our own retries and timeouts, at most three
 requests per sync cycle.
 
-A cycle costs (reference/sheets-api.md §4, DESIGN §4):
+A cycle costs:
 
 1. ``values:batchGet`` of every column the engine reads, one range per column (``C1:C``), so the
    header cell comes back with its column and proves the column is still where we think it is;
@@ -12,27 +12,24 @@ A cycle costs (reference/sheets-api.md §4, DESIGN §4):
 Once per process it also reads the header row and the sheet's id. When a person moves or renames
 columns, the header no longer matches and is read again (one more request, that cycle only).
 
-Retries: gspread's own BackOffHTTPClient retries for ever, so ours is bounded and jittered. Reads
-(GET) are retried on 429, 5xx and network errors. Writes are retried only on 429 and on a failed
-connect (Google did not process them); after a 5xx or a timeout the outcome is unknown, and the
-next cycle reads the sheet and sees what landed (appends are found by key, never doubled).
+Retries (sync.backends.google_http): reads on 429, 5xx and network errors; writes only on 429 and a
+failed connect. After a 5xx or a timeout a write's outcome is unknown, and the next cycle reads the
+sheet and sees what landed (appends are found by key, never doubled).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-import google.auth.exceptions
 import gspread
 import requests
-from google.auth.credentials import AnonymousCredentials, Credentials
-from google.oauth2 import service_account
+from google.auth.credentials import Credentials
 from gspread.exceptions import APIError
 
 from sync.a1 import col_letters
@@ -48,123 +45,17 @@ from sync.backends.base import (
     not_ours,
     renamed_tab,
 )
+from sync.backends.google_http import RetryingHTTPClient, load_credentials
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
+from sync.retry import utc_now
 
 log = logging.getLogger("sync.google")
 
-SCOPES = ("https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive.metadata.readonly")
-GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 PROTECTION_NOTE = "ozon-sync: filled from Ozon"
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
 FEW_ROWS = 200  # the re-read before a write asks for at most this many rows by their own ranges
-BACKOFF_BASE, BACKOFF_CAP = 1.0, 30.0
 PIXELS_PER_CHAR = 7
-
-
-class RetryingHTTPClient(gspread.http_client.HTTPClient):
-    """gspread's HTTP client with a timeout on every call, bounded jittered retries, a request
-    counter, and an optional endpoint that replaces Google's hosts (the emulator, a proxy).
-
-    gspread builds it from the class (``Client(..., http_client=cls)``), so settings are class
-    attributes: ``RetryingHTTPClient.configured(...)`` makes a subclass carrying them."""
-
-    endpoint: str | None = None
-    timeout_seconds: float = 30.0
-    retries: int = 4
-    sleep: Callable[[float], None] = staticmethod(time.sleep)
-    rng: random.Random = random.Random()
-
-    @classmethod
-    def configured(cls, *, endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
-                   sleep: Callable[[float], None] = time.sleep) -> type[RetryingHTTPClient]:
-        return type("ConfiguredHTTPClient", (cls,), {
-            "endpoint": endpoint.rstrip("/") if endpoint else None, "timeout_seconds": timeout, "retries": retries,
-            "sleep": staticmethod(sleep), "rng": random.Random(),
-        })
-
-    def __init__(self, auth: Credentials, session: requests.Session | None = None) -> None:
-        super().__init__(auth, session)
-        self.set_timeout(self.timeout_seconds)
-        self.requests = 0
-        self.bytes_sent = 0  # request bodies
-        self.bytes_received = 0  # response bodies
-
-    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
-        if self.endpoint:
-            for host in GOOGLE_HOSTS:
-                if endpoint.startswith(host):
-                    endpoint = self.endpoint + endpoint[len(host):]
-                    break
-        read = method.upper() == "GET"
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
-            self.requests += 1
-            try:
-                response = super().request(method, endpoint, *args, **kwargs)
-                self._count(response)
-                return response
-            except APIError as exc:
-                self._count(exc.response)
-                status = exc.response.status_code
-                if last or status not in RETRYABLE or (not read and status != 429):
-                    raise
-                self._pause(attempt, exc.response.headers.get("retry-after"), f"HTTP {status}")
-            except requests.ConnectionError as exc:
-                # A refused or failed connect sent nothing; any other broken connection may have.
-                sent = not isinstance(exc.__context__, ConnectionRefusedError) and "Connection refused" not in str(exc)
-                if last or (not read and sent):
-                    raise SheetUnavailable(_unknown(method, endpoint, "the connection broke")) from None
-                self._pause(attempt, None, "no connection")
-            except google.auth.exceptions.TransportError:
-                if last:
-                    raise SheetUnavailable("Google's sign-in service could not be reached; "
-                                           "the next cycle tries again") from None
-                self._pause(attempt, None, "sign-in unreachable")
-            except google.auth.exceptions.GoogleAuthError as exc:
-                raise SheetAccessError(f"Google did not accept our credentials ({exc}): check spreadsheet.credentials "
-                                       f"(a service-account JSON key, shared with the spreadsheet)") from None
-            except requests.Timeout:
-                if last or not read:
-                    raise SheetUnavailable(_unknown(method, endpoint, f"no answer within {self.timeout_seconds:g} s")) \
-                        from None
-                self._pause(attempt, None, "timeout")
-        raise AssertionError("unreachable")
-
-    def _count(self, response: requests.Response) -> None:
-        body = response.request.body if response.request is not None else None
-        self.bytes_sent += len(body) if isinstance(body, bytes | str) else 0
-        self.bytes_received += len(response.content)
-
-    def _pause(self, attempt: int, retry_after: str | None, why: str) -> None:
-        delay = self.rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** attempt))
-        if retry_after and retry_after.strip().isdigit():
-            delay = max(delay, min(float(retry_after), BACKOFF_CAP))
-        log.info("Google Sheets: %s; retrying in %.1f s (try %d of %d)", why, delay, attempt + 2, self.retries + 1)
-        self.sleep(delay)
-
-
-def _unknown(method: str, endpoint: str, why: str) -> str:
-    what = "reading the sheet" if method.upper() == "GET" else "writing the sheet (it may or may not have landed)"
-    return f"Google Sheets did not answer while {what}: {why}; the next cycle reads it again"
-
-
-def load_credentials(credentials: str | None) -> Credentials:
-    """``anonymous`` (emulators), a service-account JSON path, or $GOOGLE_APPLICATION_CREDENTIALS."""
-    if credentials == "anonymous":
-        return AnonymousCredentials()  # type: ignore[no-untyped-call]
-    path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-    if not path:
-        raise SheetAccessError("No Google credentials: set spreadsheet.credentials to a service-account JSON key "
-                               "file, or the environment variable GOOGLE_APPLICATION_CREDENTIALS")
-    try:
-        creds: Credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-            path, scopes=list(SCOPES))
-    except (OSError, ValueError, KeyError) as exc:
-        raise SheetAccessError(f"The service-account key {path} cannot be used ({exc}); download a JSON key "
-                               f"from Google Cloud console → IAM → Service accounts → Keys") from None
-    return creds
 
 
 def quote(title: str) -> str:
@@ -187,14 +78,16 @@ class GoogleBackend(SheetBackend):
 
     def __init__(self, spreadsheet: str, worksheet: str, columns: ColumnMap, *, credentials: str | None = None,
                  api_endpoint: str | None = None, timeout: float = 30.0, retries: int = 4,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 now: Callable[[], datetime] = utc_now, session: requests.Session | None = None):
         m = re.search(r"/spreadsheets/d/([A-Za-z0-9_-]+)", spreadsheet)
         self.key = m.group(1) if m else spreadsheet.strip()
         self.worksheet = worksheet
         self.columns = columns
         self._credentials_setting = credentials
         self._http_class = RetryingHTTPClient.configured(endpoint=api_endpoint, timeout=timeout, retries=retries,
-                                                         sleep=sleep)
+                                                         sleep=sleep, rng=rng, now=now)
+        self._session = session
         self._http: RetryingHTTPClient | None = None
         self._creds: Credentials | None = None
         self._sheet_id: int | None = None
@@ -210,7 +103,7 @@ class GoogleBackend(SheetBackend):
     def http(self) -> RetryingHTTPClient:
         if self._http is None:
             self._creds = load_credentials(self._credentials_setting)
-            client = gspread.Client(self._creds, http_client=self._http_class)
+            client = gspread.Client(self._creds, session=self._session, http_client=self._http_class)
             http = client.http_client
             assert isinstance(http, RetryingHTTPClient)
             self._http = http

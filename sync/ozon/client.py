@@ -17,7 +17,7 @@ what the caller does about them (sync/errors.py):
                                     a failed connect (nothing was sent) is retried
     other 4xx                       OzonRefused(code, message, posting): Ozon said no to this posting
 
-Ozon quirks handled here (reference/ozon-api.md): a wrong key is HTTP 404 code 5, not 401; the
+Ozon quirks handled here: a wrong key is HTTP 404 code 5, not 401; the
 rFBS status setters report per-posting failures inside a 200 body with ``error`` as "", [],
 null, a string or a list; list windows may not exceed a year; cursors are opaque.
 Nothing here logs headers, the Api-Key or response bodies (they hold buyers' phones).
@@ -38,8 +38,10 @@ import httpx
 
 from sync.errors import FatalError, OzonAuthError, OzonRefused, OzonUnavailable
 from sync.model import CancelReason, FboPosting, Posting, ReturnItem
+from sync.ozon.answers import access_problem, business_code, error_codes, posting_of, unwrap
 from sync.ozon.limiter import RateLimiter
 from sync.ozon.parse import parse_cancel_reasons, parse_fbo_posting, parse_posting, parse_return, to_datetime
+from sync.retry import Retrier, Retry, RetryPolicy, utc_now
 
 log = logging.getLogger("sync.ozon")
 
@@ -53,62 +55,10 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 10.0
 MAX_RETRY_AFTER = 60.0  # a longer retry-after is cut to this, so one call stays bounded
 
-# Business codes Ozon puts in ``message``, sometimes inside a longer sentence (reference §2.3).
-KNOWN_CODES = (
-    "POSTING_ALREADY_SHIPPED",
-    "POSTING_ALREADY_CANCELLED",
-    "POSTING_NOT_FOUND",
-    "TRANSITION_IS_NOT_POSSIBLE",
-    "HAS_INCORRECT_TPL_INTEGRATION_TYPE",
-    "HAS_INCORRECT_STATUS",
-    "HAS_INCORRECT_PRODUCT_QUANTITY",
-    "HAS_INCORRECT_CANCEL_REASON",
-    "UNKNOWN_PRODUCT_DEFINED",
-    "UNKNOW_PRODUCT",
-    "EXEMPLAR_INFO_ALREADY_DEFINED",
-    "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY",
-    "MANDATORY_MARK_REDUNDANT",
-    "INCORRECT_OVH_FOR_POSTING",
-    "SHIP_NOT_AVAILABLE",
-    "SHIP_FBP_POSTINGS_IS_FORBIDDEN",
-    "PERIOD_IS_TOO_LONG",
-    "POSTING_NUMBERS_IS_INCORRECT_FOR_COMPANY",
-    "INVALID_ARGUMENT",
-)
-
-# Ozon's access messages (reference §2.3), lower-cased substring -> what a person should do ({key}: where
-# this account's keys are in the config).
-_ACCESS_PROBLEMS = (
-    ("invalid api-key", "Ozon rejected the Api-Key: check {key}.api_key"),
-    ("client-id header value", "Ozon rejected the Client-Id: {key}.client_id must be the seller's numeric Client-Id"),
-    (
-        "api-key is deactivated",
-        "Ozon says the Api-Key is deactivated: generate a new key in the seller cabinet "
-        "(Settings → Seller API) and put it in {key}.api_key",
-    ),
-    (
-        "missing a required role",
-        "The Api-Key lacks the access role for {path}: give the key the needed role in the seller cabinet "
-        "(Settings → Seller API) or put a key that has it in {key}.api_key",
-    ),
-    (
-        "restricted to specific ip",
-        "The Api-Key only works from certain IP addresses and this machine is not one of them: allow its "
-        "address for the key in the seller cabinet, or put an unrestricted key in {key}.api_key",
-    ),
-    (
-        "offer not signed",
-        "Ozon refuses API calls until the seller accepts the current offer in the seller cabinet",
-    ),
-)
-
-
 @dataclass(frozen=True)
-class _Retry:
-    """A failed try that may be repeated: ``reason`` says why, for logs and the final message."""
+class _Retry(Retry):
+    """A failed try that may be repeated; whether Ozon's answer was not JSON, or its rate limit."""
 
-    reason: str
-    retry_after: float | None = None
     not_json: bool = False
     rate_limited: bool = False
 
@@ -116,8 +66,8 @@ class _Retry:
 class OzonClient:
     """The Ozon Seller API for one account (one Client-Id + Api-Key).
 
-    ``transport``, ``clock``, ``sleep`` and ``rng`` are injected so tests run against
-    ``httpx.MockTransport`` or a local emulator on fake time. ``requests`` counts the HTTP
+    ``transport``, ``clock`` (monotonic seconds), ``now`` (the wall clock), ``sleep`` and ``rng`` are
+    injected so tests run against ``httpx.MockTransport`` or a local emulator on fake time. ``requests`` counts the HTTP
     requests sent (benchmarks read it). Clients that share a Client-Id should share ``limiter``.
     """
 
@@ -137,6 +87,7 @@ class OzonClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         client_id, api_key = str(client_id).strip(), api_key.strip()
         self.account = account
@@ -146,8 +97,9 @@ class OzonClient:
         self.timeout = timeout
         self._api_key = api_key
         self._clock = clock
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._now = now
+        self._retrier = Retrier(RetryPolicy(self.max_retries + 1, BACKOFF_BASE, BACKOFF_CAP, MAX_RETRY_AFTER),
+                                sleep=sleep, rng=rng, now=now)
         self._limiter = limiter or RateLimiter(rps, clock=clock, sleep=sleep)
         self._blocked_until: dict[str, float] = {}
         self._http = httpx.Client(
@@ -200,7 +152,7 @@ class OzonClient:
         if changed_since is not None:
             base_filter["last_changed_status_date"] = {
                 "from": format_time(changed_since),
-                "to": format_time(changed_to or _far_now()),
+                "to": format_time(changed_to or self._far_now()),
             }
         seen: set[str] = set()
         for start, end in split_windows(since, to):
@@ -222,7 +174,7 @@ class OzonClient:
         if statuses:
             flt["statuses"] = list(statuses)
         if changed_since is not None:
-            flt["last_changed_status_date"] = {"from": format_time(changed_since), "to": format_time(_far_now())}
+            flt["last_changed_status_date"] = {"from": format_time(changed_since), "to": format_time(self._far_now())}
         yield from self._pages("/v4/posting/fbs/unfulfilled/list", flt, parse=parse_posting)
 
     def get_posting(self, number: str) -> Posting:
@@ -244,7 +196,7 @@ class OzonClient:
                 "translit": False,
             },
         }
-        data = _unwrap(self._request(path, body, idempotent=True))
+        data = unwrap(self._request(path, body, idempotent=True))
         posting = parse_posting(data, self.account)
         if posting is None:
             raise OzonUnavailable(f"Ozon's answer on {path} for posting {number} holds no posting")
@@ -273,7 +225,7 @@ class OzonClient:
         path = "/v2/posting/fbo/get"
         body = {"posting_number": number, "translit": False,
                 "with": {"analytics_data": True, "financial_data": False, "legal_info": False}}
-        posting = parse_fbo_posting(_unwrap(self._request(path, body, idempotent=True)), self.account)
+        posting = parse_fbo_posting(unwrap(self._request(path, body, idempotent=True)), self.account)
         if posting is None:
             raise OzonUnavailable(f"Ozon's answer on {path} for posting {number} holds no posting")
         return posting
@@ -290,7 +242,7 @@ class OzonClient:
         while True:
             page += 1
             body = {"limit": RETURNS_PAGE_SIZE, "last_id": last_id, "filter": flt}
-            data = _unwrap(self._request(path, body, idempotent=True))
+            data = unwrap(self._request(path, body, idempotent=True))
             items = data.get("returns")
             biggest = last_id
             for index, raw in enumerate(items if isinstance(items, list) else []):
@@ -323,7 +275,7 @@ class OzonClient:
 
         Raises OzonAuthError, OzonUnavailable.
         """
-        data = _unwrap(self._request("/v1/roles", {}, idempotent=True))
+        data = unwrap(self._request("/v1/roles", {}, idempotent=True))
         return to_datetime(data.get("expires_at"))
 
     # -- writes --------------------------------------------------------------------------------
@@ -398,7 +350,7 @@ class OzonClient:
         while True:
             page += 1
             body = {"cursor": cursor, "limit": PAGE_SIZE, "sort_dir": "ASC", "filter": dict(flt), **(extra or {})}
-            data = _unwrap(self._request(path, body, idempotent=True))
+            data = unwrap(self._request(path, body, idempotent=True))
             items = data.get("postings")
             for index, item in enumerate(items if isinstance(items, list) else []):
                 posting = parse(item, self.account)
@@ -436,7 +388,7 @@ class OzonClient:
         if not ours:
             raise OzonRefused("REFUSED", f"Ozon's answer on {path} does not mention the posting", number)
         item = ours[0]
-        codes = _error_codes(item.get("error"))
+        codes = error_codes(item.get("error"))
         if item.get("result") is True:
             return
         if codes:
@@ -455,20 +407,17 @@ class OzonClient:
                     f"not calling it for another {left:.0f} s"
                 )
             del self._blocked_until[path]
-        posting = _posting_of(body)
-        tries = self.max_retries + 1
-        last: _Retry | None = None
-        for attempt in range(tries):
-            if attempt:
-                assert last is not None
-                delay = self._backoff(attempt, last)
-                log.info("Retrying %s in %.1f s (try %d of %d) after %s", path, delay, attempt + 1, tries, last.reason)
-                self._sleep(delay)
-            outcome = self._try_once(path, body, idempotent=idempotent, posting=posting)
-            if not isinstance(outcome, _Retry):
-                return outcome
-            last = outcome
-        assert last is not None
+        posting = posting_of(body)
+        tries = self._retrier.policy.attempts
+
+        def log_retry(last: Retry, delay: float, attempt: int) -> None:
+            log.info("Retrying %s in %.1f s (try %d of %d) after %s", path, delay, attempt, tries, last.reason)
+
+        last = self._retrier.run(lambda: self._try_once(path, body, idempotent=idempotent, posting=posting),
+                                 log_retry)
+        if not isinstance(last, Retry):
+            return last
+        assert isinstance(last, _Retry)  # the only kind _try_once gives
         if last.not_json:
             raise OzonUnavailable(
                 f"Ozon answered with something that is not JSON (HTML page?) on {path} ({last.reason}), "
@@ -515,7 +464,7 @@ class OzonClient:
             data = {"result": data}
         if not isinstance(data, dict):
             if status == 429:
-                return _Retry(f"HTTP {status}", retry_after=_retry_after(response), rate_limited=True)
+                return _Retry(f"HTTP {status}", retry_after=self._asked_wait(response), rate_limited=True)
             reason = f"HTTP {status}"
             if status == 200 or status >= 500:
                 if idempotent:
@@ -539,14 +488,16 @@ class OzonClient:
                 f"not calling it for {CIRCLE_OPEN_BLOCK / 60:.0f} minutes"
             )
         if status != 200:
-            self._check_access(path, status, data.get("code"), lowered)
+            problem = access_problem(path, status, data.get("code"), lowered, self.config_key)
+            if problem is not None:
+                raise OzonAuthError(problem)
             if "method is not allowed" in lowered:
                 raise FatalError(
                     f'Ozon no longer serves {path} ("method is not allowed"): this version of ozon-sync '
                     "uses a retired Ozon method and needs an update"
                 )
         if status == 429 or "request rate limit" in lowered:
-            return _Retry(f"HTTP {status} {message}".strip(), retry_after=_retry_after(response), rate_limited=True)
+            return _Retry(f"HTTP {status} {message}".strip(), retry_after=self._asked_wait(response), rate_limited=True)
         if status >= 500:
             reason = f"HTTP {status} {message}".strip()
             if idempotent:
@@ -561,26 +512,19 @@ class OzonClient:
                 "cabinet"
             )
         if 400 <= status < 500:
-            code = next((c for c in KNOWN_CODES if c in message.upper()), "") or message or f"HTTP {status}"
+            code = business_code(message) or message or f"HTTP {status}"
             raise OzonRefused(code, message or f"HTTP {status}", posting)
         raise OzonUnavailable(
             f"Ozon answered {path} with HTTP {status}, which this client does not expect; "
             f"check {self.config_key}.base_url"
         )
 
-    def _check_access(self, path: str, status: int, code: object, lowered: str) -> None:
-        for needle, text in _ACCESS_PROBLEMS:
-            if needle in lowered:
-                raise OzonAuthError(text.format(path=path, key=self.config_key))
-        # Ozon answers a wrong key with 404 code 5; a posting it cannot find names itself instead.
-        if status == 404 and str(code) == "5" and (not lowered or "api-key" in lowered or "api key" in lowered):
-            raise OzonAuthError(_ACCESS_PROBLEMS[0][1].format(key=self.config_key))
+    def _asked_wait(self, response: httpx.Response) -> float | None:
+        return self._retrier.retry_after(response.headers.get("retry-after"))
 
-    def _backoff(self, attempt: int, last: _Retry) -> float:
-        delay = self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
-        if last.retry_after is not None:
-            delay = max(delay, last.retry_after)
-        return delay
+    def _far_now(self) -> datetime:
+        # Ozon requires both ends of last_changed_status_date; a day ahead tolerates clock skew.
+        return self._now() + timedelta(days=1)
 
     def _ms(self, started: float) -> float:
         return (self._clock() - started) * 1000
@@ -613,51 +557,6 @@ def format_time(value: datetime) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _far_now() -> datetime:
-    # Ozon requires both ends of last_changed_status_date; a day ahead tolerates clock skew.
-    return datetime.now(UTC) + timedelta(days=1)
-
-
-def _unwrap(data: dict[str, Any]) -> dict[str, Any]:
-    result = data.get("result")
-    return result if isinstance(result, dict) else data
-
-
-def _posting_of(body: Mapping[str, Any]) -> str:
-    number = body.get("posting_number")
-    if isinstance(number, list):
-        return str(number[0]) if len(number) == 1 else ""
-    if isinstance(number, str):
-        return number
-    tracking = body.get("tracking_numbers")
-    if isinstance(tracking, list) and len(tracking) == 1 and isinstance(tracking[0], Mapping):
-        return str(tracking[0].get("posting_number", ""))
-    return ""
-
-
-def _error_codes(error: object) -> list[str]:
-    """``error`` of a per-posting result: "", [], null, a code, or a list of codes."""
-    if isinstance(error, str):
-        return [error.strip()] if error.strip() else []
-    if isinstance(error, list):
-        return [str(e).strip() for e in error if e is not None and str(e).strip()]
-    if isinstance(error, Mapping):
-        text = str(error.get("code") or error.get("message") or "").strip()
-        return [text] if text else []
-    return []
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _unknown_outcome(path: str, reason: str) -> str:

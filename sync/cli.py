@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sync import __version__, commands
+from sync.app import REAL, Edges
 from sync.config import Config, load_config
 from sync.emulators import ozon as ozon_emulator
 from sync.emulators import sheets as sheets_emulator
@@ -21,18 +22,23 @@ log = logging.getLogger("sync")
 
 DEFAULT_CONFIG = "ozon-sync.yaml"
 
-Handler = Callable[[argparse.Namespace], int]
+Handler = Callable[[argparse.Namespace, Edges], int]
 
 
-def _configured(command: Callable[[Config, argparse.Namespace], int]) -> Handler:
+def _configured(command: Callable[[Config, argparse.Namespace, Edges], int]) -> Handler:
     """The handler of a command that works on a config: load ``--config``, set up logging, run ``command``."""
 
-    def handler(args: argparse.Namespace) -> int:
+    def handler(args: argparse.Namespace, edges: Edges) -> int:
         cfg = load_config(args.config)
         commands.configure_logging(cfg, verbose=args.verbose)
-        return int(command(cfg, args))
+        return int(command(cfg, args, edges))
 
     return handler
+
+
+def _alone(command: Callable[[argparse.Namespace], int]) -> Handler:
+    """The handler of a command that runs on its own (the demo, the emulators): the real edges."""
+    return lambda args, _edges: int(command(args))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -96,25 +102,27 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--every", type=float, default=5.0, help="--serve: seconds between cycles")
     demo.add_argument("--backend", choices=["excel", "google"], default="excel",
                       help="the spreadsheet: an Excel workbook, or a Google sheet on the bundled Sheets emulator")
-    demo.set_defaults(handler=_demo)
+    demo.set_defaults(handler=_alone(_demo))
     emu = sub.add_parser("emulator", help="run the Ozon Seller API emulator alone on 127.0.0.1")
     ozon_emulator.add_arguments(emu)
-    emu.set_defaults(handler=ozon_emulator.run)
+    emu.set_defaults(handler=_alone(ozon_emulator.run))
     sheets = sub.add_parser("sheets-emulator",
                             help="run the Google Sheets API emulator alone on 127.0.0.1 (spreadsheet.api_endpoint)")
     sheets_emulator.add_arguments(sheets)
-    sheets.set_defaults(handler=sheets_emulator.run)
+    sheets.set_defaults(handler=_alone(sheets_emulator.run))
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, edges: Edges = REAL) -> int:
+    """Run one ``ozon-sync`` command line; ``edges`` are what the app reaches the world through (tests pass a
+    clock and a sleep of their own)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     handler: Handler = args.handler
     try:
-        return int(handler(args))
+        return int(handler(args, edges))
     except ConfigError as exc:
         print("The configuration has problems:", file=sys.stderr)
         for problem in exc.problems:

@@ -30,6 +30,7 @@ from sync.errors import ConfigError
 from sync.mapping import PRIVATE_FIELDS, load_columns
 from tests.alert_sinks import Receiver, SmtpSink, dead_port
 from tests.conftest import API_KEY, write_config
+from tests.fake_time import FakeTime
 
 COLUMNS = load_columns().without(PRIVATE_FIELDS)
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,8 @@ SECRETS = (API_KEY, SMTP_PASSWORD, TOKEN, "s3cr3t-path")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = main(list(argv))
+    """One command line, its pauses (a webhook's back-off) recorded instead of slept."""
+    code = main(list(argv), edges=FakeTime().edges())
     out = capsys.readouterr()
     return code, out.out + out.err
 

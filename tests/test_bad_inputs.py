@@ -1,6 +1,6 @@
 """The bad-input catalogue: every way a config, a cell, an Ozon answer or a file can be wrong, run
 through the real command line. Each case names the words the person must see, the exit code of
-DESIGN §6 (0 ok — refusals are in the notes —, 1 failure, 2 bad config or usage), and checks that
+the command line (0 ok — refusals are in the notes —, 1 failure, 2 bad config or usage), and checks that
 nothing was lost: the workbook, the state and Ozon are left as they were, or hold exactly the answer.
 """
 
@@ -22,6 +22,7 @@ from sync.emulators.server import Faults
 from sync.emulators.sheets import SheetsEmulator
 from sync.mapping import PRIVATE_FIELDS, load_columns
 from tests.conftest import write_config
+from tests.fake_time import FakeTime
 
 COLUMNS = load_columns().without(PRIVATE_FIELDS)
 SHEET = "Заказы"
@@ -422,7 +423,7 @@ def test_bad_input(case: Case, tmp_path: Path, emulator: OzonEmulator, capsys: p
     capsys.readouterr()
     try:
         argv = case.prepare(env)
-        code = main(argv)
+        code = main(argv, edges=FakeTime().edges())  # Ozon's back-off is not slept
         out = capsys.readouterr()
         text = out.out + out.err
         assert code == case.code, text

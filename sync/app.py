@@ -209,8 +209,7 @@ class App:
 
     def backend_exists(self) -> bool:
         """False when the Excel workbook is not there yet (the first pull creates it)."""
-        path = getattr(self.backend, "path", None)
-        return path is None or Path(path).exists()
+        return self.backend.exists()
 
     def ensure_sheet(self) -> None:
         """Lay the sheet out (creates the workbook when missing), and every view's; the read-only tabs are

@@ -207,7 +207,7 @@ def cmd_run(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
 
         # The daemon holds a lock beside the state file: two daemons never share one state.
         daemon = Daemon(cycle_and_alerts, every=cfg.schedule.every, lock_path=lock_path_for(cfg.state),
-                        lock_wait=cfg.spreadsheet.lock_wait)
+                        clock=edges.monotonic, sleep=edges.sleep, lock_wait=cfg.spreadsheet.lock_wait)
         log.info("ozon-sync daemon started: every %ss, sheet «%s»", int(cfg.schedule.every), cfg.spreadsheet.worksheet)
         return daemon.run(max_cycles=args.cycles)
     finally:
@@ -251,7 +251,7 @@ def _print_status(app: App) -> None:
     holder = app.wait_for_lock(0)
     if holder:
         print(f"Workbook lock: {holder}")
-    copies: list[str] = getattr(app.backend, "conflict_copies", list)()
+    copies = app.backend.conflict_copies()
     if copies:
         print("Conflict copies beside the workbook (a sync client made them; merge by hand, then delete):")
         for name in copies:

@@ -18,22 +18,16 @@ import pytest
 from sync.daemon import STEP, Daemon
 from sync.errors import OzonAuthError, OzonUnavailable, StateBusy, StateError
 from sync.lock import StateLock
+from tests.fake_time import FakeTime as BaseTime
 
 
-class FakeTime:
-    """A clock that moves only when the daemon sleeps (or a cycle says it took a while)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
+class FakeTime(BaseTime):
+    """A clock that moves only when the daemon sleeps (or a cycle says it took a while); the daemon never
+    sleeps for nothing (a busy loop)."""
 
     def sleep(self, seconds: float) -> None:
         assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
+        super().sleep(seconds)
 
 
 @pytest.fixture
@@ -44,7 +38,7 @@ def log(caplog: pytest.LogCaptureFixture) -> logging.Logger:
 
 def make(cycle: Callable[[], object], tmp_path: Path, t: FakeTime, log: logging.Logger, every: float = 30.0) -> Daemon:
     return Daemon(cycle, every=every, lock_path=tmp_path / "d" / "state.lock",
-                  clock=t.clock, sleep=t.sleep, log=log, install_signals=False)
+                  clock=t.monotonic, sleep=t.sleep, log=log, install_signals=False)
 
 
 def messages(caplog: pytest.LogCaptureFixture, level: int | None = None) -> list[str]:
@@ -171,8 +165,8 @@ def test_stop_while_idle_takes_effect_within_one_step(tmp_path: Path, log: loggi
         if len(t.sleeps) == 3:
             daemon.stop()  # as another thread or a signal handler would, during this sleep
 
-    daemon = Daemon(lambda: None, every=3600, lock_path=tmp_path / "state.lock", clock=t.clock, sleep=sleep, log=log,
-                    install_signals=False)
+    daemon = Daemon(lambda: None, every=3600, lock_path=tmp_path / "state.lock", clock=t.monotonic, sleep=sleep,
+                    log=log, install_signals=False)
     assert daemon.run(max_cycles=2) == 0
     assert daemon.cycles == 1
     assert t.sleeps == [STEP] * 3  # no sleep after stop(), and none longer than STEP: noticed within STEP
@@ -235,7 +229,7 @@ def test_a_one_shot_waits_for_the_holder_then_names_it(tmp_path: Path) -> None:
     lock_path = tmp_path / "state.sqlite.lock"
     with StateLock(lock_path, command="sync", now=lambda: SINCE):
         with pytest.raises(StateBusy) as info, \
-                StateLock(lock_path, command="push", wait=10, clock=t.clock, sleep=t.sleep):
+                StateLock(lock_path, command="push", wait=10, clock=t.monotonic, sleep=t.sleep):
             pass
     assert 1010 <= t.now < 1010.5 and len(t.sleeps) > 1  # it waited lock_wait, polling
     assert str(info.value) == (f"{tmp_path / 'state.sqlite'} is in use by `ozon-sync sync` (pid {os.getpid()}, "

@@ -228,6 +228,10 @@ class SheetBackend(ABC):
         """Who has the spreadsheet open in a way that defers our writes (Excel lock files), or None."""
         return None
 
+    def exists(self) -> bool:
+        """False when the spreadsheet is a file that is not there yet (the first pull creates it)."""
+        return self.path is None or self.path.exists()
+
     def conflict_copies(self) -> list[str]:
         """Names of the copies a sync client (OneDrive, Dropbox...) made beside the spreadsheet when two people
         saved at once: their edits are not in the live one. Empty for a backend without files."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sync.backends.base import Layout, SheetBackend
 from sync.config import SpreadsheetConfig
@@ -31,8 +30,7 @@ class View:
     engine: Engine
 
     def exists(self) -> bool:
-        path = getattr(self.backend, "path", None)
-        return path is None or Path(path).exists()
+        return self.backend.exists()
 
 
 @dataclass

@@ -2,7 +2,7 @@
 Google's own discovery documents.
 
 gspread is pointed at the emulator through its ``http_client=`` extension point: ``EmulatorHTTPClient``
-rewrites Google's base URLs (reference/sheets-api.md §1.2, way A). Every request and answer the
+rewrites Google's base URLs to the emulator's. Every request and answer the
 emulator sees is validated, at the end of each test, with the schemas extracted from the discovery
 documents into tests/data/sheets_schemas.json (tests/data/extract_sheets_schemas.py), strictly: a
 field name Google does not describe fails the test. JSON ``null`` in request bodies is dropped

@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sync.emulators.ozon.routes import WRITE_PATHS
-from sync.emulators.server import QuietHandler
+from sync.emulators.server import Faults, Json, QuietHandler
 
-if TYPE_CHECKING:
-    from sync.emulators.ozon.emulator import OzonEmulator
+
+class Answers(Protocol):
+    """What the handler asks of the emulator it serves (``OzonEmulator``)."""
+
+    faults: Faults
+
+    def control(self, method: str, path: str, body: Json) -> tuple[int, Any]: ...
+    def note_request(self, path: str) -> tuple[str | None, bool]: ...
+    def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]: ...
 
 
 class OzonHandler(QuietHandler):
-    emu: OzonEmulator
+    emu: Answers
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
               content_type: str = "application/json") -> None:

@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sync.emulators.server import QuietHandler
+from sync.emulators.server import Faults, QuietHandler
 from sync.emulators.sheets.quota import fault_error
 from sync.emulators.sheets.routing import route
 
-if TYPE_CHECKING:
-    from sync.emulators.sheets.emulator import SheetsEmulator
+
+class Answers(Protocol):
+    """What the handler asks of the emulator it serves (``SheetsEmulator``)."""
+
+    faults: Faults
+
+    def note_request(self, method: str, path: str, query: dict[str, list[str]], logged: Any,
+                     kind: str) -> str | None: ...
+    def record(self, kind: str, request: Any, status: int, answer: Any) -> None: ...
+    def handle(self, method: str, raw_path: str, query: dict[str, list[str]], headers: dict[str, str],
+               raw: bytes, *, kind: str | None = None) -> tuple[int, Any]: ...
 
 
 class SheetsHandler(QuietHandler):
-    emu: SheetsEmulator
+    emu: Answers
 
     def _send(self, status: int, payload: Any, content_type: str = "application/json; charset=UTF-8") -> None:
         if isinstance(payload, bytes):

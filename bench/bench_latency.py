@@ -1,6 +1,6 @@
 """Staff-edit-to-Ozon latency with the daemon running at its interval.
 
-The daemon (the real `Daemon` loop with a real `schedule` interval) syncs an Excel workbook with the
+The daemon (the real `Daemon` loop at its real interval, `schedule.every`) syncs an Excel workbook with the
 Ozon emulator. A person saves a status change at random moments; latency is the time from the save
 to Ozon accepting the call (the emulator's write log). Prints p50, p95 and the maximum.
 

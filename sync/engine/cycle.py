@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from sync.backends.base import SheetBackend, Snapshot
 from sync.engine.known import Known, SharedKnown
@@ -48,6 +49,7 @@ __all__ = ["AccountOptions", "CycleReport", "Engine", "EngineOptions", "OzonPort
 log = logging.getLogger("sync.engine")
 
 EMPTY_GUARD_MIN_ROWS = 3
+NOTHING: Mapping[str, str] = MappingProxyType({})
 
 
 class Engine:
@@ -220,7 +222,7 @@ class Engine:
             if push and (key not in self.known.briefs or len(rows) > 1 or key[0] not in self.ozons
                          or not self.known.mine(key) or key in t.blocked):
                 continue
-            edits = edits_of(rows[0], self.state.cells_of(*key), pending.get(key, {}), self.both)
+            edits = edits_of(rows[0], self.state.cells_of(*key), pending.get(key, NOTHING), self.both)
             if not edits:
                 continue
             if not push:

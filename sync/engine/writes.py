@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Protocol
 
 from sync.backends.base import Snapshot
@@ -115,68 +116,67 @@ class WritePlanner:
              pending: Mapping[tuple[str, str, str], str], moved: Mapping[Key, str]) -> WritePlan:
         """``settled``: last cycle's settled signatures; ``pending``: write-ahead values never recorded;
         ``moved``: postings that came from another sheet -> the one they left."""
-        plan = WritePlan(keep=dict(t.keep))
-        answers = {k: list(v) for k, v in t.answers.items()}
-        busy = t.busy_keys() | {(a, n) for a, n, _f in pending}
+        p = _Pass(t, snap, facts, pending, WritePlan(keep=dict(t.keep)),
+                  answers={k: list(v) for k, v in t.answers.items()},
+                  busy=t.busy_keys() | {(a, n) for a, n, _f in pending},
+                  writable=[c for c in self.columns.columns if c.owner in (Owner.OZON, Owner.BOTH, Owner.DAEMON)
+                            and c.field not in snap.missing])
         for key, rows in by_key.items():
             if not facts.mine(key):
-                self._moved_out(t.now, key, rows, snap, facts, plan)
+                self._moved_out(p, key, rows)
             elif len(rows) > 1:
                 note = self.notes.stamp(t.now, "duplicate", rows=", ".join(str(r.row) for r in rows))
-                plan.cells += [CellWrite(r.row, "sync_note", note) for r in rows
-                               if r.get("sync_note") != note and "sync_note" not in snap.missing]
+                p.plan.cells += [CellWrite(r.row, "sync_note", note) for r in rows
+                                 if r.get("sync_note") != note and "sync_note" not in snap.missing]
             elif key not in facts.briefs or key[0] not in self.accounts:
-                self._unknown(t.now, key, rows[0], snap, facts, plan)
+                self._unknown(p, key, rows[0])
             else:
                 if facts.briefs[key].finished:
-                    plan.finished[rows[0].row] = key
-                if key in t.untouched and key not in busy:
-                    plan.settled[key] = settled[key]
+                    p.plan.finished[rows[0].row] = key
+                if key in t.untouched and key not in p.busy:
+                    p.plan.settled[key] = settled[key]
                 else:
-                    self._row(t, key, rows[0], snap, facts, pending, answers, busy, plan)
-        self._appends(t, by_key, facts, moved, answers, plan)
-        return plan
+                    self._row(p, key, rows[0])
+        self._appends(p, by_key, moved)
+        return p.plan
 
-    def _row(self, t: Tally, key: Key, row: SheetRow, snap: Snapshot, facts: Facts,
-             pending: Mapping[tuple[str, str, str], str], answers: dict[Key, list[str]], busy: set[Key],
-             plan: WritePlan) -> None:
-        n, limit = self.notes, self.max_cell_chars
-        sig = signature(row, facts.briefs[key], facts.since.get(key))
-        desired = self._desired(key, facts)
-        cells = facts.cells(key)
-        self._unrecorded(t.now, key, row, desired, cells, pending, facts, answers, plan)
-        rs = facts.row(key)
+    def _row(self, p: _Pass, key: Key, row: SheetRow) -> None:
+        n, limit, now = self.notes, self.max_cell_chars, p.t.now
+        sig = signature(row, p.facts.briefs[key], p.facts.since.get(key))
+        desired = self._desired(key, p.facts)
+        cells = p.facts.cells(key)
+        self._unrecorded(p, key, row, desired, cells)
+        rs = p.facts.row(key)
         # A note we wrote just before dying (never committed) is still the row's note.
-        ours = pending.get((*key, "sync_note"))
+        ours = p.pending.get((*key, "sync_note"))
         previous = ours if ours is not None and row.get("sync_note") == ours else \
             rs.note if rs else row.get("sync_note")
-        fresh = self._note_for(t, key, answers, previous)
+        fresh = self._note_for(p, key, previous)
         note = fresh or previous
         h = ozon_hash(desired, self.columns)
         if rs and rs.ozon_hash == h and not fresh:
-            for c in self._writable(snap):
+            ozon = Owner.OZON
+            for c in p.writable:
                 shown = row.get(c.field)
-                if c.owner is Owner.OZON and shown != desired.get(c.field, "") \
+                if c.owner is ozon and shown != desired.get(c.field, "") \
                         and shown != truncate(desired.get(c.field, ""), limit) \
                         and not (c.field == "account" and not shown.strip()):
-                    note = n.stamp(t.now, "restored", header=c.header, typed=shown)
+                    note = n.stamp(now, "restored", header=c.header, typed=shown)
                     break
-        final, cut = self._final_values(key, desired, note, plan.keep)
+        final, cut = self._final_values(key, desired, note, p.plan.keep)
         if cut:
-            note = final["sync_note"] = note or n.stamp(t.now, "truncated", limit=limit)
-        writable = self._writable(snap)
-        written = {c.field for c in writable if c.field in final and row.get(c.field) != final[c.field]}
-        plan.cells += [CellWrite(row.row, c.field, final[c.field]) for c in writable if c.field in written]
-        update = self._row_update(key, final, desired, written, h, rs, sig, cells, plan.keep)
+            note = final["sync_note"] = note or n.stamp(now, "truncated", limit=limit)
+        written = {c.field for c in p.writable if c.field in final and row.get(c.field) != final[c.field]}
+        p.plan.cells += [CellWrite(row.row, c.field, final[c.field]) for c in p.writable if c.field in written]
+        update = self._row_update(key, final, desired, written, h, rs, sig, cells, p.plan.keep)
         if written or update.cells or update.row:
-            plan.updates[row.row] = update
-        elif key not in busy:
-            plan.settled[key] = sig
+            p.plan.updates[row.row] = update
+        elif key not in p.busy:
+            p.plan.settled[key] = sig
 
-    def _appends(self, t: Tally, by_key: ByKey, facts: Facts, moved: Mapping[Key, str],
-                 answers: dict[Key, list[str]], plan: WritePlan) -> None:
+    def _appends(self, p: _Pass, by_key: ByKey, moved: Mapping[Key, str]) -> None:
         """Postings not on the sheet that belong there: new ones, and open ones whose row was deleted."""
-        n = self.notes
+        n, now, facts, plan = self.notes, p.t.now, p.facts, p.plan
         for key, b in facts.briefs.items():
             if key in by_key or key[0] not in self.accounts or b.scheme not in self.options.of_account(key[0]).schemes \
                     or not facts.mine(key):
@@ -185,60 +185,56 @@ class WritePlanner:
             if rs and rs.archived:
                 continue
             if key in moved:
-                note = n.stamp(t.now, "from_view", view=moved[key]) if moved[key] else n.stamp(t.now, "from_main")
+                note = n.stamp(now, "from_view", view=moved[key]) if moved[key] else n.stamp(now, "from_main")
             elif rs and rs.on_sheet:
                 if b.finished:
                     plan.records.append(RowRecord(key, on_sheet=False))
                     continue
-                note = n.stamp(t.now, "restored_row")
+                note = n.stamp(now, "restored_row")
             else:
-                if b.finished and self.archivable(t.now, facts.since.get(key)):
+                if b.finished and self.archivable(now, facts.since.get(key)):
                     continue
-                note = self._note_for(t, key, answers)
+                note = self._note_for(p, key)
             if len(plan.appends) >= self.options.append_batch:  # one write stays a few MB; the rest follow
                 plan.rows_waiting += 1
                 continue
             desired = self._desired(key, facts)
             final, cut = self._final_values(key, desired, note, plan.keep)
             if cut:
-                final["sync_note"] = note or n.stamp(t.now, "truncated", limit=self.max_cell_chars)
-            plan.appends.append({c.field: final.get(c.field, "") for c in self.columns.columns
-                                 if c.owner is not Owner.STAFF})
+                final["sync_note"] = note or n.stamp(now, "truncated", limit=self.max_cell_chars)
+            plan.appends.append({fld: final.get(fld, "") for fld, _owner in self._not_staff})
             plan.added.append(self._row_update(key, final, desired, set(final), ozon_hash(desired, self.columns), rs,
                                                0, facts.cells(key), plan.keep))
 
-    def _unknown(self, now: datetime, key: Key, row: SheetRow, snap: Snapshot, facts: Facts, plan: WritePlan) -> None:
+    def _unknown(self, p: _Pass, key: Key, row: SheetRow) -> None:
         """A row whose posting Ozon does not know, or whose account is not configured: said once, kept."""
-        n = self.notes
+        n, now = self.notes, p.t.now
         note = n.stamp(now, "unknown_posting", key=key[1]) if key[0] in self.accounts else \
             n.stamp(now, "unknown_account", account=key[0], accounts=", ".join(self.accounts))
-        prev = facts.row(key)
+        prev = p.facts.row(key)
         text = prev.note if prev and prev.note else note
-        if row.get("sync_note") != text and "sync_note" not in snap.missing:
-            plan.cells.append(CellWrite(row.row, "sync_note", text))
-            plan.records.append(RowRecord(key, note=text))
+        if row.get("sync_note") != text and "sync_note" not in p.snap.missing:
+            p.plan.cells.append(CellWrite(row.row, "sync_note", text))
+            p.plan.records.append(RowRecord(key, note=text))
 
-    def _moved_out(self, now: datetime, key: Key, rows: tuple[SheetRow, ...], snap: Snapshot, facts: Facts,
-                   plan: WritePlan) -> None:
+    def _moved_out(self, p: _Pass, key: Key, rows: tuple[SheetRow, ...]) -> None:
         """A row of a posting that now belongs on another sheet (its warehouse, delivery or account changed):
         it is edited there. This row says so (once) and shows Ozon's values, so whatever is typed here is
         neither pushed nor left standing (should the posting come back); a person may delete it."""
-        there = facts.briefs[key].owner
+        there = p.facts.briefs[key].owner
         text = self.notes.text("in_view", view=there) if there else self.notes.text("in_main")
-        desired = self._desired(key, facts)
-        shown = [c.field for c in self.columns.columns if c.owner in (Owner.OZON, Owner.BOTH)
-                 and c.field not in snap.missing]
+        desired = self._desired(key, p.facts)
+        shown = [c.field for c in p.writable if c.owner in (Owner.OZON, Owner.BOTH)]
         for r in rows:
-            if "sync_note" not in snap.missing and not r.get("sync_note").endswith(text):
-                plan.cells.append(CellWrite(r.row, "sync_note", f"{self.notes.clock(now)} {text}"))
+            if "sync_note" not in p.snap.missing and not r.get("sync_note").endswith(text):
+                p.plan.cells.append(CellWrite(r.row, "sync_note", f"{self.notes.clock(p.t.now)} {text}"))
             for f in shown:
                 value = truncate(desired.get(f, ""), self.max_cell_chars)
                 if r.get(f) != value:
-                    plan.cells.append(CellWrite(r.row, f, value))
+                    p.plan.cells.append(CellWrite(r.row, f, value))
 
-    def _unrecorded(self, now: datetime, key: Key, row: SheetRow, desired: dict[str, str],
-                    cells: Mapping[str, CellState], pending: Mapping[tuple[str, str, str], str], facts: Facts,
-                    answers: dict[Key, list[str]], plan: WritePlan) -> None:
+    def _unrecorded(self, p: _Pass, key: Key, row: SheetRow, desired: dict[str, str],
+                    cells: Mapping[str, CellState]) -> None:
         """Both-owned cells the state holds no record of (it was rebuilt from nothing, or a person pasted the
         row in) that differ from Ozon: a person may have typed them, so they are never silently turned back.
         Each is kept as it is, with Ozon's value recorded as its base, so the next cycle takes it as an edit:
@@ -248,27 +244,27 @@ class WritePlanner:
         posting: Posting | None = None
         for fld in self.both:
             sheet = row.get(fld)
-            if fld in cells or (*key, fld) in pending or (key, fld) in plan.keep or not sheet.strip():
+            if fld in cells or (*key, fld) in p.pending or (key, fld) in p.plan.keep or not sheet.strip():
                 continue
-            posting = posting or facts.posting(key)
+            posting = posting or p.facts.posting(key)
             ozon = desired.get(fld, "")
             if same_value(fld, sheet, ozon, posting, self.statuses):
                 continue
             if fld == "tracking_number" and ozon.strip():
-                note = self.notes.stamp(now, "unrecorded_track", typed=sheet, current=ozon)
-                if note not in answers.setdefault(key, []):
-                    answers[key].append(note)
-                plan.answered.add(key)
+                note = self.notes.stamp(p.t.now, "unrecorded_track", typed=sheet, current=ozon)
+                if note not in p.answers.setdefault(key, []):
+                    p.answers[key].append(note)
+                p.plan.answered.add(key)
             else:
-                plan.keep[(key, fld)] = sheet
+                p.plan.keep[(key, fld)] = sheet
 
-    def _note_for(self, t: Tally, key: Key, answers: Mapping[Key, list[str]], previous: str = "") -> str:
+    def _note_for(self, p: _Pass, key: Key, previous: str = "") -> str:
         """This cycle's note for a row: the push outcome, then every planning answer (one time stamp).
         Answers the ``previous`` note already gives are not given again, so a note is written once."""
-        stamp = self.notes.clock(t.now) + " "
-        said = [a.removeprefix(stamp) for a in answers.get(key, [])]
-        if key in t.notes:
-            return sentences([t.notes[key], *said])
+        stamp = self.notes.clock(p.t.now) + " "
+        said = [a.removeprefix(stamp) for a in p.answers.get(key, [])]
+        if key in p.t.notes:
+            return sentences([p.t.notes[key], *said])
         if not said:
             return ""
         if previous and all(a in previous for a in said):
@@ -280,27 +276,28 @@ class WritePlanner:
         return ozon_values(facts.posting(key), self.statuses, self.options.tz, facts.since.get(key),
                            self.options.customer_data)
 
-    def _writable(self, snap: Snapshot) -> list[Column]:
-        return [c for c in self.columns.columns if c.owner in (Owner.OZON, Owner.BOTH, Owner.DAEMON)
-                and c.field not in snap.missing]
-
     def _final_values(self, key: Key, desired: dict[str, str], note: str,
                       keep: Mapping[tuple[Key, str], str]) -> tuple[dict[str, str], bool]:
         """The row's cells, and whether a value had to be cut to the sheet's cell limit."""
         final: dict[str, str] = {}
-        cut = False
-        for c in self.columns.columns:
-            if c.owner is Owner.STAFF:
+        cut, limit, daemon, both = False, self.max_cell_chars, Owner.DAEMON, Owner.BOTH
+        for fld, owner in self._not_staff:
+            if owner is daemon:
+                final[fld] = note
                 continue
-            if c.owner is Owner.DAEMON:
-                final[c.field] = note
-                continue
-            value = desired.get(c.field, "")
-            if c.owner is Owner.BOTH and (key, c.field) in keep:
-                value = keep[(key, c.field)]
-            final[c.field] = truncate(value, self.max_cell_chars)
-            cut |= final[c.field] != value
+            value = desired.get(fld, "")
+            if owner is both and (key, fld) in keep:
+                value = keep[(key, fld)]
+            if len(value) > limit:
+                final[fld], cut = truncate(value, limit), True
+            else:
+                final[fld] = value
         return final, cut
+
+    @cached_property
+    def _not_staff(self) -> tuple[tuple[str, Owner], ...]:
+        """(field, owner) of every column the daemon gives a value, in the mapping's order."""
+        return tuple((c.field, c.owner) for c in self.columns.columns if c.owner is not Owner.STAFF)
 
     def _row_update(self, key: Key, final: dict[str, str], desired: dict[str, str], written: set[str], h: str,
                     rs: RowState | None, sig: int, cells: Mapping[str, CellState],
@@ -339,3 +336,17 @@ class WritePlanner:
             return None
         period = min(due)
         return period, due[period]
+
+
+@dataclass
+class _Pass:
+    """One ``WritePlanner.plan``: what it was given, and the plan it builds."""
+
+    t: Tally
+    snap: Snapshot
+    facts: Facts
+    pending: Mapping[tuple[str, str, str], str]
+    plan: WritePlan
+    answers: dict[Key, list[str]]  # the tally's, with the answers given laying rows out
+    busy: set[Key]
+    writable: list[Column]  # the columns the daemon writes that the sheet has

@@ -123,7 +123,8 @@ def test_requirements_list_the_skus_that_need_item_data(emu: OzonEmulator, clock
     assert detail["requirements"]["products_requiring_mandatory_mark"] == [sku]
     assert detail["requirements"]["products_requiring_gtd"] == []
     listed = ok(emu, "/v4/posting/fbs/unfulfilled/list", {"limit": 100, "filter": {
-        "cutoff_from": (clock.now - timedelta(days=30)).isoformat(), "cutoff_to": (clock.now + timedelta(days=3)).isoformat()}})
+        "cutoff_from": (clock.now - timedelta(days=30)).isoformat(),
+        "cutoff_to": (clock.now + timedelta(days=3)).isoformat()}})
     mine = [p for p in listed["postings"] if p["posting_number"] == number]
     assert mine and mine[0]["requirements"]["products_requiring_mandatory_mark"] == [sku]
     umbrella = emu.add_posting(products=[("Зонт складной", "UMB-01", 1, "990.00")])

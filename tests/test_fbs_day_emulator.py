@@ -120,17 +120,18 @@ def test_requirements_list_the_skus_that_need_item_data(emu: OzonEmulator, clock
     number = shoes(emu)
     sku = emu.postings[number].products[0]["sku"]
     detail = ok(emu, "/v3/posting/fbs/get", {"posting_number": number})["result"]
-    assert detail["requirements"]["products_requiring_mandatory_mark"] == [sku]
+    assert detail["requirements"]["products_requiring_mandatory_mark"] == [str(sku)]
     assert detail["requirements"]["products_requiring_gtd"] == []
     listed = ok(emu, "/v4/posting/fbs/unfulfilled/list", {"limit": 100, "filter": {
         "cutoff_from": (clock.now - timedelta(days=30)).isoformat(),
         "cutoff_to": (clock.now + timedelta(days=3)).isoformat()}})
     mine = [p for p in listed["postings"] if p["posting_number"] == number]
-    assert mine and mine[0]["requirements"]["products_requiring_mandatory_mark"] == [sku]
+    assert mine and mine[0]["requirements"]["products_requiring_mandatory_mark"] == [str(sku)]
     umbrella = emu.add_posting(products=[("Зонт складной", "UMB-01", 1, "990.00")])
     cheese = emu.add_posting(products=[("Сыр весовой", "CHS-KG", 1, "990.00")])
     assert emu.posting(umbrella)["requirements"]["products_requiring_country"]
     assert emu.posting(cheese)["requirements"]["products_requiring_weight"]
+    check_exchanges(emu)
 
 
 # --- item data --------------------------------------------------------------------------------------

@@ -22,11 +22,12 @@ def needs_of(p: Posting) -> dict[int, tuple[str, ...]]:
 
 
 def requirements(p: Posting) -> Json:
-    """A posting's ``requirements`` block: per kind, the SKUs that need it."""
-    block: dict[str, list[int]] = {key: [] for key in REQUIREMENT_KEYS.values()}
+    """A posting's ``requirements`` block: per kind, the SKUs that need it (int64 as strings, as
+    Ozon's description has them)."""
+    block: dict[str, list[str]] = {key: [] for key in REQUIREMENT_KEYS.values()}
     for sku, kinds in needs_of(p).items():
         for kind in kinds:
-            block[REQUIREMENT_KEYS[kind]].append(sku)
+            block[REQUIREMENT_KEYS[kind]].append(str(sku))
     return block
 
 

@@ -107,6 +107,8 @@ class Posting(_Totals):
     customer_address: str = ""
     scheme_override: Scheme | None = None
     unknown: frozenset[str] = frozenset()  # fields Ozon left out or sent as null: not known, not empty
+    # item data Ozon needs before packing, as (kind, SKU): kind is a sync.fbs.Need value ("mandatory_mark"...)
+    needs: frozenset[tuple[str, int]] = frozenset()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -236,6 +238,7 @@ def posting_to_dict(p: Posting) -> dict[str, object]:
         "customer_address": p.customer_address,
         "scheme_override": p.scheme_override.value if p.scheme_override else None,
         "unknown": sorted(p.unknown),
+        **({"needs": sorted([kind, sku] for kind, sku in p.needs)} if p.needs else {}),
     }
 
 
@@ -262,4 +265,5 @@ def posting_from_dict(d: dict[str, Any]) -> Posting:
         customer_address=str(d.get("customer_address", "")),
         scheme_override=Scheme(str(override)) if override else None,
         unknown=frozenset(d.get("unknown", []) or []),
+        needs=frozenset((str(kind), int(sku)) for kind, sku in d.get("needs", []) or []),
     )

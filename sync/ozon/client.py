@@ -342,6 +342,12 @@ class OzonClient:
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def call(self, path: str, body: Mapping[str, Any], *, idempotent: bool) -> dict[str, Any]:
+        """One call through this client's rate limit, retries and sorting of answers (see the module
+        docstring), for the FBS-day methods (sync/ozon/fbs_day.py). A PDF answer reads as
+        ``{"content_type": "application/pdf", "file_content": <bytes>}``."""
+        return self._request(path, body, idempotent=idempotent)
+
     def _pages(self, path: str, flt: Mapping[str, Any], *,
                parse: Callable[[object, str], T | None], extra: Mapping[str, Any] | None = None) -> Iterator[T]:
         cursor = ""
@@ -454,6 +460,8 @@ class OzonClient:
 
     def _sort(self, path: str, response: httpx.Response, *, idempotent: bool, posting: str) -> dict[str, Any] | _Retry:
         status = response.status_code
+        if status == 200 and response.headers.get("content-type", "").startswith("application/pdf"):
+            return {"content_type": "application/pdf", "file_content": response.content}
         try:
             data: Any = response.json()
         except ValueError:  # JSONDecodeError and UnicodeDecodeError both are

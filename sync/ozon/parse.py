@@ -208,7 +208,17 @@ def parse_posting(data: object, account: str = DEFAULT_ACCOUNT) -> Posting | Non
         customer_name=to_text(customer.get("name")) or to_text(addressee.get("name")),
         customer_phone=to_text(customer.get("phone")) or to_text(addressee.get("phone")),
         customer_address=_address(customer.get("address")),
+        needs=_needs(_block(data, "requirements")),
     )
+
+
+def _needs(requirements: Mapping[str, Any]) -> frozenset[tuple[str, int]]:
+    """``requirements``' ``products_requiring_<kind>`` lists of SKUs as (kind, SKU) pairs."""
+    if not requirements:
+        return frozenset()
+    prefix = "products_requiring_"
+    return frozenset((key[len(prefix):], sku) for key, skus in requirements.items() if key.startswith(prefix)
+                     for sku in (to_int(x) for x in _list(skus)) if sku)
 
 
 # Posting fields, by the answer's keys that carry them: a key Ozon left out or sent as null leaves them unknown.

@@ -21,17 +21,24 @@ It serves the FBS/rFBS methods ozon-sheet-sync calls with Ozon's rules as we kno
   (``/v1/returns/list`` with ``last_id`` pages and its date filters), seeded from their own
   generator (``fbo=``, ``returns=``) so the FBS/rFBS seed stays the same; Ozon moves them
   (``set_fbo_state``, ``add_return``, ``set_return_status``), the seller cannot;
+* the FBS day: postings of products that need item data (``marked=``; their ``requirements`` list the
+  SKUs), exemplars and marking codes checked asynchronously (``exemplar_check_delay``; ``reject_mark``),
+  ship refused with ``EXEMPLAR_INFO_NOT_FILLED_COMPLETELY`` until they passed; labels as a PDF at once or
+  through a task whose file is served over HTTP, ready ``label_delay`` seconds after packing
+  (``make_unlabelable`` fails a batch); carriages and their act PDF;
 * a log of every write call (``write_log``; JSON lines in ``write_log_path``) that marks duplicates:
   an accepted call whose effect Ozon had already applied. ozon-sheet-sync must never cause one.
 
 Tests and the demo change things on Ozon's side in-process (``add_posting``, ``buyer_cancel``,
-``ozon_deliver``, ``set_state``, ``key_expires_at``) or over HTTP under ``/_emulator/`` (see
-``ozon-sync emulator``).
+``ozon_deliver``, ``set_state``, ``key_expires_at``, ``reject_mark``, ``set_label_delay``,
+``set_exemplar_delay``, ``make_unlabelable``) or over HTTP under ``/_emulator/`` (see ``ozon-sync emulator``).
 
 Modules: ``emulator`` (the class: auth, rate limit, routing a request), ``handler`` (HTTP and faults),
 ``state`` (Ozon's side and its in-process API), ``model`` (postings and their actions), ``data`` (fixed
-tables), ``shapes`` (answers' JSON), ``reads`` and ``writes`` (the endpoints), ``routes`` (path to
-endpoint), ``control`` (``/_emulator/``), ``errors``, ``command`` (the CLI).
+tables), ``shapes`` (answers' JSON), ``reads`` and ``writes`` (the endpoints), ``day`` (the FBS day's
+state), ``marks`` (what a marking code must look like), ``items``, ``labels`` and ``carriages`` (the FBS
+day's endpoints), ``pdf`` (the PDFs they answer), ``routes`` (path to endpoint), ``control``
+(``/_emulator/``), ``errors``, ``command`` (the CLI).
 """
 
 from sync.emulators.ozon.command import add_arguments, run

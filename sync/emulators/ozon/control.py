@@ -1,5 +1,6 @@
 """The control API under ``/_emulator/``: Ozon-side changes over HTTP, for a person trying the demo
-or a test in another process (see ``ozon-sync emulator``)."""
+or a test in another process (see ``ozon-sync emulator``); ``GET /_emulator/files/<name>`` serves the
+files Ozon links to (label PDFs)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,18 @@ def control(state: OzonState, method: str, path: str, body: Json) -> tuple[int, 
     try:
         if method == "GET" and path == "/_emulator/log":
             return 200, state.write_log
+        if method == "GET" and path.startswith("/_emulator/files/"):
+            data = state.day.files.get(path.rsplit("/", 1)[1])
+            return (200, data) if data is not None else (404, {"error": "no such file"})
+        if method == "POST" and path == "/_emulator/reject-mark":
+            state.reject_mark(str(body["mark"]), *([str(body["reason"])] if body.get("reason") else []))
+            return 200, {"mark": str(body["mark"])}
+        if method == "POST" and path == "/_emulator/label-delay":
+            state.set_label_delay(float(body["seconds"]))
+            return 200, {"seconds": float(body["seconds"])}
+        if method == "POST" and path == "/_emulator/exemplar-delay":
+            state.set_exemplar_delay(float(body["seconds"]))
+            return 200, {"seconds": float(body["seconds"])}
         if method == "GET" and path == "/_emulator/postings":
             return 200, [detail(state.settle(n), state.null_keys) for n in state.numbers()]
         if method == "POST" and path == "/_emulator/postings":
@@ -52,6 +65,8 @@ def control(state: OzonState, method: str, path: str, body: Json) -> tuple[int, 
             state.ozon_deliver(number)
         elif method == "POST" and path == "/_emulator/state":
             state.set_state(number, str(body["status"]), str(body.get("substatus", "")))
+        elif method == "POST" and path == "/_emulator/unlabelable":
+            state.make_unlabelable(number, *([str(body["reason"])] if body.get("reason") else []))
         else:
             return 404, {"error": f"unknown control path {method} {path}"}
         return 200, detail(state.postings[number], state.null_keys)

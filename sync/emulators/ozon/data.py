@@ -60,3 +60,24 @@ RETURN_STATUSES = (
     (7, "Utilizing", "На утилизации"),
 )
 RETURN_REASONS = ("Не подошёл размер", "Товар с браком", "Не соответствует описанию", "Покупатель отказался")
+
+# Products whose postings need item data before packing (the ``requirements`` of a posting): a seeded
+# FBS/rFBS posting never draws them from CATALOGUE, so the plain seed stays as it was; ``marked=``
+# seeds postings of these, and tests pass them to ``add_posting``. name, offer_id, what Ozon needs.
+ITEM_CATALOGUE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Кроссовки беговые 42", "SHO-42", ("mandatory_mark",)),
+    ("Духи «Ландыш» 50 мл", "PRF-50", ("mandatory_mark",)),
+    ("Футболка хлопковая M", "TSH-M", ("mandatory_mark",)),
+    ("Наушники беспроводные", "EAR-BT", ("gtd",)),
+    ("Сыр весовой", "CHS-KG", ("weight",)),
+    ("Зонт складной", "UMB-01", ("country",)),
+)
+# The requirements block of a posting: its key per kind of item data.
+REQUIREMENT_KEYS = {
+    "mandatory_mark": "products_requiring_mandatory_mark", "gtd": "products_requiring_gtd",
+    "rnpt": "products_requiring_rnpt", "imei": "products_requiring_imei", "weight": "products_requiring_weight",
+    "country": "products_requiring_country", "jw_uin": "products_requiring_jw_uin",
+    "change_country": "products_requiring_change_country",
+}
+COUNTRIES = (("Россия", "RU"), ("Китай", "CN"), ("Беларусь", "BY"), ("Казахстан", "KZ"), ("Турция", "TR"),
+             ("Италия", "IT"), ("Германия", "DE"), ("Вьетнам", "VN"))

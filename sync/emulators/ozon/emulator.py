@@ -44,6 +44,9 @@ class OzonEmulator(OzonState, LoopbackServer):
         rate_limit_rps: float = 50.0,
         ship_delay: float = 1.0,
         ship_fail_rate: float = 0.0,
+        marked: int = 0,
+        label_delay: float = 45.0,
+        exemplar_check_delay: float = 2.0,
         faults: Faults | None = None,
         key_expires_at: datetime | None = None,
         key_deactivated: bool = False,
@@ -57,13 +60,14 @@ class OzonEmulator(OzonState, LoopbackServer):
         self.faults = faults or Faults()
         self.key_deactivated = key_deactivated
         self.request_counts: dict[str, int] = {}
-        self.exchanges: list[tuple[str, Json, int, Json]] = []  # (path, request, http status, response)
+        self.exchanges: list[tuple[str, Json, int, Json | bytes]] = []  # (path, request, http status, response)
         self.record_exchanges = record_exchanges
         self._fault_rng = random.Random(seed + 1)
         self._recent: deque[float] = deque()
         OzonState.__init__(self, seed=seed, postings=postings, fbo=fbo, returns=returns, ship_delay=ship_delay,
                            ship_fail_rate=ship_fail_rate, key_expires_at=key_expires_at,
-                           write_log_path=write_log_path, clock=clock)
+                           write_log_path=write_log_path, clock=clock, marked=marked, label_delay=label_delay,
+                           check_delay=exemplar_check_delay)
 
     def note_request(self, path: str) -> tuple[str | None, bool]:
         """Count a Seller API request; returns the fault it meets (if any) and whether a write it
@@ -73,10 +77,11 @@ class OzonEmulator(OzonState, LoopbackServer):
             fault = self.faults.pick(path, self._fault_rng)
             return fault, self._fault_rng.random() < self.faults.applied_share
 
-    def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
+    def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json | bytes, dict[str, str]]:
         """Answer one POST: (HTTP status, JSON body, extra headers). Faults are applied by the handler."""
         with self._lock:
             body: Any = {}
+            out: Json | bytes
             try:
                 self._check_auth(headers)
                 try:
@@ -96,6 +101,9 @@ class OzonEmulator(OzonState, LoopbackServer):
             if self.record_exchanges and isinstance(body, dict):
                 self.exchanges.append((path, body, status, out))
             return status, out, extra
+
+    def file_url(self, name: str) -> str:
+        return self.base_url + super().file_url(name)
 
     def control(self, method: str, path: str, body: Json) -> tuple[int, Any]:
         """Ozon-side changes over HTTP (``/_emulator/...``), for a person trying the demo or a test in

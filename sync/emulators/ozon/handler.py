@@ -19,15 +19,19 @@ class Answers(Protocol):
 
     def control(self, method: str, path: str, body: Json) -> tuple[int, Any]: ...
     def note_request(self, path: str) -> tuple[str | None, bool]: ...
-    def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]: ...
+    def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, Json | bytes, dict[str, str]]: ...
 
 
 class OzonHandler(QuietHandler):
     emu: Answers
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
-              content_type: str = "application/json") -> None:
-        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+              content_type: str = "") -> None:
+        """JSON, or bytes: a PDF unless ``content_type`` says otherwise."""
+        if isinstance(payload, bytes):
+            data, content_type = payload, content_type or "application/pdf"
+        else:
+            data, content_type = json.dumps(payload, ensure_ascii=False).encode(), content_type or "application/json"
         self.send_body(status, data, content_type, headers)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming

@@ -87,6 +87,7 @@ class Posting:
     shipping_until: datetime | None = None
     ship_fails: bool = False
     delivering_date: datetime | None = None
+    multi_box_qty: int = 1
 
     @property
     def scheme(self) -> str:

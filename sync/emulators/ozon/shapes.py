@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sync.emulators.ozon.day import requirements
 from sync.emulators.ozon.model import FboPosting, Posting, Return, iso
 from sync.emulators.server import Json
 
@@ -40,11 +41,8 @@ def _common(p: Posting) -> Json:
         "available_actions": sorted(p.actions()),
         "is_express": False,
         "is_multibox": False,
-        "multi_box_qty": 1,
-        "requirements": {k: [] for k in (
-            "products_requiring_gtd", "products_requiring_country", "products_requiring_change_country",
-            "products_requiring_mandatory_mark", "products_requiring_rnpt", "products_requiring_jw_uin",
-            "products_requiring_imei", "products_requiring_weight")},
+        "multi_box_qty": p.multi_box_qty,
+        "requirements": requirements(p),
     }
 
 

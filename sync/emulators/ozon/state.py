@@ -1,6 +1,7 @@
 """``OzonState``: everything on Ozon's side — postings (seeded from a number so runs repeat), their
-state moves, FBO postings and returns, the seller's key, and the log of write calls — with the
-in-process methods tests and the demo use to change things as Ozon, the buyer or the carrier would."""
+state moves, FBO postings and returns, the seller's key, the FBS day (``day``: item data, labels,
+carriages), and the log of write calls — with the in-process methods tests and the demo use to change
+things as Ozon, the buyer or the carrier would."""
 
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ from sync.emulators.ozon.data import (
     FBO_SUBSTATUS,
     FBO_WAREHOUSES,
     FBS,
+    ITEM_CATALOGUE,
     NAMES,
     RETURN_REASONS,
     RETURN_STATUSES,
     RFBS,
 )
+from sync.emulators.ozon.day import Day
 from sync.emulators.ozon.errors import refused
+from sync.emulators.ozon.marks import NOT_IN_CIRCULATION
 from sync.emulators.ozon.model import FboPosting, Posting, Return, empty_cancellation, iso
 from sync.emulators.ozon.shapes import detail
 from sync.emulators.server import Json
@@ -43,7 +47,8 @@ class OzonState:
 
     def __init__(self, *, seed: int, postings: int, fbo: int, returns: int, ship_delay: float, ship_fail_rate: float,
                  key_expires_at: datetime | None, write_log_path: Path | None,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], marked: int = 0, label_delay: float = 45.0,
+                 check_delay: float = 2.0) -> None:
         self.ship_delay = timedelta(seconds=ship_delay)
         self.ship_fail_rate = ship_fail_rate
         self.clock = clock
@@ -67,6 +72,11 @@ class OzonState:
             self._seed_fbo()
         for _ in range(returns):
             self.add_return()
+        self.day = Day(label_delay=label_delay, check_delay=check_delay)
+        # Postings of products that need item data, from their own generator too.
+        self._marked_rng = random.Random(seed + 13)
+        for _ in range(marked):
+            self._seed_marked()
 
     # --- FBS and rFBS postings ---------------------------------------------------------------------
 
@@ -243,6 +253,42 @@ class OzonState:
         if self.write_log_path is not None:
             with open(self.write_log_path, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    # --- the FBS day: item data, labels, carriages (the endpoints are in items, labels, carriages) ----
+
+    def _seed_marked(self) -> str:
+        rng = self._marked_rng
+        name, offer, _ = rng.choice(ITEM_CATALOGUE)
+        products = [(name, offer, rng.choice([1, 1, 2]), f"{rng.randint(30, 900) * 10}.00")]
+        if rng.random() < 0.4:
+            plain = rng.choice(CATALOGUE)
+            products.append((plain[0], plain[1], 1, f"{rng.randint(3, 500) * 10}.00"))
+        status = rng.choices(["awaiting_packaging", "awaiting_deliver"], weights=[80, 20])[0]
+        return self.add_posting(status=status, products=products, age=timedelta(hours=rng.uniform(1, 48)))
+
+    def reject_mark(self, mark: str, reason: str = NOT_IN_CIRCULATION) -> None:
+        """Ozon (Честный ЗНАК) refuses this marking code from now on, with ``reason`` as its error code."""
+        with self._lock:
+            self.day.rejected[mark] = reason
+
+    def set_label_delay(self, seconds: float) -> None:
+        """How long after packing a posting's label is ready (Ozon: 45-60 s)."""
+        with self._lock:
+            self.day.label_delay = timedelta(seconds=seconds)
+
+    def set_exemplar_delay(self, seconds: float) -> None:
+        """How long the check of saved item data takes."""
+        with self._lock:
+            self.day.check_delay = timedelta(seconds=seconds)
+
+    def make_unlabelable(self, number: str, reason: str = "label cannot be generated") -> None:
+        """Ozon cannot make this posting's label: a label call with it fails for every posting in it."""
+        with self._lock:
+            self.day.unlabelable[number] = reason
+
+    def file_url(self, name: str) -> str:
+        """Where a generated file (a label task's PDF) is downloaded."""
+        return f"/_emulator/files/{name}"
 
     # --- FBO postings and returns (read-only for the seller) ---------------------------------------
 

@@ -1,6 +1,7 @@
 """The write endpoints, each gated on the posting's ``available_actions`` as Ozon gates them: ship
-(asynchronous), awaiting-delivery, the rFBS status setters (200 with an error per posting), tracking
-numbers and cancel. Every call lands in the write log, duplicates marked."""
+(asynchronous; refused while item data it needs is missing or not passed), awaiting-delivery, the
+rFBS status setters (200 with an error per posting), tracking numbers and cancel. Every call lands
+in the write log, duplicates marked."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def ship(state: OzonState, body: Json) -> Json:
                 got[sku] = got.get(sku, 0) + int(item.get("quantity", 0))
         if got != want:
             raise refused("HAS_INCORRECT_PRODUCT_QUANTITY")
+        if state.day.missing(p, state.clock()):  # marking codes etc. not all given and passed
+            raise refused("EXEMPLAR_INFO_NOT_FILLED_COMPLETELY")
     except ApiError as err:
         state.log_write(path, number, "ship", False, error=err.message)
         raise

@@ -11,6 +11,9 @@ from sync.engine.marks import GS, Marks, Wanted, gtin, normalize, read_cell, spl
 TEE = "0104600439931256"  # 01 + GTIN 04600439931256
 SHOE = "0104680036754236"
 CODE = f"{TEE}215Kg&J7{GS}91FFD0{GS}92dGVzdA=="
+# What each key of the Latin layout types with the Russian layout on (a keyboard-wedge scanner types keys).
+RUSSIAN_KEYS = str.maketrans("qwertyuiop[]asdfghjkl;'zxcvbnm,./QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>?`@#$^&",
+                             "йцукенгшщзхъфывапролджэячсмитьбю.ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮ,ё\"№;:?")
 
 
 def code(gtin14: str, serial: str, tail: bool = True) -> str:
@@ -25,6 +28,13 @@ def test_a_scanned_code_keeps_its_group_separators() -> None:
 def test_group_separators_written_other_ways_become_one() -> None:
     for written in ("<GS>", "<gs>", "{GS}", "[GS]", "\\x1d", "\\u001d", "^]", "␝"):
         assert normalize(CODE.replace(GS, written)) == CODE, written
+
+
+def test_separators_a_scanner_dropped_are_put_back_in_the_common_83_character_code() -> None:
+    full = f"{TEE}21ABCDEFGHIJKLM{GS}91EE10{GS}92" + "x" * 44
+    assert normalize(full.replace(GS, "")) == full
+    odd = f"{TEE}21ABCDEF91EE10"  # another shape: where the separator went cannot be known, kept as typed
+    assert normalize(odd) == odd
 
 
 def test_a_symbology_prefix_and_a_leading_fnc1_are_dropped() -> None:
@@ -100,9 +110,7 @@ def test_any_codes_separated_and_written_as_people_do_come_back_as_scanned(
 @given(GTIN14, SERIAL.filter(lambda s: any(ch.isalpha() for ch in s)))
 def test_any_code_typed_with_the_russian_layout_comes_back(g: str, serial: str) -> None:
     scanned = code(g, serial)
-    en = "qwertyuiop[]asdfghjkl;'zxcvbnm,./QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>?`@#$^&"
-    ru = "йцукенгшщзхъфывапролджэячсмитьбю.ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮ,ё\"№;:?"
-    assert normalize(scanned.translate(str.maketrans(en, ru))) == scanned
+    assert normalize(scanned.translate(RUSSIAN_KEYS)) == scanned
 
 
 @given(st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4), st.data())
@@ -128,3 +136,17 @@ def test_codes_of_two_products_when_one_has_none_yet_are_not_guessed() -> None:
     marks = read_cell(s1, [shirt, shoes])
     assert marks.unplaced == (s1,) and marks.missing == {1001: 1, 1002: 1} and not marks.complete
     assert read_cell(f"OF-2: {s1}", [shirt, shoes]).missing == {1001: 1}
+
+
+@given(GTIN14, st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=13,
+                       max_size=13), st.sampled_from(["gs", "written", "dropped", "russian"]), GS_AS)
+def test_what_people_type_for_a_full_code_reaches_ozon_as_a_code_it_accepts(g: str, serial: str, how: str,
+                                                                         gs_as: str) -> None:
+    from sync.emulators.ozon.marks import mark_errors
+
+    full = f"01{g}21{serial}{GS}91EE10{GS}92" + "Ab+/" * 11
+    typed = {"gs": full, "written": full.replace(GS, gs_as), "dropped": full.replace(GS, "")}.get(how)
+    if typed is None:  # with the Russian layout on: letters become Cyrillic, "/" becomes "."
+        typed = full.translate(RUSSIAN_KEYS)
+    (read,) = split_codes(typed)
+    assert read == full and mark_errors(read, "mandatory_mark") == []

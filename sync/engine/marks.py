@@ -6,9 +6,10 @@ separator (GS, ASCII 29), the crypto tail (``91…``, ``92…`` or ``93…``). W
 
 - codes separated by line breaks, spaces, ``;`` or ``,`` — a ``;`` or ``,`` splits only where a new
   code starts after it (``01`` + 14 digits + ``21``), since a serial may hold either;
-- GS as itself, dropped, or as a placeholder a scanner or a person writes instead: ``<GS>``, ``{GS}``,
+- GS as itself, or as a placeholder a scanner or a person writes instead: ``<GS>``, ``{GS}``,
   ``[GS]``, ``\\x1d``, ``\\u001d``, ``^]`` and ``␝`` all become GS; a leading GS (FNC1) and a
-  symbology prefix (``]d2``, ``]C1``, ``]Q3``) are dropped;
+  symbology prefix (``]d2``, ``]C1``, ``]Q3``) are dropped; GS dropped altogether is put back in the
+  common 83-character code (13-character serial, ``91`` + 4, ``92`` + 44), where its places are known;
 - a code typed with the Russian keyboard layout on (a keyboard-wedge scanner types key positions):
   a code holding Cyrillic letters is read back key by key as the Latin layout has them.
 
@@ -32,6 +33,9 @@ _CODE_START = r"01\d{14}21"
 _SPLIT = re.compile(rf"[;,](?={_CODE_START})")
 _LINE_PREFIX = re.compile(r"^\s*([^\s:]+)\s*:\s*(.*)$")
 _GTIN = re.compile(r"^01(\d{14})")
+# The common full code (clothes, shoes, most goods): a 13-character serial, a 4-character key (91), a
+# 44-character crypto tail (92). With its separators dropped by a scanner, where they go is known.
+_NO_GS_83 = re.compile(r"^(01\d{14}21.{13})(91.{4})(92.{44})$")
 # Python's own split() and splitlines() take GS (and the other information separators) for white space
 # and line ends: codes are split on these only.
 _SPACE = re.compile(r"[ \t\u00a0\u2007\u202f]+")
@@ -51,8 +55,10 @@ def normalize(code: str) -> str:
     if _CYRILLIC.search(text):
         text = text.translate(_FROM_RU)
     text = _GS_WRITTEN.sub(GS, text)
-    text = _PREFIX.sub("", text)
-    return text.lstrip(GS).rstrip(GS)
+    text = _PREFIX.sub("", text).lstrip(GS).rstrip(GS)
+    if GS not in text:
+        text = _NO_GS_83.sub(lambda m: GS.join(m.groups()), text)
+    return text
 
 
 def split_codes(text: str) -> list[str]:

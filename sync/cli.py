@@ -93,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--live", action="store_true",
                         help="fetch from Ozon now instead of the state store (slower; late is measured less)")
     export.set_defaults(handler=_configured(commands.cmd_export))
+    labels = sub.add_parser("labels", help="a PDF of labels to print by hand: --postings A,B, or --status "
+                                           "awaiting_deliver [--warehouse W]")
+    which = labels.add_mutually_exclusive_group(required=True)
+    which.add_argument("--postings", metavar="A,B", help="posting numbers, separated by commas")
+    which.add_argument("--status", metavar="STATUS",
+                       help="every posting Ozon last showed in this status (from the state store)")
+    labels.add_argument("--warehouse", metavar="W", help="with --status: only this warehouse's")
+    labels.add_argument("--account", metavar="ID", help="the account the postings are in (default: the first)")
+    labels.add_argument("--output", "-o", required=True, type=Path, metavar="FILE.pdf", help="the PDF to write")
+    labels.set_defaults(handler=_configured(commands.cmd_labels))
     demo = sub.add_parser("demo", help="the whole loop offline: the bundled Ozon emulator and a spreadsheet")
     demo.add_argument("--dir", type=Path, default=Path("ozon-sync-demo"), help="folder for the demo files")
     demo.add_argument("--serve", action="store_true",

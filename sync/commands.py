@@ -305,3 +305,44 @@ def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
         print(line)
     print(f"Wrote the {args.report} report to {result.path}")
     return 0
+
+
+def cmd_labels(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
+    from sync import labels_by_hand as lbh
+    from sync.app import load_maps, make_ozon
+    from sync.engine.state import StateStore
+    from sync.ozon.fbs_day import FbsDay
+
+    lbh.check_output(args.output)
+    account = args.account or cfg.ozon.account
+    oz = next((o for o in cfg.accounts if o.account == account), None)
+    if oz is None:
+        raise ConfigError(f"--account {account}: the config has no such account "
+                          f"({', '.join(o.account for o in cfg.accounts)})")
+    if args.postings:
+        numbers = lbh.parse_numbers(args.postings)
+    else:
+        if not cfg.state.exists():
+            raise FatalError(f"There is no state store at {cfg.state} yet: run `ozon-sync pull` first, or name the "
+                             f"postings with --postings")
+        state = StateStore(cfg.state)
+        try:
+            numbers = lbh.from_state(state, args.status, args.warehouse, account)
+        finally:
+            state.close()
+        if not numbers:
+            where = f" at «{args.warehouse}»" if args.warehouse else ""
+            print(f"No postings of account «{account}» are in status {args.status}{where} as of the last pull.")
+            return 1
+    _columns, statuses = load_maps(cfg)
+    with make_ozon(cfg, oz, edges) as client:
+        done = lbh.make_labels(client, FbsDay(client), numbers, statuses, args.output, wait=lbh.WAIT,
+                               sleep=edges.sleep)
+    if done.written is None:
+        print(f"No labels written: {len(done.problems)} problem(s):", file=sys.stderr)
+        for line in done.problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(f"Labels of {len(numbers)} posting(s) written to {done.written}")
+    return 0
+

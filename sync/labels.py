@@ -51,7 +51,7 @@ class LabelFolder:
 
     def save(self, posting: str, pdf: bytes, when: datetime) -> Path:
         """The posting's label for the day of ``when`` (local time), replacing an earlier one of that day."""
-        return self._write(self._day(when) / f"{_UNSAFE.sub('_', posting)}.pdf", pdf)
+        return write_whole(self._day(when) / f"{_UNSAFE.sub('_', posting)}.pdf", pdf)
 
     def save_batch(self, pdf: bytes, when: datetime) -> Path:
         """One cycle's labels in one file to print; a second batch in the same second gets ``-2``, ``-3``..."""
@@ -60,7 +60,7 @@ class LabelFolder:
         while path.exists():
             n += 1
             path = day / f"{stem}-{n}.pdf"
-        return self._write(path, pdf)
+        return write_whole(path, pdf)
 
     def purge(self, today: date, keep_days: int) -> int:
         """Erase the day folders older than ``keep_days`` before ``today``; returns how many files went."""
@@ -83,20 +83,21 @@ class LabelFolder:
         day.mkdir(mode=0o700, parents=True, exist_ok=True)
         return day
 
-    @staticmethod
-    def _write(path: Path, data: bytes) -> Path:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                os.fchmod(fh.fileno(), 0o600)
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+
+def write_whole(path: Path, data: bytes) -> Path:
+    """Write a file whole or not at all (a temporary beside it, then one rename), private to this user."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def print_batch(command: str, file: Path, *, timeout: float = 60.0) -> Printed:

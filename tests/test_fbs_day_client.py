@@ -157,6 +157,9 @@ def test_labels_not_ready_then_ready_and_one_bad_posting_fails_the_batch(emu: Oz
     lonely = day.label_task([numbers[1]])  # only the unlabelable one: the task ends in error
     with pytest.raises(OzonRefused):
         day.label_file(lonely)
+    with pytest.raises(OzonRefused) as partly:  # a file without one of the labels is not taken as whole
+        day.label_file(day.label_task([numbers[0], numbers[1]]))
+    assert partly.value.code == "UNPRINTED_POSTINGS" and numbers[1] in partly.value.message
     check_exchanges(emu)
 
 

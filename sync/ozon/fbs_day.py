@@ -171,7 +171,8 @@ class FbsDay:
         return LabelTask(to_int(task.get("task_id")), to_text(task.get("task_type")))
 
     def label_file(self, task: LabelTask | int) -> bytes | NotReady:
-        """The task's PDF once made, else ``NotReady`` (``/v1/posting/fbs/package-label/get``)."""
+        """The task's PDF once made, else ``NotReady`` (``/v1/posting/fbs/package-label/get``). Raises
+        OzonRefused when the task failed, or when Ozon left some of its postings out of the file (named)."""
         task_id = task.task_id if isinstance(task, LabelTask) else task
         data = self._call("/v1/posting/fbs/package-label/get", {"task_id": task_id}, True)
         found = data.get("result")
@@ -183,6 +184,10 @@ class FbsDay:
         if status != "completed" or not url:
             error = to_text(result.get("error")) or "LABEL_TASK_FAILED"
             raise OzonRefused(error, f"Ozon could not make the labels of task {task_id}: {error}")
+        left_out = [f"{to_text(u.get('posting_number'))} ({to_text(u.get('msg')) or 'no reason given'})"
+                    for u in _list(result.get("unprinted_postings"))]
+        if left_out:  # a file without some of the labels asked for is not handed on as if it were whole
+            raise OzonRefused("UNPRINTED_POSTINGS", f"Ozon made no label for {', '.join(left_out)}")
         return self._fetch(url)
 
     # -- hand-over --------------------------------------------------------------------------------

@@ -16,10 +16,12 @@ NOT_READY = "The next postings aren't ready"
 MAX_POSTINGS = 20
 
 
-def _numbers(body: Json) -> list[str]:
+def _numbers(body: Json, most: int | None = MAX_POSTINGS) -> list[str]:
+    """The call's postings: at least one, and at most ``most`` (the label task's document sets no limit)."""
     numbers = body.get("posting_number")
-    if not isinstance(numbers, list) or not numbers or len(numbers) > MAX_POSTINGS:
-        raise ApiError(400, 3, f"INVALID_ARGUMENT: posting_number must hold 1 to {MAX_POSTINGS} postings")
+    if not isinstance(numbers, list) or not numbers or (most is not None and len(numbers) > most):
+        raise ApiError(400, 3, f"INVALID_ARGUMENT: posting_number must hold 1 to {most} postings" if most else
+                       "INVALID_ARGUMENT: posting_number must hold at least one posting")
     return [str(n) for n in numbers]
 
 
@@ -58,7 +60,7 @@ def package_label(state: OzonState, body: Json) -> bytes:
 def create_task(state: OzonState, body: Json) -> Json:
     """``/v2/posting/fbs/package-label/create``: a task for the big label; postings that cannot be
     labelled are left out of its file (``unprinted_postings``) instead of failing the call."""
-    numbers = _numbers(body)
+    numbers = _numbers(body, most=None)
     postings = [state.find(n) for n in numbers]
     if any(p.status != "awaiting_deliver" for p in postings):
         raise refused("HAS_INCORRECT_STATUS")

@@ -10,6 +10,7 @@ import sys
 from sync.app import REAL, App, Edges, open_app
 from sync.config import Config
 from sync.engine.cycle import CycleReport
+from sync.engine.state import StateStore
 from sync.engine.views import SheetsReport
 from sync.errors import ConfigError, FatalError, SheetLayoutError, WorkbookError
 from sync.lock import StateLock, lock_path_for
@@ -261,7 +262,6 @@ def _print_status(app: App) -> None:
 def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
     from sync import reports
     from sync.app import load_maps, make_ozon
-    from sync.engine.state import StateStore
 
     tz, now = cfg.tz(), edges.clock()
     start = end = None
@@ -287,10 +287,7 @@ def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
             clients = [open_clients.enter_context(make_ozon(cfg, oz, edges)) for oz in cfg.accounts]
             result = reports.write_report(req, reports.live_entries(clients, req), args.output)
     else:
-        if not cfg.state.exists():
-            raise FatalError(f"There is no state store at {cfg.state} yet: run `ozon-sync pull` (or the daemon) "
-                             f"first, or export with --live")
-        state = StateStore(cfg.state)
+        state = _existing_state(cfg, "export with --live")
         try:
             cycles = state.recent_cycles(1)
             if not cycles:
@@ -310,7 +307,6 @@ def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
 def cmd_labels(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
     from sync import labels_by_hand as lbh
     from sync.app import load_maps, make_ozon
-    from sync.engine.state import StateStore
     from sync.ozon.fbs_day import FbsDay
 
     lbh.check_output(args.output)
@@ -322,10 +318,7 @@ def cmd_labels(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
     if args.postings:
         numbers = lbh.parse_numbers(args.postings)
     else:
-        if not cfg.state.exists():
-            raise FatalError(f"There is no state store at {cfg.state} yet: run `ozon-sync pull` first, or name the "
-                             f"postings with --postings")
-        state = StateStore(cfg.state)
+        state = _existing_state(cfg, "name the postings with --postings")
         try:
             numbers = lbh.from_state(state, args.status, args.warehouse, account)
         finally:
@@ -345,4 +338,12 @@ def cmd_labels(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
         return 1
     print(f"Labels of {len(numbers)} posting(s) written to {done.written}")
     return 0
+
+
+def _existing_state(cfg: Config, instead: str) -> StateStore:
+    """The state store a command reads (a report, labels by status), which a pull or the daemon makes."""
+    if not cfg.state.exists():
+        raise FatalError(f"There is no state store at {cfg.state} yet: run `ozon-sync pull` (or the daemon) "
+                         f"first, or {instead}")
+    return StateStore(cfg.state)
 

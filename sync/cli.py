@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     labels.add_argument("--account", metavar="ID", help="the account the postings are in (default: the first)")
     labels.add_argument("--output", "-o", required=True, type=Path, metavar="FILE.pdf", help="the PDF to write")
     labels.set_defaults(handler=_configured(commands.cmd_labels))
+    handover = sub.add_parser("handover", help="hand packed postings over: a carriage per delivery method, approved, "
+                                               "its act and waybill saved beside the labels")
+    handover.add_argument("--delivery-method", metavar="M", help="only this delivery method (its name or id)")
+    handover.add_argument("--date", metavar="YYYY-MM-DD", help="the departure day (default: Ozon's, today)")
+    handover.add_argument("--account", metavar="ID", help="the account (default: the first)")
+    handover.set_defaults(handler=_configured(commands.cmd_handover))
     demo = sub.add_parser("demo", help="the whole loop offline: the bundled Ozon emulator and a spreadsheet")
     demo.add_argument("--dir", type=Path, default=Path("ozon-sync-demo"), help="folder for the demo files")
     demo.add_argument("--serve", action="store_true",

@@ -6,9 +6,10 @@ import argparse
 import contextlib
 import logging
 import sys
+from datetime import datetime
 
 from sync.app import REAL, App, Edges, open_app
-from sync.config import Config
+from sync.config import Config, OzonConfig
 from sync.engine.cycle import CycleReport
 from sync.engine.state import StateStore
 from sync.engine.views import SheetsReport
@@ -310,11 +311,8 @@ def cmd_labels(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
     from sync.ozon.fbs_day import FbsDay
 
     lbh.check_output(args.output)
-    account = args.account or cfg.ozon.account
-    oz = next((o for o in cfg.accounts if o.account == account), None)
-    if oz is None:
-        raise ConfigError(f"--account {account}: the config has no such account "
-                          f"({', '.join(o.account for o in cfg.accounts)})")
+    oz = _account(cfg, args.account)
+    account = oz.account
     if args.postings:
         numbers = lbh.parse_numbers(args.postings)
     else:
@@ -346,4 +344,43 @@ def _existing_state(cfg: Config, instead: str) -> StateStore:
         raise FatalError(f"There is no state store at {cfg.state} yet: run `ozon-sync pull` (or the daemon) "
                          f"first, or {instead}")
     return StateStore(cfg.state)
+
+
+def cmd_handover(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
+    from sync import handover
+    from sync.app import make_ozon
+    from sync.labels import LabelFolder
+    from sync.ozon.fbs_day import FbsDay
+    from sync.reports import parse_day
+
+    tz, now = cfg.tz(), edges.clock()
+    departure = None
+    if args.date:
+        day = parse_day(args.date, "--date")
+        departure = datetime(day.year, day.month, day.day, tzinfo=tz)
+    folder = LabelFolder(cfg.labels_folder())
+    folder.check()
+    oz = _account(cfg, args.account)
+    failed = False
+    with make_ozon(cfg, oz, edges) as client:
+        fbs = FbsDay(client)
+        chosen, why = handover.choose(fbs.delivery_days(), args.delivery_method)
+        if not chosen:
+            print(why)
+            return 1 if args.delivery_method else 0
+        for d in chosen:
+            done = handover.hand_over(fbs, d, departure, folder, now.astimezone(tz))
+            print(done.line, file=sys.stderr if done.failed else sys.stdout)
+            failed |= done.failed
+    return 1 if failed else 0
+
+
+def _account(cfg: Config, account: str | None) -> OzonConfig:
+    """The account a command names with ``--account`` (default: the first)."""
+    wanted = account or cfg.ozon.account
+    found = next((o for o in cfg.accounts if o.account == wanted), None)
+    if found is None:
+        raise ConfigError(f"--account {wanted}: the config has no such account "
+                          f"({', '.join(o.account for o in cfg.accounts)})")
+    return found
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from sync.errors import FatalError
+
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNSAFE = re.compile(r"[^0-9A-Za-z_.-]")
 
 
-class LabelsUnwritable(Exception):
+class LabelsUnwritable(FatalError):
     """The labels folder cannot be written: the message says which folder and what to do."""
 
 
@@ -52,6 +54,10 @@ class LabelFolder:
     def save(self, posting: str, pdf: bytes, when: datetime) -> Path:
         """The posting's label for the day of ``when`` (local time), replacing an earlier one of that day."""
         return write_whole(self._day(when) / f"{_UNSAFE.sub('_', posting)}.pdf", pdf)
+
+    def save_document(self, name: str, pdf: bytes, when: datetime) -> Path:
+        """A hand-over document (``act-<carriage>.pdf``) in the day's folder beside the labels."""
+        return write_whole(self._day(when) / _UNSAFE.sub("_", name), pdf)
 
     def save_batch(self, pdf: bytes, when: datetime) -> Path:
         """One cycle's labels in one file to print; a second batch in the same second gets ``-2``, ``-3``..."""

@@ -19,6 +19,7 @@ from sync.config.sections import (
     AlertsConfig,
     Config,
     EmailConfig,
+    LabelsConfig,
     LoggingConfig,
     OzonConfig,
     PrivacyConfig,
@@ -32,7 +33,7 @@ from sync.config.sections import (
 )
 
 __all__ = [
-    "AlertsConfig", "Config", "EmailConfig", "LoggingConfig", "OzonConfig", "PrivacyConfig", "ScheduleConfig",
-    "SpreadsheetConfig", "SyncOptions", "ViewConfig", "WebhookConfig", "_parse_duration", "config_from_dict",
-    "fold_name", "load_config", "url_origin",
+    "AlertsConfig", "Config", "EmailConfig", "LabelsConfig", "LoggingConfig", "OzonConfig", "PrivacyConfig",
+    "ScheduleConfig", "SpreadsheetConfig", "SyncOptions", "ViewConfig", "WebhookConfig", "_parse_duration",
+    "config_from_dict", "fold_name", "load_config", "url_origin",
 ]

@@ -172,6 +172,12 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class LabelsConfig:
+    folder: Path | None = key(c.path, "where labels and hand-over documents are saved; none = labels/ beside the "
+                                      "workbook (Excel) or beside this config file (Google)", default=None)
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = key(c.choice(c.LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING, ERROR or CRITICAL", default="INFO")
     file: Path | None = key(c.path, "also write the log to this file; none = the console only", default=None)
@@ -261,6 +267,7 @@ class Config:
     privacy: PrivacyConfig = key(section=PrivacyConfig, factory=PrivacyConfig)
     sync: SyncOptions = key(section=SyncOptions, factory=SyncOptions)
     logging: LoggingConfig = key(section=LoggingConfig, factory=LoggingConfig)
+    labels: LabelsConfig = key(section=LabelsConfig, factory=LabelsConfig)
     alerts: AlertsConfig = key(section=AlertsConfig, factory=AlertsConfig)
     source: Path | None = None  # the config file this came from
     # Every Ozon account, the first being the default one; `ozon` is that first one. A config with
@@ -275,6 +282,14 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def labels_folder(self) -> Path:
+        """``labels.folder``, else labels/ beside the workbook (Excel) or beside the config file."""
+        if self.labels.folder is not None:
+            return self.labels.folder
+        if self.spreadsheet.path is not None:
+            return self.spreadsheet.path.parent / "labels"
+        return (self.source.parent if self.source is not None else Path.cwd()) / "labels"
+
     def secrets(self) -> list[str]:
         """What must never reach a log or an alert: every Api-Key and the alert channels' secrets."""
         return [*(oz.api_key for oz in self.accounts), *self.alerts.secrets()]
@@ -283,4 +298,4 @@ class Config:
 # The sections a config file may hold, and which dataclass each one fills.
 SECTIONS: dict[str, type] = {"ozon": OzonConfig, "spreadsheet": SpreadsheetConfig, "schedule": ScheduleConfig,
                              "privacy": PrivacyConfig, "sync": SyncOptions, "logging": LoggingConfig,
-                             "alerts": AlertsConfig}
+                             "labels": LabelsConfig, "alerts": AlertsConfig}

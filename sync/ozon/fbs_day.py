@@ -195,18 +195,25 @@ class FbsDay:
     def ready_for_carriage(self, delivery_method_id: int) -> DeliveryDay | None:
         """The delivery method's day: postings due and packed, its carriages (``/v2/carriage/delivery/list``);
         None when it has nothing to hand over."""
-        body = {"limit": 100, "filter": {"delivery_method_id": delivery_method_id}}
+        return next((d for d in self._delivery_days({"delivery_method_id": delivery_method_id})
+                     if d.delivery_method_id == delivery_method_id), None)
+
+    def delivery_days(self) -> tuple[DeliveryDay, ...]:
+        """Every delivery method with packed postings today (``/v2/carriage/delivery/list``)."""
+        return self._delivery_days({})
+
+    def _delivery_days(self, filter_: Mapping[str, Any]) -> tuple[DeliveryDay, ...]:
+        body = {"limit": 100, "filter": dict(filter_)}
+        out = []
         for m in _list(self._call("/v2/carriage/delivery/list", body, True).get("methods")):
-            if to_int(m.get("delivery_method_id")) != delivery_method_id:
-                continue
-            carriages = tuple(Carriage(to_int(c.get("id")), to_text(c.get("status")), delivery_method_id,
+            method_id = to_int(m.get("delivery_method_id"))
+            carriages = tuple(Carriage(to_int(c.get("id")), to_text(c.get("status")), method_id,
                                        available_actions=frozenset(_texts(c.get("available_actions"))))
                               for c in _list(m.get("carriages")))
-            return DeliveryDay(delivery_method_id, to_text(m.get("delivery_method_name")),
-                               to_int(m.get("warehouse_id")), to_int(m.get("mandatory_postings_count")),
-                               to_int(m.get("mandatory_packaged_count")), to_int(m.get("carriage_postings_count")),
-                               carriages)
-        return None
+            out.append(DeliveryDay(method_id, to_text(m.get("delivery_method_name")), to_int(m.get("warehouse_id")),
+                                   to_int(m.get("mandatory_postings_count")), to_int(m.get("mandatory_packaged_count")),
+                                   to_int(m.get("carriage_postings_count")), carriages))
+        return tuple(out)
 
     def create_carriage(self, delivery_method_id: int, departure_date: datetime | None = None) -> int:
         """A new carriage with every posting packed for the method; its id (``/v1/carriage/create``)."""

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sync import output
 from sync.config import fold_name
 from sync.engine.state import StateStore
 from sync.errors import ConfigError, OzonRefused
@@ -37,10 +38,7 @@ class Outcome:
 
 
 def check_output(path: Path) -> None:
-    if path.suffix.lower() != ".pdf":
-        raise ConfigError(f"-o {path}: labels are a PDF file; give a file name ending in .pdf")
-    if not path.parent.is_dir():
-        raise ConfigError(f"-o {path}: the folder {path.parent} does not exist; create it or choose another path")
+    output.check_output(path, ".pdf", "labels are a PDF file")
 
 
 def parse_numbers(text: str) -> list[str]:

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sync.errors import ConfigError, FatalError
+from sync import output
+from sync.errors import ConfigError
 from sync.mapping import StatusMap
 
 REPORTS = ("orders", "daily", "picklist")
@@ -75,12 +75,4 @@ def end_of_day(now: datetime, tz: ZoneInfo) -> datetime:
 
 def check_output(path: Path) -> None:
     """Refuse an output the report could not be saved to, before any work is done."""
-    if path.suffix.lower() != ".xlsx":
-        raise ConfigError(f"-o {path}: a report is an Excel workbook; give a file name ending in .xlsx")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ConfigError(f"-o {path}: the folder {folder} does not exist; create it or choose another path")
-    if path.is_dir():
-        raise ConfigError(f"-o {path}: that is a folder; give a file name ending in .xlsx")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise FatalError(f"Cannot write {path}: permission denied; choose another -o path")
+    output.check_output(path, ".xlsx", "a report is an Excel workbook")

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sync.app import App, open_app
+from sync.app import App, Edges, open_app
 from sync.backends.google import GoogleBackend
 from sync.config import load_config
 from sync.emulators.ozon import OzonEmulator
@@ -81,7 +81,7 @@ def main() -> None:
             path = Path(tmp) / "ozon-sync.yaml"
             path.write_text(OZON.format(ozon=ozon.base_url) + sheet + REST, encoding="utf-8")
             print(f"{backend}: {args.postings} FBS/rFBS postings, {args.fbo} FBO postings, {args.returns} returns")
-            run(open_app(load_config(path), clock=clock), clock, ozon)
+            run(open_app(load_config(path), edges=Edges(clock=clock)), clock, ozon)
 
 
 if __name__ == "__main__":

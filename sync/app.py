@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -283,14 +283,8 @@ class App:
             self.state.close()
 
 
-def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edges: Edges = REAL,
-             clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] | None = None) -> App:
-    """The App for ``cfg``, reaching the world through ``edges``; ``clock`` and ``sleep``, when given,
-    replace the edges' own."""
-    if clock is not None:
-        edges = replace(edges, clock=clock)
-    if sleep is not None:
-        edges = replace(edges, sleep=sleep)
+def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edges: Edges = REAL) -> App:
+    """The App for ``cfg``, reaching the world through ``edges``."""
     columns, statuses = load_maps(cfg)
     state = StateStore(cfg.state)
     layout = layout_for(columns, statuses, cfg)

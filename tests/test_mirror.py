@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import httpx
 import openpyxl
 import pytest
 
-from sync.app import App, open_app
+from sync.app import App, Edges, open_app
 from sync.backends.excel import ExcelBackend
 from sync.backends.google import GoogleBackend
 from sync.backends.memory import MemoryBackend
@@ -32,20 +32,13 @@ from sync.errors import ConfigError
 from sync.mapping import load_mirror_columns, load_statuses
 from sync.model import FboPosting, Product, ReturnItem
 from tests.conftest import API_KEY, CLIENT_ID, write_config
+from tests.fake_time import Clock
 from tests.people import SHEET, ExcelPerson, GooglePerson, row_of
 from tests.schemas import check_exchanges
 
 MIRRORS = "ozon:\n  schemes: [fbs, rfbs, fbo]\n  returns: true\n  mirror_every: 10m\n"
 FBO_HEADERS = [c.header for c in load_mirror_columns("fbo").columns]
 RETURN_HEADERS = [c.header for c in load_mirror_columns("returns").columns]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def with_mirrors(path: Path, block: str = MIRRORS) -> Path:
@@ -89,7 +82,8 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
     with OzonEmulator(seed=4, postings=3, fbo=6, returns=3, client_id=CLIENT_ID, api_key=API_KEY, ship_delay=0.0,
                       clock=clock) as emu:
         if request.param == "excel":
-            app = open_app(load_config(with_mirrors(write_config(tmp_path, emu.base_url))), clock=clock)
+            app = open_app(load_config(with_mirrors(write_config(tmp_path, emu.base_url))),
+                           edges=Edges(clock=clock))
             app.ensure_sheet()
             assert app.config.spreadsheet.path is not None
             path = app.config.spreadsheet.path
@@ -102,7 +96,7 @@ def shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shop]:
             spreadsheet = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
                            f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
             cfg = load_config(with_mirrors(write_config(tmp_path, emu.base_url, backend=spreadsheet)))
-            app = open_app(cfg, clock=clock)
+            app = open_app(cfg, edges=Edges(clock=clock))
             app.ensure_sheet()
             people = {t: GooglePerson(sheets, sid, t) for t in (SHEET, "FBO", "Возвраты")}
             people["_emulator"] = sheets
@@ -188,7 +182,7 @@ def test_a_tab_of_that_name_made_by_a_person_is_left_alone(tmp_path: Path, kind:
             SheetsEmulator() as sheets:
         if kind == "excel":
             app = open_app(load_config(with_mirrors(write_config(tmp_path, emu.base_url),
-                                                    "ozon:\n  schemes: [fbs, fbo]\n")), clock=clock)
+                                                    "ozon:\n  schemes: [fbs, fbo]\n")), edges=Edges(clock=clock))
             app.ensure_sheet()
             assert app.config.spreadsheet.path is not None
             wb = openpyxl.load_workbook(app.config.spreadsheet.path)
@@ -202,7 +196,7 @@ def test_a_tab_of_that_name_made_by_a_person_is_left_alone(tmp_path: Path, kind:
             spreadsheet = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
                            f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
             app = open_app(load_config(with_mirrors(write_config(tmp_path, emu.base_url, backend=spreadsheet),
-                                                    "ozon:\n  schemes: [fbs, fbo]\n")), clock=clock)
+                                                    "ozon:\n  schemes: [fbs, fbo]\n")), edges=Edges(clock=clock))
             app.ensure_sheet()
             person, staff = GooglePerson(sheets, sid, "FBO"), GooglePerson(sheets, sid)
         rep = app.engine.run_cycle()
@@ -222,7 +216,7 @@ def test_a_deleted_tab_does_not_hold_up_the_staff_tab(tmp_path: Path) -> None:
         spreadsheet = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
                        f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
         app = open_app(load_config(with_mirrors(write_config(tmp_path, emu.base_url, backend=spreadsheet),
-                                                "ozon:\n  schemes: [fbs, fbo]\n")), clock=clock)
+                                                "ozon:\n  schemes: [fbs, fbo]\n")), edges=Edges(clock=clock))
         app.ensure_sheet()
         app.engine.run_cycle()
         sheet_id = sheets.sheet_meta(sid, "FBO")["properties"]["sheetId"]
@@ -251,7 +245,7 @@ def test_off_by_default_and_english_headers_with_the_english_mapping(tmp_path: P
                       clock=clock) as emu:
         plain = tmp_path / "plain"
         plain.mkdir()
-        app = open_app(load_config(write_config(plain, emu.base_url)), clock=clock)
+        app = open_app(load_config(write_config(plain, emu.base_url)), edges=Edges(clock=clock))
         app.ensure_sheet()
         app.engine.run_cycle()
         assert app.mirror is None and app.config.spreadsheet.path is not None
@@ -261,7 +255,7 @@ def test_off_by_default_and_english_headers_with_the_english_mapping(tmp_path: P
         en.mkdir()
         mapping = Path(__file__).resolve().parents[1] / "mappings" / "orders.en.yaml"
         cfg = load_config(with_mirrors(write_config(en, emu.base_url, extra=f"mapping: {mapping}\n")))
-        app = open_app(cfg, clock=clock)
+        app = open_app(cfg, edges=Edges(clock=clock))
         app.ensure_sheet()
         app.engine.run_cycle()
         assert app.config.spreadsheet.path is not None

@@ -92,7 +92,6 @@ class Engine:
         self.puller = Puller(state, self.known, self.opt, progress)
         self.writer = WritePlanner(columns, statuses, notes, self.opt, tuple(self.ozons),
                                    backend.max_cell_chars, tuple(self.both))
-        self.owner_of = owner_of
         # Rows found settled at the end of the last cycle -> their signature (writes.signature): the row's
         # cells and the posting as Ozon showed it. A row whose signature is the same next cycle needs nothing.
         self._settled: dict[Key, int] = {}
@@ -196,7 +195,7 @@ class Engine:
     def _guard_empty(self, by_key: ByKey) -> None:
         if by_key:
             return
-        if self.owner_of is None:
+        if self.known.owner_of is None:
             on_sheet = self.state.count_on_sheet()
         else:
             on_sheet = sum(1 for key in self.state.on_sheet() if key in self.known.briefs and self.known.mine(key))

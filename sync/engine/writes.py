@@ -19,7 +19,7 @@ from sync.engine.rows import ozon_hash, ozon_values, same_value
 from sync.engine.state import CellState, RowState
 from sync.engine.types import Brief, ByKey, EngineOptions, Key, Tally
 from sync.mapping import Column, ColumnMap, StatusMap
-from sync.model import CellWrite, Owner, Posting, SheetRow
+from sync.model import CellWrite, Owner, Posting, Scheme, SheetRow
 
 
 class Facts(Protocol):
@@ -178,8 +178,8 @@ class WritePlanner:
         """Postings not on the sheet that belong there: new ones, and open ones whose row was deleted."""
         n, now, facts, plan = self.notes, p.t.now, p.facts, p.plan
         for key, b in facts.briefs.items():
-            if key in by_key or key[0] not in self.accounts or b.scheme not in self.options.of_account(key[0]).schemes \
-                    or not facts.mine(key):
+            schemes = self._schemes.get(key[0])
+            if key in by_key or schemes is None or b.scheme not in schemes or not facts.mine(key):
                 continue
             rs = facts.row(key)
             if rs and rs.archived:
@@ -293,6 +293,11 @@ class WritePlanner:
             else:
                 final[fld] = value
         return final, cut
+
+    @cached_property
+    def _schemes(self) -> dict[str, frozenset[Scheme]]:
+        """The schemes each configured account shows on this sheet."""
+        return {acc: self.options.of_account(acc).schemes for acc in self.accounts}
 
     @cached_property
     def _not_staff(self) -> tuple[tuple[str, Owner], ...]:

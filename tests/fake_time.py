@@ -1,6 +1,9 @@
-"""Time that only passes when someone sleeps, for tests that go through the app's back-off and pauses."""
+"""Time that passes only when a test says so: a monotonic clock moved by sleeping (back-off, pauses), and a
+wall clock moved by hand."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from sync.app import Edges
 
@@ -22,3 +25,16 @@ class FakeTime:
     def edges(self) -> Edges:
         """The real wall clock and network, with this clock and sleep."""
         return Edges(monotonic=self.monotonic, sleep=self.sleep)
+
+
+class Clock:
+    """A wall clock that stands still until a test moves it (``tick``, or ``now = ...``)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)

@@ -12,7 +12,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 
 from sync.emulators.ozon import OzonEmulator
+from tests.fake_time import Clock
 from tests.schemas import strict
 
 _DATA = json.loads((Path(__file__).parent / "data" / "ozon_schemas.json").read_text(encoding="utf-8"))
@@ -32,17 +33,6 @@ GS = "\x1d"
 def mark(serial: str, gtin: str = "04601234567893") -> str:
     """A marking code as a scanner sends it: GTIN, serial, then the crypto tail after group separators."""
     return f"01{gtin}21{serial}{GS}91EE07{GS}92" + "A" * 44
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def check_exchanges(emu: OzonEmulator) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import pytest
 from sync.emulators.ozon import Faults, OzonEmulator, available_actions
 from sync.errors import OzonAuthError, OzonRefused, OzonUnavailable
 from sync.ozon.client import OzonClient
+from tests.fake_time import Clock
 from tests.schemas import strict
 
 SCHEMAS = json.loads((Path(__file__).parent / "data" / "ozon_schemas.json").read_text(encoding="utf-8"))["paths"]
@@ -29,14 +30,6 @@ KEY = "emulator-key"
 
 def check(path: str, kind: str, body: Any) -> None:
     jsonschema.validate(body, strict(SCHEMAS[path][kind]))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ first (gspread sends them; Google treats them as absent).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import google.auth.credentials
@@ -25,20 +24,10 @@ from requests import Response
 
 from sync.emulators.sheets import Faults, SheetsEmulator, parse_fields, quote_title
 from tests.conftest import SA_EMAIL, key_info
+from tests.fake_time import Clock
 from tests.schemas import KIND_TO_METHOD, check_exchanges
 from tests.schemas import SHEETS as SCHEMAS
 from tests.schemas import check_sheets as check
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class EmulatorHTTPClient(HTTPClient):

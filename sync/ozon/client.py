@@ -108,12 +108,14 @@ class OzonClient:
             timeout=timeout,
             transport=transport,
         )
+        self._files = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True)  # no keys sent
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the HTTP connections."""
         self._http.close()
+        self._files.close()
 
     def __enter__(self) -> OzonClient:
         return self
@@ -347,6 +349,10 @@ class OzonClient:
         docstring), for the FBS-day methods (sync/ozon/fbs_day.py). A PDF answer reads as
         ``{"content_type": "application/pdf", "file_content": <bytes>}``."""
         return self._request(path, body, idempotent=idempotent)
+
+    def download(self, url: str) -> httpx.Response:
+        """GET a file Ozon made (a label task's PDF) over this client's transport, without the account's keys."""
+        return self._files.get(url)
 
     def _pages(self, path: str, flt: Mapping[str, Any], *,
                parse: Callable[[object, str], T | None], extra: Mapping[str, Any] | None = None) -> Iterator[T]:

@@ -273,7 +273,7 @@ class FbsDay:
 
     def _download(self, url: str) -> bytes:
         try:
-            response = httpx.get(url, timeout=self._client.timeout, follow_redirects=True)
+            response = self._client.download(url)
         except httpx.HTTPError as exc:
             raise OzonUnavailable(f"could not download Ozon's file ({type(exc).__name__})") from None
         if response.status_code != 200:

@@ -120,11 +120,10 @@ class EditPlanner:
         out: list[Decision] = []
         kept: set[str] = set()  # the fields of this row left as the sheet has them so far
         for e in edits:
-            if e.field in open_fields:
-                out.append(Keep(key, e.field, e.typed))
-            else:
-                out += self._plan_cell(key, row, e, p, now, since, kept)
-            kept |= {d.field for d in out if isinstance(d, Keep)} | {d.edit.field for d in out if isinstance(d, Intent)}
+            made = [Keep(key, e.field, e.typed)] if e.field in open_fields else \
+                self._plan_cell(key, row, e, p, now, since, kept)
+            kept.update(d.field if isinstance(d, Keep) else d.edit.field for d in made if isinstance(d, Keep | Intent))
+            out += made
         return out
 
     def _plan_cell(self, key: Key, row: SheetRow, e: Edit, p: Posting, now: datetime, since: datetime | None,

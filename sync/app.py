@@ -35,6 +35,7 @@ from sync.mapping import (
 from sync.memory import give_back_memory
 from sync.model import Posting, Scheme
 from sync.ozon import OzonClient
+from sync.ozon.fbs_day import FbsDay
 from sync.retry import utc_now
 
 if TYPE_CHECKING:
@@ -300,8 +301,9 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edge
         state.close()
         raise
     owner, shared = owner_of(cfg), SharedKnown()
+    days = {acc: FbsDay(client) for acc, client in ozons.items()}
     engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=edges.clock,
-                    sleep=edges.sleep, progress=progress, mirror=mirror, owner_of=owner, known=shared)
+                    sleep=edges.sleep, progress=progress, mirror=mirror, owner_of=owner, known=shared, days=days)
     views = []
     for i, vc in enumerate(cfg.views):
         v_columns = view_columns(cfg, i, columns)
@@ -309,7 +311,7 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edge
         v_backend = make_backend(cfg, v_columns, v_layout, vc.spreadsheet, edges)
         v_engine = Engine(ozons, v_backend, state, v_columns, statuses, engine_options(cfg, vc.spreadsheet),
                           clock=edges.clock, sleep=edges.sleep, progress=progress, view=vc.name, owner_of=owner,
-                          known=shared)
+                          known=shared, days=days)
         views.append(View(vc.name, vc.spreadsheet, v_columns, v_layout, v_backend, v_engine))
     alerter = Alerter(cfg.alerts, state, keys={acc: client.key_expires_at for acc, client in ozons.items()},
                       language=cfg.language or columns.language, tz=cfg.tz(), clock=edges.clock,

@@ -23,6 +23,9 @@ FORMATS = ("text", "datetime", "integer", "money")
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 PRIVATE_FIELDS = frozenset({"customer_name", "customer_phone", "customer_address"})
 ACCOUNT_FIELD = "account"  # shown only when the config lists several Ozon accounts
+# Staff-owned columns the engine reads as the input of a move (never written): the marking codes scanned
+# for a status edit. A sheet laid out before they existed lacks them, which is no fault.
+INPUT_FIELDS = frozenset({"marks"})
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,8 @@ class ColumnMap:
 
     @property
     def read_fields(self) -> list[str]:
-        """Every mapped field that is not staff-owned: what a cycle reads."""
-        return [c.field for c in self.columns if c.owner is not Owner.STAFF]
+        """Every mapped field that is not staff-owned, and the staff's inputs (INPUT_FIELDS): what a cycle reads."""
+        return [c.field for c in self.columns if c.owner is not Owner.STAFF or c.field in INPUT_FIELDS]
 
     @property
     def guard_fields(self) -> list[str]:

@@ -38,6 +38,40 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         StateStore(path)
 
 
+# The outbox as schema 1 had it (before the item-data step).
+_OUTBOX_V1 = """CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, number TEXT NOT NULL,
+    action TEXT NOT NULL, target TEXT NOT NULL, edit TEXT NOT NULL, field TEXT NOT NULL,
+    params TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    from_status TEXT NOT NULL, from_substatus TEXT NOT NULL, typed TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, sent_at TEXT, outcome TEXT NOT NULL DEFAULT '',
+    UNIQUE (account, number, action, target, edit))"""
+
+
+def test_schema_1_file_is_upgraded_in_place_keeping_its_outbox(tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(_OUTBOX_V1 + ";CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "INSERT INTO meta VALUES ('schema_version', '1');"
+                     "INSERT INTO outbox (account, number, action, target, edit, field, params, state, from_status, "
+                     "from_substatus, typed, created_at, updated_at) VALUES ('main', '1-1-1', 'ship', 'packed', 'e1', "
+                     "'status', '{}', 'sent', 'awaiting_packaging', '', 'Ожидает отгрузки', "
+                     "'2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00')")
+    db.commit()
+    db.close()
+    with caplog.at_level("INFO", logger="sync.state"):
+        store = StateStore(path)
+    assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+    assert "upgraded to schema 2" in caplog.text
+    (entry,) = store.open_entries()
+    assert (entry.number, entry.state, entry.step) == ("1-1-1", "sent", "")
+    store.move(entry.id, entry.state, T0, step="checked")
+    assert store.entry(entry.id).step == "checked"
+    store.close()
+    assert StateStore(path).entry(entry.id).step == "checked"  # opened again: nothing to upgrade
+
+
 def test_corrupt_state_file_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     path.write_bytes(b"this is not a database" * 100)

@@ -34,6 +34,7 @@ from sync.engine.types import (
     AccountOptions,
     ByKey,
     CycleReport,
+    DayPort,
     EngineOptions,
     Key,
     OzonPort,
@@ -41,7 +42,7 @@ from sync.engine.types import (
 )
 from sync.engine.writes import WritePlan, WritePlanner, untouched
 from sync.errors import OzonAuthError, OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError, SheetUnavailable
-from sync.mapping import ColumnMap, StatusMap
+from sync.mapping import INPUT_FIELDS, ColumnMap, StatusMap
 from sync.model import CellWrite, Posting, SheetRow
 
 __all__ = ["AccountOptions", "CycleReport", "Engine", "EngineOptions", "OzonPort", "SharedKnown"]
@@ -70,7 +71,7 @@ class Engine:
                  sleep: Callable[[float], None] | None = None,
                  progress: Callable[[int], None] | None = None, mirror: Mirror | None = None,
                  view: str = "", owner_of: Callable[[Posting], str] | None = None,
-                 known: SharedKnown | None = None):
+                 known: SharedKnown | None = None, days: Mapping[str, DayPort] | None = None):
         self.mirror = mirror  # read-only FBO / returns tabs, written with the cycle's own write
         self.backend = backend
         self.state = state
@@ -79,6 +80,7 @@ class Engine:
         self.ozons: dict[str, OzonPort] = dict(ozon) if isinstance(ozon, Mapping) else {self.opt.account: ozon}
         if not self.ozons:
             raise ValueError("the engine needs at least one Ozon account")
+        self.days: Mapping[str, DayPort] = days or {}  # each account's FBS day (item data, labels), if offered
         self.default_account = self.opt.account if self.opt.account in self.ozons else next(iter(self.ozons))
         self.ozon = self.ozons[self.default_account]
         self.clock = clock
@@ -170,7 +172,8 @@ class Engine:
 
     def _report_missing(self, snap: Snapshot, rep: CycleReport) -> None:
         """A mapped column whose header is gone (renamed, deleted) is neither read nor written: say so."""
-        gone = [f"«{c.header}»" for c in self.columns.columns if c.field in snap.missing]
+        gone = [f"«{c.header}»" for c in self.columns.columns
+                if c.field in snap.missing and c.field not in INPUT_FIELDS]
         if gone:
             problem = (f"The sheet has no column {', '.join(gone)}: edits there are not seen and it is not filled; "
                        f"rename it back, or run `ozon-sync init` to add it (empty) at the end")

@@ -19,6 +19,7 @@ Each method commits its own change: a crash loses at most the step in flight.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,7 +32,13 @@ from typing import Any
 from sync.errors import StateError
 from sync.model import FINISHED_STATUSES
 
-SCHEMA_VERSION = 1
+log = logging.getLogger("sync.state")
+
+SCHEMA_VERSION = 2
+# Each step up from the schema before it, run once on open (and announced in the log).
+_MIGRATIONS = {
+    2: "ALTER TABLE outbox ADD COLUMN step TEXT NOT NULL DEFAULT ''",  # the item-data steps before a ship
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +68,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     params TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
     from_status TEXT NOT NULL, from_substatus TEXT NOT NULL, typed TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, sent_at TEXT, outcome TEXT NOT NULL DEFAULT '',
+    step TEXT NOT NULL DEFAULT '',
     UNIQUE (account, number, action, target, edit));
 CREATE INDEX IF NOT EXISTS outbox_open ON outbox (state);
 CREATE TABLE IF NOT EXISTS audit (
@@ -117,6 +125,7 @@ class OutboxEntry:
     updated_at: datetime
     sent_at: datetime | None
     outcome: str
+    step: str = ""  # of a ship with item data: how far the steps before the ship went (outbox.ItemStep)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -182,11 +191,22 @@ class StateStore:
             ) from None
         if row is None:
             self.set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(row[0]) < SCHEMA_VERSION:
+            self._migrate(int(row[0]))
         elif int(row[0]) > SCHEMA_VERSION:
             raise StateError(
                 f"The state file {path} was written by a newer ozon-sync (schema {row[0]}, we know {SCHEMA_VERSION}); "
                 f"upgrade ozon-sync"
             )
+
+    def _migrate(self, found: int) -> None:
+        """Bring a file of an older schema up to this one, each step in its own commit with the version."""
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            self.db.execute("BEGIN")
+            self.db.execute(_MIGRATIONS[version])
+            self.set_meta("schema_version", str(version))
+            self.db.execute("COMMIT")
+            log.info("State file %s upgraded to schema %d", self.path, version)
 
     def close(self) -> None:
         self.db.close()
@@ -374,9 +394,12 @@ class StateStore:
         return self._entry(row)
 
     def move(self, entry_id: int, state: Stage, now: datetime, *, outcome: str | None = None,
-             attempts: int | None = None, sent: bool = False) -> None:
+             attempts: int | None = None, sent: bool = False, step: str | None = None) -> None:
         sets: list[str] = ["state=?", "updated_at=?"]
         args: list[object] = [state, _iso(now)]
+        if step is not None:
+            sets.append("step=?")
+            args.append(step)
         if outcome is not None:
             sets.append("outcome=?")
             args.append(outcome)
@@ -401,10 +424,10 @@ class StateStore:
     @staticmethod
     def _entry(r: Iterable[Any]) -> OutboxEntry:
         (i, acc, num, action, target, edit, field, params, state, attempts, fs, fss, typed, created, updated,
-         sent, outcome) = r
+         sent, outcome, step) = r
         return OutboxEntry(i, acc, num, action, target, edit, field, json.loads(params), Stage(state), attempts, fs,
                            fss, typed, datetime.fromisoformat(created), datetime.fromisoformat(updated),
-                           parse_iso(sent), outcome)
+                           parse_iso(sent), outcome, step)
 
     # --- audit and cycles ---------------------------------------------------------------------
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from sync.fbs import Exemplar, ExemplarCheck, ItemNeeds, MarkProblem, NotReady
 from sync.model import Posting, Scheme, SheetRow
 
 Key = tuple[str, str]  # (account, posting number)
@@ -29,6 +30,21 @@ class OzonPort(Protocol):
     def set_delivered(self, number: str) -> None: ...
     def set_tracking_number(self, number: str, tracking: str) -> None: ...
     def cancel(self, number: str, reason_id: int, message: str = "") -> None: ...
+
+
+class DayPort(Protocol):
+    """What the engine needs of an account's FBS day (sync.ozon.fbs_day.FbsDay): item data before packing,
+    labels after it. Every method is safe to repeat; ``set_exemplars`` replaces what was set before."""
+
+    def item_needs(self, number: str) -> tuple[ItemNeeds, ...]: ...
+    def validate_marks(self, number: str, marks_by_product: Mapping[int, Sequence[str]],
+                       mark_type: str = "mandatory_mark") -> tuple[MarkProblem, ...]: ...
+    def set_exemplars(self, number: str, exemplars_by_product: Mapping[int, Iterable[Exemplar]], *,
+                      multi_box_qty: int = 0) -> None: ...
+    def exemplar_status(self, number: str) -> ExemplarCheck: ...
+    def set_country(self, number: str, product_id: int, iso: str) -> bool: ...
+    def set_multibox(self, number: str, qty: int) -> None: ...
+    def labels(self, numbers: Sequence[str]) -> bytes | NotReady: ...
 
 
 @dataclass(frozen=True)

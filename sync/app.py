@@ -163,7 +163,7 @@ def engine_options(cfg: Config, sheet: SpreadsheetConfig | None = None) -> Engin
         full_every=cfg.ozon.full_every, hold_minutes=cfg.sync.hold_minutes, ship_retries=cfg.sync.ship_retries,
         settle_seconds=cfg.sync.settle_seconds, verify_wait=cfg.sync.verify_wait,
         archive_after_days=(sheet or cfg.spreadsheet).archive_after_days, customer_data=cfg.privacy.customer_data,
-        purge_after_days=cfg.privacy.purge_after_days,
+        purge_after_days=cfg.privacy.purge_after_days, items=dict(cfg.items),
     )
 
 

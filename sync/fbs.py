@@ -127,3 +127,17 @@ class DeliveryDay:
     packaged_count: int = 0
     ready_count: int = 0  # packed and in no carriage yet
     carriages: tuple[Carriage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDefaults:
+    """Item data of one product (by offer id) that does not change from unit to unit, given in the config
+    (``items:``): the customs declaration, the batch registration number, the country of origin, the
+    weight of one unit sold by weight. ``*_absent``: the product has none (Ozon accepts that answer)."""
+
+    gtd: str = ""
+    gtd_absent: bool = False
+    rnpt: str = ""
+    rnpt_absent: bool = False
+    country: str = ""  # ISO 3166-1 alpha-2, e.g. CN
+    weight: float = 0.0  # kilograms

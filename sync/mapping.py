@@ -24,8 +24,9 @@ DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 PRIVATE_FIELDS = frozenset({"customer_name", "customer_phone", "customer_address"})
 ACCOUNT_FIELD = "account"  # shown only when the config lists several Ozon accounts
 # Staff-owned columns the engine reads as the input of a move (never written): the marking codes scanned
-# for a status edit. A sheet laid out before they existed lacks them, which is no fault.
-INPUT_FIELDS = frozenset({"marks"})
+# for a status edit, and the box count of a multi-box posting (an optional column, «Мест»). A sheet laid out
+# before they existed lacks them, which is no fault.
+INPUT_FIELDS = frozenset({"marks", "boxes"})
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,15 @@ value, or raises :class:`Bad` whose message completes ``<key>: ``."""
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sync.fbs import ItemDefaults
 
 CLIENT_ID_HINT = "the numeric Client-Id from Ozon Seller → Settings → Seller API"
 OZON_RPS_LIMIT = 50.0  # Ozon's limit per Client-Id, shared with every other tool the seller runs
@@ -337,3 +340,47 @@ def credentials(raw: Any, at: Place) -> str:
         raise Bad(f"file {p} does not exist (download a service-account JSON key from Google Cloud "
                   f"console → IAM → Service accounts → Keys)")
     return str(p)
+
+
+_ITEM_KEYS = ("gtd", "rnpt", "country", "weight")
+_ABSENT = ("absent", "none", "нет")
+
+
+def items(raw: Any, at: Place) -> tuple[tuple[str, ItemDefaults], ...]:
+    """``items:`` offer id -> its item data (see sync.fbs.ItemDefaults)."""
+    if not isinstance(raw, dict):
+        raise Bad(f"expected offer ids, each with gtd / rnpt / country / weight (like `TSH-M: {{country: CN}}`), "
+                  f"got {show(raw)}")
+    out: list[tuple[str, ItemDefaults]] = []
+    for offer, data in raw.items():
+        if not isinstance(data, dict):
+            raise Bad(f"{offer}: expected a mapping of {', '.join(_ITEM_KEYS)}, got {show(data)}")
+        unknown = [k for k in data if k not in _ITEM_KEYS]
+        if unknown:
+            near = difflib.get_close_matches(str(unknown[0]), _ITEM_KEYS, n=1)
+            raise Bad(f"{offer}: unknown key {unknown[0]!r}" + (f" (did you mean {near[0]}?)" if near else "")
+                      + f"; allowed: {', '.join(_ITEM_KEYS)}")
+        values: dict[str, Any] = {}
+        for name in ("gtd", "rnpt"):
+            if name in data:
+                value = str(data[name]).strip()
+                if not value:
+                    raise Bad(f"{offer}.{name}: empty; write the number, or `absent` if the product has none")
+                if value.lower() in _ABSENT:
+                    values[f"{name}_absent"] = True
+                else:
+                    values[name] = value
+        if "country" in data:
+            iso = str(data["country"]).strip().upper()
+            if not re.fullmatch(r"[A-Z]{2}", iso):
+                raise Bad(f"{offer}.country: {show(data['country'])} is not a two-letter country code (like CN, RU)")
+            values["country"] = iso
+        if "weight" in data:
+            raw_kg = data["weight"]
+            kg = _number(raw_kg.replace(",", ".") if isinstance(raw_kg, str) else raw_kg)
+            if kg is None or kg <= 0:
+                raise Bad(f"{offer}.weight: expected the weight of one unit in kilograms (like 0.45), "
+                          f"got {show(data['weight'])}")
+            values["weight"] = kg
+        out.append((str(offer), ItemDefaults(**values)))
+    return tuple(out)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sync.config import checks as c
 from sync.config.checks import CLIENT_ID_HINT, MIN_EVERY, Place
 from sync.config.walker import INVALID, Walker, join, key, rule
+from sync.fbs import ItemDefaults
 
 SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 TABS = ("worksheet", "fbo_worksheet", "returns_worksheet")
@@ -268,6 +269,9 @@ class Config:
     sync: SyncOptions = key(section=SyncOptions, factory=SyncOptions)
     logging: LoggingConfig = key(section=LoggingConfig, factory=LoggingConfig)
     labels: LabelsConfig = key(section=LabelsConfig, factory=LabelsConfig)
+    items: tuple[tuple[str, ItemDefaults], ...] = key(c.items, "per offer id, item data Ozon asks for before packing "
+                                                      "that is the same for every unit: gtd, rnpt (or `absent`), "
+                                                      "country (two letters), weight (kg)", default=())
     alerts: AlertsConfig = key(section=AlertsConfig, factory=AlertsConfig)
     source: Path | None = None  # the config file this came from
     # Every Ozon account, the first being the default one; `ozon` is that first one. A config with

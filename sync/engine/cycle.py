@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from sync.backends.base import SheetBackend, Snapshot
+from sync.engine.itemsteps import ItemStep
 from sync.engine.known import Known, SharedKnown
 from sync.engine.mirror import Mirror
 from sync.engine.notes import Notes
@@ -89,8 +90,9 @@ class Engine:
         self.both = [f for f in ("status", "tracking_number", "cancel_reason") if columns.get(f)]
         self.known = Known(state, known or SharedKnown(), archive_after_days=self.opt.archive_after_days,
                            customer_data=self.opt.customer_data, view=view, owner_of=owner_of)
-        self.planner = EditPlanner(statuses, notes, self.opt.hold_minutes)
-        self.outbox = Outbox(self.ozons, state, self.known, statuses, notes, self.opt, sleep or (lambda s: None))
+        self.planner = EditPlanner(statuses, notes, self.opt.hold_minutes, self.opt.items)
+        self.outbox = Outbox(self.ozons, state, self.known, statuses, notes, self.opt, sleep or (lambda s: None),
+                             self.days)
         self.puller = Puller(state, self.known, self.opt, progress)
         self.writer = WritePlanner(columns, statuses, notes, self.opt, tuple(self.ozons),
                                    backend.max_cell_chars, tuple(self.both))
@@ -251,6 +253,8 @@ class Engine:
                     t.held[(d.key, d.edit.field)] = None
                 elif entry.outcome:
                     t.notes[d.key] = entry.outcome  # answered before; the write of that answer was deferred
+                    if entry.step == ItemStep.REJECTED:  # codes refused: the status waits for them to change
+                        t.keep[(d.key, d.edit.field)] = d.edit.typed
 
     # --- 3. outbox, 4. pull -----------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ separator (GS, ASCII 29), the crypto tail (``91…``, ``92…`` or ``93…``). W
 - codes separated by line breaks, spaces, ``;`` or ``,`` — a ``;`` or ``,`` splits only where a new
   code starts after it (``01`` + 14 digits + ``21``), since a serial may hold either;
 - GS as itself, or as a placeholder a scanner or a person writes instead: ``<GS>``, ``{GS}``,
-  ``[GS]``, ``\\x1d``, ``\\u001d``, ``^]`` and ``␝`` all become GS; a leading GS (FNC1) and a
+  ``[GS]``, ``\\x1d``, ``\\u001d``, ``^]``, ``␝`` and ``_x001D_`` (how an .xlsx file stores a GS typed into
+  a cell, should a reader hand it over undecoded) all become GS; a leading GS (FNC1) and a
   symbology prefix (``]d2``, ``]C1``, ``]Q3``) are dropped; GS dropped altogether is put back in the
   common 83-character code (13-character serial, ``91`` + 4, ``92`` + 44), where its places are known;
 - a code typed with the Russian keyboard layout on (a keyboard-wedge scanner types key positions):
@@ -27,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 GS = "\x1d"
-_GS_WRITTEN = re.compile(r"<gs>|\{gs\}|\[gs\]|\\x1d|\\u001d|\^\]|␝", re.IGNORECASE)
+_GS_WRITTEN = re.compile(r"<gs>|\{gs\}|\[gs\]|\\x1d|\\u001d|_x001d_|\^\]|␝", re.IGNORECASE)
 _PREFIX = re.compile(r"^(?:\]d2|\]C1|\]Q3)")
 _CODE_START = r"01\d{14}21"
 _SPLIT = re.compile(rf"[;,](?={_CODE_START})")

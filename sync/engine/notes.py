@@ -5,6 +5,7 @@ Every note starts with the local time it was written, so a person sees how fresh
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "from_view": "Отправление перешло сюда из таблицы «{view}»",
         "from_main": "Отправление перешло сюда из основной таблицы",
         "dry_run": "(пробный запуск) отправили бы «{label}»",
+        "item_wait": "{what}. «{typed}» отправим в Ozon, когда всё будет",
+        "marks_missing": "нужно {need_codes} маркировки для «{name}» ({offer}), {given_words}",
+        "marks_extra": "лишние коды в «Маркировка» ({count}): {codes} — товарам отправления нужно всего {need}",
+        "marks_prefix": "«{prefix}:» в «Маркировка» — такого товара в отправлении нет (есть: {offers})",
+        "marks_unplaced": "нужно {need_codes} маркировки ({per}), введено {given}; какой код к какому товару, не понять — начните строку с артикула: «{example}: код код»",
+        "item_missing": "Ozon требует {what_words} для «{name}» ({offer}): укажите в настройках items → {offer} → {what}",
+        "boxes_bad": "не понял число мест «{boxes}» — напишите целое число",
+        "marks_not_needed": "Коды из «Маркировка» не отправлены: товарам этого отправления маркировка не нужна",
+        "marks_repeated": "Код {codes} введён больше одного раза — учтён один раз",
+        "marks_rejected": "Не отправлено «{typed}»: Ozon не принял {what} — исправьте в «Маркировка», и отправим снова",
+        "mark_problem": "код {code} для «{name}»: {reason}",
+        "item_problem": "данные «{name}»: {reason}",
+        "marks_checking": "Ozon проверяет коды маркировки, затем соберём: «{label}»",
     },
     "en": {
         "verified": "Done: Ozon confirmed «{label}»",
@@ -82,6 +96,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "from_view": "The posting moved here from the spreadsheet «{view}»",
         "from_main": "The posting moved here from the main spreadsheet",
         "dry_run": "(dry run) would send «{label}»",
+        "item_wait": "{what}. «{typed}» goes to Ozon once everything is there",
+        "marks_missing": "needs {need_codes} for «{name}» ({offer}), {given_words}",
+        "marks_extra": "extra codes in «Marking codes» ({count}): {codes} — the posting's products need {need} in all",
+        "marks_prefix": "«{prefix}:» in «Marking codes» names no product of this posting (it has: {offers})",
+        "marks_unplaced": "needs {need_codes} ({per}), {given} given; which code is whose cannot be told — start each line with the offer id: «{example}: code code»",
+        "item_missing": "Ozon needs the {what_words} of «{name}» ({offer}): set items → {offer} → {what} in the config",
+        "boxes_bad": "the box count «{boxes}» is not a whole number",
+        "marks_not_needed": "The codes in «Marking codes» were not sent: no product of this posting needs them",
+        "marks_repeated": "Code {codes} was typed more than once — counted once",
+        "marks_rejected": "Not sent «{typed}»: Ozon refused {what} — correct it in «Marking codes» and it goes again",
+        "mark_problem": "code {code} for «{name}»: {reason}",
+        "item_problem": "the data of «{name}»: {reason}",
+        "marks_checking": "Ozon is checking the marking codes; then it is packed: «{label}»",
     },
 }
 
@@ -95,7 +122,10 @@ OZON_REASONS: dict[str, dict[str, str]] = {
         "HAS_INCORRECT_CANCEL_REASON": "эта причина отмены не подходит для отправления",
         "HAS_INCORRECT_PRODUCT_QUANTITY": "количество товаров не совпадает",
         "SHIP_NOT_AVAILABLE": "сборка сейчас недоступна",
-        "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY": "не заполнены данные экземпляров (маркировка, ГТД) — заполните в кабинете",
+        "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY": "не заполнены данные экземпляров (маркировка, ГТД) — заполните «Маркировка» или items в настройках",
+        "MARK_FORMAT_INVALID": "не того вида — проверьте, что сканер передаёт разделитель GS",
+        "MARK_DUPLICATED": "уже указан для другого товара",
+        "MARK_NOT_IN_CIRCULATION": "не в обороте в «Честном ЗНАКе»",
         "INCORRECT_OVH_FOR_POSTING": "вес или габариты превышают ограничения",
         "POSTING_NOT_FOUND": "отправление не найдено",
     },
@@ -107,11 +137,37 @@ OZON_REASONS: dict[str, dict[str, str]] = {
         "HAS_INCORRECT_CANCEL_REASON": "this cancel reason does not fit the posting",
         "HAS_INCORRECT_PRODUCT_QUANTITY": "product quantities do not match",
         "SHIP_NOT_AVAILABLE": "packing is not available now",
-        "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY": "item data (marks, customs) is missing — fill it in the Ozon cabinet",
+        "EXEMPLAR_INFO_NOT_FILLED_COMPLETELY": "item data (marks, customs) is missing — fill «Marking codes» or items in the config",
+        "MARK_FORMAT_INVALID": "not of the right shape — check the scanner sends the GS separator",
+        "MARK_DUPLICATED": "already given for another item",
+        "MARK_NOT_IN_CIRCULATION": "not in circulation in Chestny ZNAK",
         "INCORRECT_OVH_FOR_POSTING": "weight or size exceeds the limits",
         "POSTING_NOT_FOUND": "posting not found",
     },
 }
+
+
+# items.<offer>.<key> as a note names it.
+ITEM_WORDS = {
+    "ru": {"gtd": "номер ГТД", "rnpt": "РНПТ", "country": "страну производства", "weight": "вес"},
+    "en": {"gtd": "customs declaration (GTD) number", "rnpt": "RNPT", "country": "country of origin",
+           "weight": "weight"},
+}
+
+
+def _codes(language: str, n: int) -> str:
+    if language == "en":
+        return f"{n} marking code" + ("" if n == 1 else "s")
+    one, few = n % 10 == 1 and n % 100 != 11, 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14
+    return f"{n} " + ("код" if one else "кода" if few else "кодов")
+
+
+def _given(language: str, n: int) -> str:
+    if language == "en":
+        return "none given" if n == 0 else f"{n} given"
+    if n == 0:
+        return "не введено ни одного"
+    return f"введён {n}" if n % 10 == 1 and n % 100 != 11 else f"введено {n}"
 
 
 class Notes:
@@ -134,6 +190,22 @@ class Notes:
         if not options:
             return self.text("no_choices")
         return self.text("choices", choices=", ".join(f"«{o}»" for o in options))
+
+    def item_wait(self, now: datetime, waits: Sequence[tuple[str, Mapping[str, object]]], typed: str) -> str:
+        """One note for everything a ship still waits for (sync.engine.itemplan.Wait kinds)."""
+        what = "; ".join(self.part(kind, values) for kind, values in waits)
+        return self.stamp(now, "item_wait", what=what[:1].upper() + what[1:], typed=typed)
+
+    def part(self, kind: str, values: Mapping[str, object]) -> str:
+        """One thing a ship waits for, in words (counts in the language's plural forms)."""
+        out = dict(values)
+        if kind in ("marks_missing", "marks_unplaced"):
+            need, given = int(str(values["need"])), int(str(values["given"]))
+            out["need_codes"] = _codes(self.language, need)
+            out["given_words"] = _given(self.language, given)
+        if kind == "item_missing":
+            out["what_words"] = ITEM_WORDS[self.language].get(str(values["what"]), values["what"])
+        return self.text(kind, **out)
 
     def ozon_reason(self, code: str, message: str) -> str:
         plain = OZON_REASONS[self.language].get(code)

@@ -11,17 +11,21 @@ is waiting on, and the cells to keep as typed (or to give back to Ozon's value, 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sync.engine.itemplan import short
+from sync.engine.itemsteps import Checking, ItemStep, ItemSteps, Refused
 from sync.engine.known import Known
 from sync.engine.notes import Notes
 from sync.engine.plan import Intent, target_label
 from sync.engine.rows import edit_id, ozon_values
 from sync.engine.state import OutboxEntry, Stage, StateStore
-from sync.engine.types import EngineOptions, Key, OzonPort
+from sync.engine.types import DayPort, EngineOptions, Key, OzonPort
 from sync.errors import OzonAuthError, OzonRefused, OzonUnavailable
 from sync.mapping import Move, StatusMap
 from sync.model import Action, Posting
@@ -51,8 +55,10 @@ class OutboxRun:
 
 class Outbox:
     def __init__(self, ozons: Mapping[str, OzonPort], state: StateStore, known: Known, statuses: StatusMap,
-                 notes: Notes, options: EngineOptions, sleep: Callable[[float], None]):
+                 notes: Notes, options: EngineOptions, sleep: Callable[[float], None],
+                 days: Mapping[str, DayPort] | None = None):
         self.ozons = ozons
+        self.items = ItemSteps(days or {}, options.items, state)
         self.state = state
         self.known = known
         self.statuses = statuses
@@ -61,11 +67,16 @@ class Outbox:
         self.sleep = sleep
 
     def enqueue(self, intent: Intent, now: datetime) -> OutboxEntry:
-        """Commit the intent as a queued entry; the same edit again returns the entry it already has."""
+        """Commit the intent as a queued entry; the same edit again returns the entry it already has. The item
+        data a ship carries is part of its edit: codes corrected after a refusal make a new entry."""
         e = intent.edit
+        edit = edit_id(e.field, e.base, e.typed, e.version)
+        if intent.params.get("marks") or intent.params.get("boxes"):
+            carried = json.dumps({k: intent.params.get(k) for k in ("marks", "boxes")}, sort_keys=True)
+            edit += "#" + hashlib.sha256(carried.encode()).hexdigest()[:16]
         return self.state.enqueue(
             account=intent.key[0], number=intent.key[1], action=intent.action.value, target=intent.target,
-            edit=edit_id(e.field, e.base, e.typed, e.version), field=e.field, params=dict(intent.params),
+            edit=edit, field=e.field, params=dict(intent.params),
             from_status=intent.from_status, from_substatus=intent.from_substatus, typed=e.typed, now=now,
         )
 
@@ -124,6 +135,13 @@ class Outbox:
                      int(self.opt.settle_seconds))
         elif p.status != entry.from_status and entry.action != Action.SET_TRACK:
             return self._ozon_moved(out, entry, p)
+        if self.items.due(entry, p):
+            got = self.items.advance(entry, p, out.now)
+            if isinstance(got, Checking):
+                return self._waiting(out, entry, "marks_checking")
+            if isinstance(got, Refused):
+                return self._items_refused(out, entry, p, got)
+            entry = self.state.entry(entry.id)
         return self._send(out, entry, p)
 
     def _send(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool:
@@ -172,26 +190,40 @@ class Outbox:
                                 initiator=p.cancellation_initiator or "Ozon")
         return self._finish(out, entry, Stage.FAILED, note)
 
-    def _waiting(self, out: _Run, entry: OutboxEntry) -> bool:
+    def _waiting(self, out: _Run, entry: OutboxEntry, kind: str = "sent") -> bool:
         out.run.waiting += 1
-        out.run.notes[entry.key] = self.notes.stamp(out.now, "sent", label=self._label(entry))
+        out.run.notes[entry.key] = self.notes.stamp(out.now, kind, label=self._label(entry))
         return False
+
+    def _items_refused(self, out: _Run, entry: OutboxEntry, p: Posting, got: Refused) -> bool:
+        """Ozon refused a code (or other item data): quoted in the note; the status stays as typed, and the
+        edit goes again once the «Маркировка» cell changes (a new entry: the codes are part of its edit)."""
+        n, names = self.notes, {pr.sku: pr.name for pr in p.products}
+        parts = []
+        for pr in got.problems:
+            reason = ", ".join(n.ozon_reason(code, code) for code in pr.reasons)
+            name = names.get(pr.product_id, str(pr.product_id))
+            parts.append(n.text("mark_problem", code=short(pr.mark), name=name, reason=reason) if pr.mark else
+                         n.text("item_problem", name=name, reason=reason))
+        note = n.stamp(out.now, "marks_rejected", typed=entry.typed, what="; ".join(dict.fromkeys(parts)))
+        return self._finish(out, entry, Stage.FAILED, note, step=ItemStep.REJECTED)
 
     def _verified(self, out: _Run, entry: OutboxEntry) -> bool:
         kind = "track_verified" if entry.action == Action.SET_TRACK else "verified"
         return self._finish(out, entry, Stage.VERIFIED,
                             self.notes.stamp(out.now, kind, label=self._label(entry), track=entry.target))
 
-    def _finish(self, out: _Run, entry: OutboxEntry, stage: Stage, note: str) -> bool:
+    def _finish(self, out: _Run, entry: OutboxEntry, stage: Stage, note: str, step: str | None = None) -> bool:
         """Answer the entry: committed with its note, which the row keeps even if this cycle's sheet write is
-        deferred. Its cells show Ozon's values again (the target when verified, the old state when refused)."""
+        deferred. Its cells show Ozon's values again (the target when verified, the old state when refused),
+        but for item data refused: the status stays as typed, waiting for the codes to be corrected."""
         if stage is Stage.VERIFIED:
             self._rebase(entry)
-        self.state.move(entry.id, stage, out.now, outcome=note)
+        self.state.move(entry.id, stage, out.now, outcome=note, step=step)
         self.state.audit(entry.account, entry.number, f"{entry.action}:{stage}", note, out.now)
         self.state.set_row(*entry.key, note=note)
         out.run.notes[entry.key] = note
-        out.run.cells[(entry.key, entry.field)] = None
+        out.run.cells[(entry.key, entry.field)] = entry.typed if step == ItemStep.REJECTED else None
         if entry.action == Action.CANCEL:
             out.run.cells[(entry.key, "cancel_reason")] = None
         if stage is Stage.VERIFIED:

@@ -15,10 +15,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sync.engine.itemplan import plan_items
 from sync.engine.notes import Notes
 from sync.engine.rows import ozon_values, same_value
 from sync.engine.state import CellState
 from sync.engine.types import Key
+from sync.fbs import ItemDefaults
 from sync.mapping import StatusMap
 from sync.model import Action, Posting, Scheme, SheetRow
 
@@ -112,6 +114,7 @@ class EditPlanner:
     statuses: StatusMap
     notes: Notes
     hold_minutes: float = 10.0
+    items: Mapping[str, ItemDefaults] = field(default_factory=dict)  # offer id -> item data from the config
 
     def plan(self, key: Key, row: SheetRow, edits: Sequence[Edit], p: Posting, *, now: datetime,
              since: datetime | None, open_fields: Collection[str] = ()) -> list[Decision]:
@@ -166,6 +169,8 @@ class EditPlanner:
             return [Answer(key, n.stamp(now, "no_move", typed=sheet, current=cur_label, choices=choices))]
         if not p.allows(move.action.value):
             return [Answer(key, n.stamp(now, "not_allowed", typed=sheet, current=cur_label, choices=choices))]
+        if move.action is Action.SHIP:
+            return self._plan_ship(key, row, e, p, now, lab.id)
         if "cancel_reason" not in move.requires:
             return [self._intent(key, move.action, lab.id, e, p)]
         reason_cell = row.get("cancel_reason")
@@ -185,6 +190,16 @@ class EditPlanner:
             return [Answer(key, n.stamp(now, "reason_no_message", typed=sheet))]
         params = {"reason_id": parsed.id, "message": parsed.message}
         return [Keep(key, "cancel_reason", reason_cell), self._intent(key, move.action, lab.id, e, p, params)]
+
+    def _plan_ship(self, key: Key, row: SheetRow, e: Edit, p: Posting, now: datetime, target: str) -> list[Decision]:
+        """Packing carries the item data the posting needs (itemplan); while some is missing the edit is held,
+        saying what is missing each cycle, for as long as it takes (codes are scanned one by one)."""
+        items = plan_items(p, row.get("marks"), row.get("boxes"), self.items)
+        if items.waits:
+            return [Keep(key, "status", e.typed), Hold(key, "status", e.held_since or now),
+                    Answer(key, self.notes.item_wait(now, [(w.kind, w.values) for w in items.waits], e.typed))]
+        remarks: list[Decision] = [Answer(key, self.notes.stamp(now, r.kind, **r.values)) for r in items.remarks]
+        return [self._intent(key, Action.SHIP, target, e, p, items.params), *remarks]
 
     def _intent(self, key: Key, action: Action, target: str, e: Edit, p: Posting,
                 params: Mapping[str, object] | None = None) -> Intent:

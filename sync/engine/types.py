@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sync.fbs import Exemplar, ExemplarCheck, ItemNeeds, MarkProblem, NotReady
+from sync.fbs import Exemplar, ExemplarCheck, ItemDefaults, ItemNeeds, MarkProblem, NotReady
 from sync.model import Posting, Scheme, SheetRow
 
 Key = tuple[str, str]  # (account, posting number)
@@ -75,6 +75,7 @@ class EngineOptions:
     buyer_fetches: int = 50  # at most this many /v3/posting/fbs/get calls per cycle for buyer data
     append_batch: int = 10_000  # at most this many rows added per cycle (a backfill takes several)
     accounts: Mapping[str, AccountOptions] = field(default_factory=dict)  # per account; else the fields above
+    items: Mapping[str, ItemDefaults] = field(default_factory=dict)  # offer id -> item data given in the config
 
     def of_account(self, account: str) -> AccountOptions:
         got = self.accounts.get(account)

@@ -22,6 +22,7 @@ from sync.engine.mirror import Mirror, MirrorOptions, MirrorTab
 from sync.engine.state import StateStore
 from sync.engine.views import SheetsReport, View, run_sheets
 from sync.errors import ConfigError
+from sync.labels import LabelFolder, LabelShelf
 from sync.logs import Redactor, setup_logging
 from sync.mapping import (
     ACCOUNT_FIELD,
@@ -142,6 +143,12 @@ def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None,
     return excel
 
 
+def make_shelf(cfg: Config) -> LabelShelf:
+    """Where the daemon's labels go: the labels folder, linked from the workbook, printed by the command."""
+    return LabelShelf(LabelFolder(cfg.labels_folder()), workbook=cfg.spreadsheet.path,
+                      print_command=cfg.labels.print_command)
+
+
 def make_ozon(cfg: Config, account: OzonConfig | None = None, edges: Edges = REAL) -> OzonClient:
     oz = account or cfg.ozon
     key = f"accounts[{cfg.accounts.index(oz)}]" if len(cfg.accounts) > 1 else "ozon"
@@ -164,6 +171,7 @@ def engine_options(cfg: Config, sheet: SpreadsheetConfig | None = None) -> Engin
         settle_seconds=cfg.sync.settle_seconds, verify_wait=cfg.sync.verify_wait,
         archive_after_days=(sheet or cfg.spreadsheet).archive_after_days, customer_data=cfg.privacy.customer_data,
         purge_after_days=cfg.privacy.purge_after_days, items=dict(cfg.items),
+        label_wait=cfg.labels.first_try,
     )
 
 
@@ -303,7 +311,8 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edge
     owner, shared = owner_of(cfg), SharedKnown()
     days = {acc: FbsDay(client) for acc, client in ozons.items()}
     engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=edges.clock,
-                    sleep=edges.sleep, progress=progress, mirror=mirror, owner_of=owner, known=shared, days=days)
+                    sleep=edges.sleep, progress=progress, mirror=mirror, owner_of=owner, known=shared, days=days,
+                    labels=make_shelf(cfg))
     views = []
     for i, vc in enumerate(cfg.views):
         v_columns = view_columns(cfg, i, columns)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sync.app import REAL, App, Edges, open_app
 from sync.config import Config, OzonConfig
@@ -225,6 +226,21 @@ def cmd_status(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
         app.close()
 
 
+def _print_labels(app: App, tz: ZoneInfo) -> None:
+    """The labels the daemon keeps (saved, waiting for Ozon, refused) and what became of the last batches."""
+    counts = app.state.label_counts()
+    if not counts:
+        return
+    words = {"saved": "saved", "waiting": "waiting for Ozon", "refused": "refused by Ozon", "erased": "erased"}
+    print(f"Labels: {', '.join(f'{counts[k]} {w}' for k, w in words.items() if counts.get(k))} "
+          f"(in {app.config.labels_folder()})")
+    printed = {"ok": "printed", "failed": "NOT printed", "off": "no print command", "": "to print"}
+    for b in app.state.batches(limit=3):
+        said = f": {b.result}" if b.result else ""
+        print(f"  {b.at.astimezone(tz):%m-%d %H:%M:%S} {b.path} ({b.postings}) — {printed.get(b.printed, b.printed)}"
+              f"{said}")
+
+
 def _print_status(app: App) -> None:
     tz = app.config.tz()
     print("Last cycles:")
@@ -242,6 +258,7 @@ def _print_status(app: App) -> None:
     for e in pending:
         who = f"{e.account} {e.number}" if several else e.number
         print(f"  {who}: {e.action} «{e.typed}» — {e.state} since {e.updated_at.astimezone(tz):%H:%M:%S}")
+    _print_labels(app, tz)
     print("Recent events:")
     for at, acc, num, event, detail in app.state.audit_lines(10):
         print(f"  {at.astimezone(tz):%m-%d %H:%M:%S} {acc + ' ' if several else ''}{num} {event}: {detail}")

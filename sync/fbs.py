@@ -88,6 +88,14 @@ class NotReady:
 
 
 @dataclass(frozen=True, slots=True)
+class Printed:
+    """What the print command did with one batch of labels: ``ok``, and in words what happened."""
+
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class LabelTask:
     task_id: int
     task_type: str = "big_label"

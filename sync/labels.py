@@ -13,11 +13,12 @@ import re
 import shlex
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sync.errors import FatalError
+from sync.fbs import Printed
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNSAFE = re.compile(r"[^0-9A-Za-z_.-]")
@@ -25,14 +26,6 @@ _UNSAFE = re.compile(r"[^0-9A-Za-z_.-]")
 
 class LabelsUnwritable(FatalError):
     """The labels folder cannot be written: the message says which folder and what to do."""
-
-
-@dataclass(frozen=True, slots=True)
-class Printed:
-    """What the print command did with one batch: ``ok``, and in words what happened."""
-
-    ok: bool
-    message: str
 
 
 class LabelFolder:
@@ -88,6 +81,38 @@ class LabelFolder:
         day = self.folder / when.strftime("%Y-%m-%d")
         day.mkdir(mode=0o700, parents=True, exist_ok=True)
         return day
+
+
+class LabelShelf:
+    """The engine's labels edge (sync.engine.types.LabelPort): files in a LabelFolder; the link a row shows
+    (``upload`` puts the file on Drive and gives its address, else the path relative to ``workbook``, else
+    the path); the print command run on each batch."""
+
+    def __init__(self, folder: LabelFolder, *, workbook: Path | None = None,
+                 upload: Callable[[str, bytes], str] | None = None, print_command: str | None = None,
+                 print_timeout: float = 60.0):
+        self.folder, self.workbook, self.upload = folder, workbook, upload
+        self.print_command, self.print_timeout = print_command, print_timeout
+
+    def check(self) -> None:
+        self.folder.check()
+
+    def save(self, number: str, pdf: bytes, when: datetime) -> str:
+        path = self.folder.save(number, pdf, when)
+        if self.upload is not None:
+            return self.upload(f"{when:%Y-%m-%d}-{path.name}", pdf)
+        return relative_link(self.workbook, path) if self.workbook is not None else str(path)
+
+    def save_batch(self, pdf: bytes, when: datetime) -> str:
+        return str(self.folder.save_batch(pdf, when))
+
+    def print_batch(self, path: str) -> Printed | None:
+        if not self.print_command:
+            return None
+        return print_batch(self.print_command, Path(path), timeout=self.print_timeout)
+
+    def purge(self, today: date, keep_days: int) -> int:
+        return self.folder.purge(today, keep_days)
 
 
 def write_whole(path: Path, data: bytes) -> Path:

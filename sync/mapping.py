@@ -27,6 +27,8 @@ ACCOUNT_FIELD = "account"  # shown only when the config lists several Ozon accou
 # for a status edit, and the box count of a multi-box posting (an optional column, «Мест»). A sheet laid out
 # before they existed lacks them, which is no fault.
 INPUT_FIELDS = frozenset({"marks", "boxes"})
+# Columns a sheet made before them may lack: filled when there, not missed when not (`init` adds them).
+LATER_FIELDS = frozenset({"label"})
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,11 @@ from sync.demo import edit_workbook
 from sync.emulators.ozon import OzonEmulator
 from sync.emulators.server import Faults
 from sync.emulators.sheets import SheetsEmulator
+from sync.engine.marks import GS
 from sync.mapping import PRIVATE_FIELDS, load_columns
 from tests.conftest import write_config
 from tests.fake_time import FakeTime
+from tests.test_fbs_day_emulator import mark
 
 COLUMNS = load_columns().without(PRIVATE_FIELDS)
 SHEET = "Заказы"
@@ -125,6 +127,63 @@ def google(prepare_sheet: Callable[[SheetsEmulator], str], **emu: bool) -> Calla
 
 
 _CLEANUP: list[Callable[[], object]] = []  # what a case started, stopped after it
+
+
+SHOES = [("Кроссовки беговые 42", "SHO-42", 2, "4990.00")]  # a marking code per pair
+
+
+def scanned(env: Env, *serials: str, reject: str = "") -> list[str]:
+    """Shoes (two pairs) on the sheet, typed «Ожидает отгрузки» with these codes scanned."""
+    if reject:
+        env.ozon.reject_mark(mark(reject))
+    shoes = env.ozon.add_posting(products=SHOES)  # type: ignore[arg-type]
+    env.notes["shoes"] = shoes
+    assert main(env.cmd("pull")) == 0
+    return env.type(shoes, status="Ожидает отгрузки", marks=" ".join(excel_mark(s) for s in serials))
+
+
+def excel_mark(serial: str) -> str:
+    """A code as a scanner types it into Excel: the GS separator is stored as ``_x001D_``."""
+    return mark(serial).replace(GS, "_x001D_")
+
+
+def not_shipped(env: Env) -> None:
+    assert not any(e["accepted"] and e["path"] == "/v4/posting/fbs/ship" for e in env.ozon.write_log)
+
+
+def shoes_note(*words: str) -> Callable[[Env], None]:
+    def check(env: Env) -> None:
+        not_shipped(env)
+        row = env.row(env.notes["shoes"])
+        assert row["Статус"] == "Ожидает отгрузки"  # kept as typed until the codes are right
+        for w in words:
+            assert w in row["Синхронизация"], row["Синхронизация"]
+    return check
+
+
+def shipped_label_due(env: Env, labels: str) -> list[str]:
+    """``labels:`` set, the posting shipped by a sync, and its label due (Ozon made it meanwhile)."""
+    env.add_config(f"labels:\n{labels}")
+    env.ozon.set_label_delay(0)
+    assert main(env.type(env.number, status="Ожидает отгрузки")) == 0
+    with sqlite3.connect(env.tmp / "state.sqlite") as db:  # 45 s later
+        db.execute("UPDATE labels SET due_at='2000-01-01T00:00:00+00:00'")
+    return env.cmd()
+
+
+def label_saved(env: Env) -> None:
+    assert env.row(env.number)["Этикетка"].endswith(f"{env.number}.pdf")
+
+
+def blocked_folder(env: Env) -> list[str]:
+    (env.tmp / "a-file").write_text("not a folder")
+    return shipped_label_due(env, f"  folder: {env.tmp / 'a-file' / 'labels'}\n")
+
+
+def label_waits(env: Env) -> None:
+    assert env.row(env.number)["Этикетка"] == "" and env.row(env.number)["Статус"] == "Ожидает отгрузки"
+    with sqlite3.connect(env.tmp / "state.sqlite") as db:
+        assert db.execute("SELECT state FROM labels").fetchall() == [("waiting",)]
 
 
 def merged(env: Env) -> list[str]:
@@ -407,6 +466,20 @@ CASES = [
       pushed_once_after_the_advice),
     C("file: state from a newer version", newer_state, 1, ("newer", "upgrade")),
     C("file: workbook with a picture", image_in_book, 0, (), picture_kept),
+    # --- the FBS day: marking codes, labels ----------------------------------------------------------------
+    C("cell: a marking code Ozon rejects", lambda e: scanned(e, "GOOD001", "STOLEN1", reject="STOLEN1"), 0, (),
+      shoes_note("Ozon не принял код", "STOLEN1", "исправьте в «Маркировка»")),
+    C("cell: too few marking codes", lambda e: scanned(e, "PAIR001"), 0, (),
+      shoes_note("Нужно 2 кода маркировки для «Кроссовки беговые 42» (SHO-42), введён 1")),
+    C("cell: too many marking codes", lambda e: scanned(e, "PAIR001", "PAIR002", "PAIR003"), 0, (),
+      shoes_note("Лишние коды в «Маркировка» (1): 010460123456789321PAIR003")),
+    C("cell: a marking code for a posting that needs none",
+      lambda e: e.type(e.number, status="Ожидает отгрузки", marks=excel_mark("PAIR001")), 0, (),
+      note("number", "маркировка не нужна", status="Ожидает отгрузки")),
+    C("file: labels folder cannot be written", blocked_folder, 0, ("Labels cannot be saved in", "labels.folder"),
+      label_waits),
+    C("config: a print command that fails", lambda e: shipped_label_due(e, '  print_command: "false {file}"\n'), 0,
+      ("were not printed: the print command failed (exit 1)",), label_saved),
     # --- Google ---------------------------------------------------------------------------------------
     C("google: wrong spreadsheet key", google(lambda s: "no-such-key"), 1, ("no spreadsheet with key no-such-key",)),
     C("google: credentials refused", google(lambda s: s.create_spreadsheet("x", [SHEET], shared_with={"a@b.ru"}),

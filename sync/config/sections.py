@@ -176,6 +176,13 @@ class PrivacyConfig:
 class LabelsConfig:
     folder: Path | None = key(c.path, "where labels and hand-over documents are saved; none = labels/ beside the "
                                       "workbook (Excel) or beside this config file (Google)", default=None)
+    print_command: str | None = key(c.text, 'run on each batch of labels, e.g. "lp -d label {file}" ({file} is the '
+                                            'batch PDF); none = labels are only saved', default=None)
+    first_try: float = key(c.duration(minimum=0), "seconds after a verified ship before its label is first asked "
+                                                  "for (Ozon makes it some 45-60 s after packing)", default=45.0)
+    drive_folder: str | None = key(c.text, "Google: the id of the Drive folder labels are uploaded to, so the "
+                                           "«Этикетка» column links them; none = the column shows the file's path",
+                                   default=None)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from sync.backends.base import SheetBackend, Snapshot
 from sync.engine.itemsteps import ItemStep
 from sync.engine.known import Known, SharedKnown
+from sync.engine.labelling import Labeller
 from sync.engine.mirror import Mirror
 from sync.engine.notes import Notes
 from sync.engine.outbox import Outbox
@@ -38,12 +39,13 @@ from sync.engine.types import (
     DayPort,
     EngineOptions,
     Key,
+    LabelPort,
     OzonPort,
     Tally,
 )
 from sync.engine.writes import WritePlan, WritePlanner, untouched
 from sync.errors import OzonAuthError, OzonRefused, OzonUnavailable, SheetBusy, SheetLayoutError, SheetUnavailable
-from sync.mapping import INPUT_FIELDS, ColumnMap, StatusMap
+from sync.mapping import INPUT_FIELDS, LATER_FIELDS, ColumnMap, StatusMap
 from sync.model import CellWrite, Posting, SheetRow
 
 __all__ = ["AccountOptions", "CycleReport", "Engine", "EngineOptions", "OzonPort", "SharedKnown"]
@@ -72,7 +74,8 @@ class Engine:
                  sleep: Callable[[float], None] | None = None,
                  progress: Callable[[int], None] | None = None, mirror: Mirror | None = None,
                  view: str = "", owner_of: Callable[[Posting], str] | None = None,
-                 known: SharedKnown | None = None, days: Mapping[str, DayPort] | None = None):
+                 known: SharedKnown | None = None, days: Mapping[str, DayPort] | None = None,
+                 labels: LabelPort | None = None):
         self.mirror = mirror  # read-only FBO / returns tabs, written with the cycle's own write
         self.backend = backend
         self.state = state
@@ -94,6 +97,11 @@ class Engine:
         self.outbox = Outbox(self.ozons, state, self.known, statuses, notes, self.opt, sleep or (lambda s: None),
                              self.days)
         self.puller = Puller(state, self.known, self.opt, progress)
+        # Labels are fetched by one engine (the main sheet's); every sheet shows their links.
+        self.labels = labels
+        self.labeller = Labeller(self.days, state, labels, notes, self.opt.tz, clock(),
+                                                self.opt.label_wait) if labels else None
+        self._links: Mapping[Key, str] = {}  # the label links the last cycle's write laid out
         self.writer = WritePlanner(columns, statuses, notes, self.opt, tuple(self.ozons),
                                    backend.max_cell_chars, tuple(self.both))
         # Rows found settled at the end of the last cycle -> their signature (writes.signature): the row's
@@ -141,6 +149,7 @@ class Engine:
         self._apply(t, rep, self.plan(t, by_key, push=push))
         if push:
             self._run_outbox(t, rep)
+            self._fetch_labels(t, rep)
         if pull:
             self._pull(t, rep)
         self._write(t, snap, by_key, rep)
@@ -175,7 +184,7 @@ class Engine:
     def _report_missing(self, snap: Snapshot, rep: CycleReport) -> None:
         """A mapped column whose header is gone (renamed, deleted) is neither read nor written: say so."""
         gone = [f"«{c.header}»" for c in self.columns.columns
-                if c.field in snap.missing and c.field not in INPUT_FIELDS]
+                if c.field in snap.missing and c.field not in INPUT_FIELDS | LATER_FIELDS]
         if gone:
             problem = (f"The sheet has no column {', '.join(gone)}: edits there are not seen and it is not filled; "
                        f"rename it back, or run `ozon-sync init` to add it (empty) at the end")
@@ -273,6 +282,16 @@ class Engine:
         rep.waiting += run.waiting
         rep.refused += run.refused
 
+    def _fetch_labels(self, t: Tally, rep: CycleReport) -> None:
+        if self.labeller is None:
+            return
+        run = self.labeller.run(t.now, t.failed, lambda acc, exc, what: self._account_failed(t, rep, acc, exc, what))
+        for key, note in run.notes.items():
+            t.notes.setdefault(key, note)
+        rep.labels += run.saved
+        rep.calls += run.calls
+        rep.problems += run.problems
+
     def _pull(self, t: Tally, rep: CycleReport) -> None:
         self.puller.buyer_fetches = self.opt.buyer_fetches
         for acc, ozon in self.ozons.items():
@@ -309,6 +328,12 @@ class Engine:
         purged = self.known.purge_buyers(t.now - timedelta(days=self.opt.purge_after_days))
         if purged:
             log.info("Erased the buyer data of %d finished postings", purged)
+        if self.labels is not None:  # a label shows what Ozon prints of the buyer: it goes the same way
+            today = t.now.astimezone(self.opt.tz).date()
+            files = self.labels.purge(today, self.opt.purge_after_days)
+            self.state.forget_labels((today - timedelta(days=self.opt.purge_after_days)).isoformat())
+            if files:
+                log.info("Erased %d label files older than %d days", files, self.opt.purge_after_days)
 
     # --- 5. write ---------------------------------------------------------------------------------
 
@@ -316,6 +341,8 @@ class Engine:
         pending = self.state.pending()
         t.pending = {(a, num) for a, num, _f in pending}
         t.untouched -= self.known.changed  # Ozon changed them: their rows are merged again
+        t.links = self.state.label_links() if self.columns.get("label") else {}
+        t.untouched -= {k for k in {*t.links, *self._links} if t.links.get(k) != self._links.get(k)}
         plan = self.writer.plan(t, snap, by_key, self.known, settled=self._settled, pending=pending,
                                 moved=self.known.shared.moved)
         t.keep = plan.keep
@@ -351,6 +378,7 @@ class Engine:
         settled = plan.settled
         settled.update((u.key, u.sig) for u in plan.updates.values() if not u.written and u.key not in busy)
         self._settled = {k: v for k, v in settled.items() if k not in t.blocked}
+        self._links = t.links
         self._archive(t, plan, rep)
 
     def _send_writes(self, t: Tally, plan: WritePlan, writes: list[CellWrite], rep: CycleReport) -> bool:

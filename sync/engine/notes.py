@@ -58,6 +58,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "marks_rejected": "Не отправлено «{typed}»: Ozon не принял {what} — исправьте в «Маркировка», и отправим снова",
         "mark_problem": "код {code} для «{name}»: {reason}",
         "item_problem": "данные «{name}»: {reason}",
+        "label_refused": "Этикетки нет: Ozon отказал — {reason}. Распечатайте её в кабинете Ozon",
         "marks_checking": "Ozon проверяет коды маркировки, затем соберём: «{label}»",
     },
     "en": {
@@ -108,6 +109,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "marks_rejected": "Not sent «{typed}»: Ozon refused {what} — correct it in «Marking codes» and it goes again",
         "mark_problem": "code {code} for «{name}»: {reason}",
         "item_problem": "the data of «{name}»: {reason}",
+        "label_refused": "No label: Ozon refused it — {reason}. Print it from Ozon's seller account",
         "marks_checking": "Ozon is checking the marking codes; then it is packed: «{label}»",
     },
 }

@@ -13,6 +13,9 @@ Tables (schema version in ``meta``):
     cycles     one line per cycle
     alerts     every alert raised (unique per kind, account and a key such as posting@deadline), with the
                channels it still has to reach; added later, created on open in older files too
+    labels     per shipped posting, its label: waiting (due at), saved (the link the sheet shows) or refused
+               (why); label_batches: each cycle's batch file and what the print command did with it
+               (both added later, created on open in older files too)
 Each method commits its own change: a crash loses at most the step in flight.
 """
 
@@ -24,7 +27,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -83,6 +86,14 @@ CREATE TABLE IF NOT EXISTS alerts (
     pending TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
     UNIQUE (kind, account, dedup));
 CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (pending);
+CREATE TABLE IF NOT EXISTS labels (
+    account TEXT NOT NULL, number TEXT NOT NULL, state TEXT NOT NULL, due_at TEXT NOT NULL,
+    tries INTEGER NOT NULL DEFAULT 0, link TEXT NOT NULL DEFAULT '', problem TEXT NOT NULL DEFAULT '',
+    day TEXT NOT NULL DEFAULT '', PRIMARY KEY (account, number));
+CREATE INDEX IF NOT EXISTS labels_state ON labels (state, due_at);
+CREATE TABLE IF NOT EXISTS label_batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, path TEXT NOT NULL, postings INTEGER NOT NULL,
+    printed TEXT NOT NULL DEFAULT '', result TEXT NOT NULL DEFAULT '');
 """
 
 class Stage(StrEnum):
@@ -160,6 +171,33 @@ class RowState:
     ozon_hash: str
     on_sheet: bool
     archived: bool
+
+
+class LabelState(StrEnum):
+    WAITING = "waiting"  # to fetch once due (Ozon makes a label some 45-60 s after packing)
+    SAVED = "saved"
+    REFUSED = "refused"  # Ozon will not make it (the posting moved on, or Ozon said why): not asked again
+    ERASED = "erased"  # saved, and erased privacy.purge_after_days later (the record stays: never fetched again)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelJob:
+    account: str
+    number: str
+    tries: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabelBatch:
+    """One cycle's labels in one file; ``printed``: "" while the print command has yet to run on it, else
+    ``ok``, ``failed`` or ``off`` (no print command), with ``result`` in words."""
+
+    id: int
+    at: datetime
+    path: str
+    postings: int
+    printed: str
+    result: str
 
 
 class StateStore:
@@ -539,3 +577,66 @@ class StateStore:
         )
         for data, first_seen, shipped in self.db.execute(query, args):
             yield json.loads(data), datetime.fromisoformat(first_seen), parse_iso(shipped)
+
+    # --- labels ---------------------------------------------------------------------------------
+
+    def add_label_jobs(self, shipped_since: datetime, wait: float) -> int:
+        """A waiting label for each ship verified since ``shipped_since`` that has none yet, due ``wait`` seconds
+        after its verification; returns how many were added."""
+        rows = self.db.execute(
+            "SELECT account, number, MAX(updated_at) FROM outbox o WHERE action='ship' AND state='verified' "
+            "AND updated_at >= ? AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.account=o.account "
+            "AND l.number=o.number) GROUP BY account, number", (_iso(shipped_since),)).fetchall()
+        for acc, num, verified in rows:
+            due = datetime.fromisoformat(verified) + timedelta(seconds=wait)
+            self.db.execute("INSERT OR IGNORE INTO labels (account, number, state, due_at) VALUES (?, ?, ?, ?)",
+                            (acc, num, LabelState.WAITING, _iso(due)))
+        return len(rows)
+
+    def due_labels(self, now: datetime) -> list[LabelJob]:
+        return [LabelJob(a, n, t) for a, n, t in self.db.execute(
+            "SELECT account, number, tries FROM labels WHERE state=? AND due_at <= ? ORDER BY due_at, number",
+            (LabelState.WAITING, _iso(now)))]
+
+    def label_later(self, account: str, number: str, due: datetime, tries: int) -> None:
+        self.db.execute("UPDATE labels SET due_at=?, tries=? WHERE account=? AND number=?",
+                        (_iso(due), tries, account, number))
+
+    def label_saved(self, account: str, number: str, link: str, day: str) -> None:
+        self.db.execute("UPDATE labels SET state=?, link=?, day=?, problem='' WHERE account=? AND number=?",
+                        (LabelState.SAVED, link, day, account, number))
+
+    def label_refused(self, account: str, number: str, problem: str) -> None:
+        self.db.execute("UPDATE labels SET state=?, problem=? WHERE account=? AND number=?",
+                        (LabelState.REFUSED, problem, account, number))
+
+    def label_links(self) -> dict[tuple[str, str], str]:
+        """(account, number) -> the link to its saved label, for the sheet's label column."""
+        return {(a, n): link for a, n, link in self.db.execute(
+            "SELECT account, number, link FROM labels WHERE state=? AND link != ''", (LabelState.SAVED,))}
+
+    def label_counts(self) -> dict[str, int]:
+        return {str(s): int(c) for s, c in self.db.execute("SELECT state, COUNT(*) FROM labels GROUP BY state")}
+
+    def forget_labels(self, before_day: str) -> int:
+        """Labels saved on days before ``before_day`` (YYYY-MM-DD) are erased: no link, never fetched again."""
+        cur = self.db.execute("UPDATE labels SET state=?, link='' WHERE state=? AND day < ?",
+                              (LabelState.ERASED, LabelState.SAVED, before_day))
+        self.db.execute("DELETE FROM label_batches WHERE at < ?", (before_day,))
+        return cur.rowcount
+
+    def add_batch(self, at: datetime, path: str, postings: int, printed: str = "", result: str = "") -> int:
+        cur = self.db.execute("INSERT INTO label_batches (at, path, postings, printed, result) VALUES (?, ?, ?, ?, ?)",
+                              (_iso(at), path, postings, printed, result))
+        return int(cur.lastrowid or 0)
+
+    def batch_printed(self, batch_id: int, printed: str, result: str) -> None:
+        self.db.execute("UPDATE label_batches SET printed=?, result=? WHERE id=?", (printed, result, batch_id))
+
+    def batches(self, *, unprinted: bool = False, limit: int = 5) -> list[LabelBatch]:
+        """The latest batches, newest first (``unprinted``: only those the print command has yet to run on,
+        oldest first)."""
+        q = ("SELECT * FROM label_batches WHERE printed='' ORDER BY id LIMIT ?" if unprinted else
+             "SELECT * FROM label_batches ORDER BY id DESC LIMIT ?")
+        return [LabelBatch(i, datetime.fromisoformat(at), path, n, printed, result)
+                for i, at, path, n, printed, result in self.db.execute(q, (limit,))]

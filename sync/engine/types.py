@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sync.fbs import Exemplar, ExemplarCheck, ItemDefaults, ItemNeeds, MarkProblem, NotReady
+from sync.fbs import Exemplar, ExemplarCheck, ItemDefaults, ItemNeeds, MarkProblem, NotReady, Printed
 from sync.model import Posting, Scheme, SheetRow
 
 Key = tuple[str, str]  # (account, posting number)
@@ -47,6 +47,17 @@ class DayPort(Protocol):
     def labels(self, numbers: Sequence[str]) -> bytes | NotReady: ...
 
 
+class LabelPort(Protocol):
+    """Where the labels go (sync.labels.LabelShelf): files in the labels folder, the link a row shows (a path
+    relative to the workbook, or the file uploaded to Drive), and the print command."""
+
+    def check(self) -> None: ...  # raises LabelsUnwritable when nothing could be saved
+    def save(self, number: str, pdf: bytes, when: datetime) -> str: ...  # the link for the row
+    def save_batch(self, pdf: bytes, when: datetime) -> str: ...  # the batch file's path
+    def print_batch(self, path: str) -> Printed | None: ...  # None: no print command is set
+    def purge(self, today: date, keep_days: int) -> int: ...
+
+
 @dataclass(frozen=True)
 class AccountOptions:
     """What differs between Ozon accounts in one sheet (the `accounts:` entries of the config)."""
@@ -76,6 +87,7 @@ class EngineOptions:
     append_batch: int = 10_000  # at most this many rows added per cycle (a backfill takes several)
     accounts: Mapping[str, AccountOptions] = field(default_factory=dict)  # per account; else the fields above
     items: Mapping[str, ItemDefaults] = field(default_factory=dict)  # offer id -> item data given in the config
+    label_wait: float = 45.0  # seconds after a verified ship before its label is first asked for
 
     def of_account(self, account: str) -> AccountOptions:
         got = self.accounts.get(account)
@@ -108,6 +120,7 @@ class CycleReport:
     rows_archived: int = 0
     rows_skipped: int = 0
     rows_waiting: int = 0  # rows to add that did not fit in this cycle's write (append_batch)
+    labels: int = 0  # labels saved
     deferred: str = ""
     failed_accounts: dict[str, str] = field(default_factory=dict)  # account -> why it was skipped this cycle
     planned: list[str] = field(default_factory=list)
@@ -122,6 +135,8 @@ class CycleReport:
         ]
         if self.held:
             parts.append(f"{self.held} edits held")
+        if self.labels:
+            parts.append(f"{self.labels} label{'' if self.labels == 1 else 's'} saved")
         if self.rows_waiting:
             parts.append(f"{self.rows_waiting} more rows to add next cycle")
         if self.rows_archived:
@@ -148,6 +163,7 @@ class Tally:
     failed: dict[str, str] = field(default_factory=dict)  # accounts Ozon failed for this cycle -> the note kind
     untouched: set[Key] = field(default_factory=set)  # settled last cycle, read the same now
     blocked: set[Key] = field(default_factory=set)  # postings whose row the backend cannot write (merged cells)
+    links: Mapping[Key, str] = field(default_factory=dict)  # the saved labels' links, for the label column
 
     def answer(self, key: Key, note: str) -> None:
         """Record the answer to one refused or held cell; a row with two such cells gets both."""

@@ -143,7 +143,7 @@ class WritePlanner:
     def _row(self, p: _Pass, key: Key, row: SheetRow) -> None:
         n, limit, now = self.notes, self.max_cell_chars, p.t.now
         sig = signature(row, p.facts.briefs[key], p.facts.since.get(key))
-        desired = self._desired(key, p.facts)
+        desired = self._desired(p, key)
         cells = p.facts.cells(key)
         self._unrecorded(p, key, row, desired, cells)
         rs = p.facts.row(key)
@@ -198,7 +198,7 @@ class WritePlanner:
             if len(plan.appends) >= self.options.append_batch:  # one write stays a few MB; the rest follow
                 plan.rows_waiting += 1
                 continue
-            desired = self._desired(key, facts)
+            desired = self._desired(p, key)
             final, cut = self._final_values(key, desired, note, plan.keep)
             if cut:
                 final["sync_note"] = note or n.stamp(now, "truncated", limit=self.max_cell_chars)
@@ -223,7 +223,7 @@ class WritePlanner:
         neither pushed nor left standing (should the posting come back); a person may delete it."""
         there = p.facts.briefs[key].owner
         text = self.notes.text("in_view", view=there) if there else self.notes.text("in_main")
-        desired = self._desired(key, p.facts)
+        desired = self._desired(p, key)
         shown = [c.field for c in p.writable if c.owner in (Owner.OZON, Owner.BOTH)]
         for r in rows:
             if "sync_note" not in p.snap.missing and not r.get("sync_note").endswith(text):
@@ -271,10 +271,14 @@ class WritePlanner:
             return previous
         return stamp + sentences(said)
 
-    def _desired(self, key: Key, facts: Facts) -> dict[str, str]:
-        """The row as Ozon's view of the posting makes it."""
-        return ozon_values(facts.posting(key), self.statuses, self.options.tz, facts.since.get(key),
-                           self.options.customer_data)
+    def _desired(self, p: _Pass, key: Key) -> dict[str, str]:
+        """The row as Ozon's view of the posting makes it, with the link to its label once saved."""
+        values = ozon_values(p.facts.posting(key), self.statuses, self.options.tz, p.facts.since.get(key),
+                             self.options.customer_data)
+        link = p.t.links.get(key)
+        if link:
+            values["label"] = link
+        return values
 
     def _final_values(self, key: Key, desired: dict[str, str], note: str,
                       keep: Mapping[tuple[Key, str], str]) -> tuple[dict[str, str], bool]:

@@ -43,6 +43,8 @@ sync:
   settle_seconds: 5s
 schedule:
   every: {every}s
+labels:
+  first_try: 0s  # the emulator has a label as soon as a posting is packed (Ozon: some 45-60 s later)
 """
 
 
@@ -93,8 +95,15 @@ def _pick(emu: OzonEmulator, used: set[str], scheme: str, status: str, substatus
     return number
 
 
+def scanned(serial: str) -> str:
+    """A «Честный ЗНАК» code as a keyboard-wedge scanner types it into a cell: GTIN, a 13-character serial and
+    the crypto tail, the group separators dropped (ozon-sync puts them back)."""
+    return f"0104601234567893 21{serial}91EE0792{'Q' * 44}".replace(" ", "")
+
+
 def _scenes(emu: OzonEmulator) -> tuple[list[Scene], str]:
     used: set[str] = set()
+    shoes = str(emu.add_posting(products=[("Кроссовки беговые 42", "SHO-42", 2, "4990.00")]))  # type: ignore[arg-type]
     fbs, rfbs = "FBS", "rFBS"
     pack = _pick(emu, used, fbs, "awaiting_packaging", "posting_created")
     dispute = _pick(emu, used, fbs, "arbitration", "posting_in_arbitration")
@@ -108,6 +117,8 @@ def _scenes(emu: OzonEmulator) -> tuple[list[Scene], str]:
     race = _pick(emu, used, fbs, "awaiting_packaging", "posting_created")
     scenes = [
         Scene(pack, {"status": "Ожидает отгрузки"}, "packed (ship)"),
+        Scene(shoes, {"status": "Ожидает отгрузки", "marks": f"{scanned('5Ks7PqR2xY9mZ')}\n{scanned('8Lt3WnB6vC1dF')}"},
+              "marked shoes: 2 codes scanned, packed"),
         Scene(dispute, {"status": "Ожидает отгрузки"}, "dispute settled (awaiting-delivery)"),
         Scene(deliver, {"status": "Доставляется", "tracking_number": "0012345678"},
               "rFBS handed to delivery with a tracking number (tracking-number/set, delivering)"),
@@ -138,7 +149,7 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
     setup_logging("DEBUG" if verbose else "WARNING")
     with contextlib.ExitStack() as running:
         emu = running.enter_context(OzonEmulator(seed=seed, postings=postings, fbo=6, returns=4, ship_delay=0.5,
-                                                 client_id="123456",
+                                                 client_id="123456", label_delay=0.0,
                                                  api_key="demo-key", write_log_path=folder / "ozon-writes.jsonl"))
         sheets = running.enter_context(SheetsEmulator()) if backend == "google" else None
         if sheets is not None:
@@ -181,6 +192,7 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
                 r = rows[s.number]
                 print(f"{s.number:<20} {_short(s.story, 44):<44} {_short(r.get('status'), 18):<18} "
                       f"{r.get('sync_note')}")
+            _show_label(app, scenes[1].number)
             accepted = [e for e in emu.write_log if e["accepted"]]
             dups = [e for e in emu.write_log if e.get("duplicate")]
             print(f"\nOzon received {len(emu.write_log)} write calls: {len(accepted)} accepted, "
@@ -195,6 +207,17 @@ def run_demo(folder: Path, *, serve: bool = False, postings: int = 24, seed: int
         finally:
             app.close()
     return 0
+
+
+def _show_label(app: App, number: str) -> None:
+    """Where the marked posting's label landed: its file, the row's link, the batch to print."""
+    link = app.state.label_links().get((app.config.ozon.account, number))
+    batches = app.state.batches(limit=1)
+    if not link:
+        print(f"\nThe label of {number} is not fetched yet (Ozon makes it some 45-60 s after packing)")
+        return
+    print(f"\nThe label of {number} (the marked shoes) is saved in {app.config.labels_folder()}, linked from "
+          f"«Этикетка» as {link}" + (f"; this cycle's batch to print: {batches[0].path}" if batches else ""))
 
 
 def _serve(app: App, base_url: str, every: float, sheets_url: str | None = None) -> None:

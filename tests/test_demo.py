@@ -16,11 +16,17 @@ from sync.cli import main
 def test_demo_runs_the_whole_loop(tmp_path: Path, backend: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--dir", str(tmp_path), "--backend", backend]) == 0
     out = capsys.readouterr().out
-    assert out.count("Готово") == 7  # the seven status moves the sheet offers
+    assert out.count("Готово") == 8  # the seven status moves the sheet offers, and marked shoes packed
     assert "Ozon отказал" in out and "Не понял статус «Упаковано»" in out and "Ozon отменил отправление" in out
-    assert "8 accepted, 1 refused, 0 duplicates" in out
+    assert "10 accepted, 1 refused, 0 duplicates" in out  # the shoes: their codes set, then the ship
     log = [json.loads(line) for line in (tmp_path / "ozon-writes.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert len(log) == 9 and not any(e["duplicate"] for e in log)
+    assert len(log) == 11 and not any(e["duplicate"] for e in log)
+    shoes = next(line.split()[0] for line in out.splitlines() if "marked shoes" in line)
+    label = tmp_path / "labels" / next(p.name for p in (tmp_path / "labels").iterdir()) / f"{shoes}.pdf"
+    # Excel: the path relative to the workbook; Google without a Drive folder: the file's path.
+    linked = f"labels/{label.parent.name}/{shoes}.pdf" if backend == "excel" else str(label)
+    assert f"linked from «Этикетка» as {linked};" in out
+    assert label.read_bytes().startswith(b"%PDF-") and shoes.encode() in label.read_bytes()
     assert (tmp_path / "orders.xlsx").exists() == (backend == "excel")
 
 

@@ -206,7 +206,10 @@ def cmd_run(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
             try:
                 return cycle()
             finally:
-                app.check_alerts()
+                try:
+                    daily_handover(app)  # also after a failed cycle: the hand-over is Ozon's side alone
+                finally:
+                    app.check_alerts()
 
         # The daemon holds a lock beside the state file: two daemons never share one state.
         daemon = Daemon(cycle_and_alerts, every=cfg.schedule.every, lock_path=lock_path_for(cfg.state),
@@ -215,6 +218,20 @@ def cmd_run(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
         return daemon.run(max_cycles=args.cycles)
     finally:
         app.close()
+
+
+def daily_handover(app: App) -> None:
+    """``handover.at``: each account's hand-over of the day, when it is due (logged; it never raises)."""
+    from sync.handover_daily import run_daily
+    from sync.labels import LabelFolder
+    from sync.ozon.fbs_day import FbsDay
+
+    cfg = app.config
+    if cfg.handover.at is None:
+        return
+    folder = LabelFolder(cfg.labels_folder())
+    for account, client in app.ozons.items():
+        run_daily(app.state, account, FbsDay(client), folder, cfg.handover, cfg.tz(), app.edges.clock())
 
 
 def cmd_status(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
@@ -267,6 +284,10 @@ def _print_status(app: App) -> None:
         print(f"Alerts not delivered yet: {len(undelivered)} (the log says why; tried again after each cycle)")
         for a in undelivered[-5:]:
             print(f"  {a.at.astimezone(tz):%m-%d %H:%M:%S} {', '.join(a.pending)}: {a.text}")
+    from sync.handover_daily import status_lines
+
+    for line in status_lines(app.state, app.ozons, app.config.handover, tz, app.edges.clock()):
+        print(line)
     holder = app.wait_for_lock(0)
     if holder:
         print(f"Workbook lock: {holder}")
@@ -378,18 +399,17 @@ def cmd_handover(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> 
     folder = LabelFolder(cfg.labels_folder())
     folder.check()
     oz = _account(cfg, args.account)
-    failed = False
+    methods = [args.delivery_method] if args.delivery_method else list(cfg.handover.delivery_methods)
+
+    def show(done: handover.Handed) -> None:
+        print(done.line, file=sys.stderr if done.failed else sys.stdout)
+
     with make_ozon(cfg, oz, edges) as client:
-        fbs = FbsDay(client)
-        chosen, why = handover.choose(fbs.delivery_days(), args.delivery_method)
-        if not chosen:
-            print(why)
-            return 1 if args.delivery_method else 0
-        for d in chosen:
-            done = handover.hand_over(fbs, d, departure, folder, now.astimezone(tz))
-            print(done.line, file=sys.stderr if done.failed else sys.stdout)
-            failed |= done.failed
-    return 1 if failed else 0
+        result = handover.hand_over_all(FbsDay(client), methods, departure, folder, now.astimezone(tz), each=show)
+    if not result.handed:
+        print(result.nothing)
+        return 1 if args.delivery_method else 0
+    return 1 if result.failed else 0
 
 
 def _account(cfg: Config, account: str | None) -> OzonConfig:

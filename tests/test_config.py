@@ -15,6 +15,8 @@ from sync.config import (
     AlertsConfig,
     Config,
     EmailConfig,
+    HandoverConfig,
+    LabelsConfig,
     LoggingConfig,
     OzonConfig,
     PrivacyConfig,
@@ -573,8 +575,8 @@ def test_example_config_is_valid(tmp_path: Path) -> None:
     defaults = from_dict(minimal(), tmp_path)
     # The example shows the defaults: apart from paths it configures the same as a minimal file.
     assert cfg.ozon == dataclasses.replace(defaults.ozon, client_id="123456", api_key="secret-key-7f3a")
-    assert (cfg.schedule, cfg.privacy, cfg.sync, cfg.logging, cfg.alerts) == (
-        defaults.schedule, defaults.privacy, defaults.sync, defaults.logging, defaults.alerts)
+    assert (cfg.schedule, cfg.privacy, cfg.sync, cfg.logging, cfg.alerts, cfg.handover) == (
+        defaults.schedule, defaults.privacy, defaults.sync, defaults.logging, defaults.alerts, defaults.handover)
     assert dataclasses.replace(cfg.spreadsheet, path=None) == dataclasses.replace(defaults.spreadsheet, path=None)
 
 
@@ -582,7 +584,7 @@ def test_example_config_mentions_every_option() -> None:
     text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
     named = set(re.findall(r"^[#\s]*([a-z_]+):", text, flags=re.MULTILINE))
     classes = [Config, OzonConfig, SpreadsheetConfig, SyncOptions, ScheduleConfig, PrivacyConfig, LoggingConfig,
-               ViewConfig, AlertsConfig, WebhookConfig, EmailConfig]
+               ViewConfig, AlertsConfig, WebhookConfig, EmailConfig, LabelsConfig, HandoverConfig]
     options = {f.name for cls in classes for f in dataclasses.fields(cls)} - {"source", "sender"} | {"from"}
     assert options - named == set()
 

@@ -19,6 +19,7 @@ from sync.config.sections import (
     AlertsConfig,
     Config,
     EmailConfig,
+    HandoverConfig,
     LabelsConfig,
     LoggingConfig,
     OzonConfig,
@@ -33,7 +34,8 @@ from sync.config.sections import (
 )
 
 __all__ = [
-    "AlertsConfig", "Config", "EmailConfig", "LabelsConfig", "LoggingConfig", "OzonConfig", "PrivacyConfig",
-    "ScheduleConfig", "SpreadsheetConfig", "SyncOptions", "ViewConfig", "WebhookConfig", "_parse_duration",
+    "AlertsConfig", "Config", "EmailConfig", "HandoverConfig", "LabelsConfig", "LoggingConfig", "OzonConfig",
+    "PrivacyConfig", "ScheduleConfig", "SpreadsheetConfig", "SyncOptions", "ViewConfig", "WebhookConfig",
+    "_parse_duration",
     "config_from_dict", "fold_name", "load_config", "url_origin",
 ]

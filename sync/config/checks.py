@@ -7,6 +7,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -140,6 +141,30 @@ def _string_list(raw: Any) -> list[str]:
 
 def names(raw: Any, at: Place) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_string_list(raw)))
+
+
+def names_or_ids(raw: Any, at: Place) -> tuple[str, ...]:
+    """A list of names or numeric ids (delivery methods: either way, as Ozon shows them), as text."""
+    items = raw if isinstance(raw, list) else [raw]
+    if not all(isinstance(i, str | int) and not isinstance(i, bool) for i in items):
+        raise Bad(f"expected a list of names or ids, got {show(raw)}")
+    return tuple(dict.fromkeys(str(i).strip() for i in items if str(i).strip()))
+
+
+_HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+def time_of_day(raw: Any, at: Place) -> time:
+    """A local time written "HH:MM"."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        # YAML reads an unquoted 16:00 as the number 960 (minutes, base 60)
+        raise Bad(f'got the number {raw:g}; write the time of day in quotes as HH:MM, e.g. "16:00" (without '
+                  f"quotes YAML reads 16:00 as a number)")
+    value = text(raw, at)
+    m = _HH_MM.fullmatch(value)
+    if m is None or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise Bad(f'"{value}" is not a time of day; write it as HH:MM, e.g. "16:00"')
+    return time(int(m.group(1)), int(m.group(2)))
 
 
 def schemes(raw: Any, at: Place) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -186,6 +187,16 @@ class LabelsConfig:
 
 
 @dataclass(frozen=True)
+class HandoverConfig:
+    at: time | None = key(c.time_of_day, 'the daemon hands the packed postings over daily at this local time '
+                                         '(`timezone`), e.g. "16:00"; none = only by hand (`ozon-sync handover`)',
+                          default=None)
+    delivery_methods: tuple[str, ...] = key(c.names_or_ids, "the delivery methods handed over (names, any case, or "
+                                                            "ids); none = every one with packed postings",
+                                            default=())
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = key(c.choice(c.LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING, ERROR or CRITICAL", default="INFO")
     file: Path | None = key(c.path, "also write the log to this file; none = the console only", default=None)
@@ -276,6 +287,7 @@ class Config:
     sync: SyncOptions = key(section=SyncOptions, factory=SyncOptions)
     logging: LoggingConfig = key(section=LoggingConfig, factory=LoggingConfig)
     labels: LabelsConfig = key(section=LabelsConfig, factory=LabelsConfig)
+    handover: HandoverConfig = key(section=HandoverConfig, factory=HandoverConfig)
     items: tuple[tuple[str, ItemDefaults], ...] = key(c.items, "per offer id, item data Ozon asks for before packing "
                                                       "that is the same for every unit: gtd, rnpt (or `absent`), "
                                                       "country (two letters), weight (kg)", default=())
@@ -309,4 +321,4 @@ class Config:
 # The sections a config file may hold, and which dataclass each one fills.
 SECTIONS: dict[str, type] = {"ozon": OzonConfig, "spreadsheet": SpreadsheetConfig, "schedule": ScheduleConfig,
                              "privacy": PrivacyConfig, "sync": SyncOptions, "logging": LoggingConfig,
-                             "labels": LabelsConfig, "alerts": AlertsConfig}
+                             "labels": LabelsConfig, "handover": HandoverConfig, "alerts": AlertsConfig}

@@ -245,3 +245,14 @@ def test_the_emulator_makes_folders_over_http_and_hides_what_the_caller_cannot_s
                             headers={"Authorization": f"Bearer {bare.issue_token('other@shop.ru')}"})
     assert stranger.status_code == 404
     assert drive_error(stranger)["message"] == f"File not found: {answer.json()['id']}."
+
+
+def test_the_emulator_keeps_the_media_byte_exact_even_without_part_headers(bare: SheetsEmulator) -> None:
+    folder = bare.create_folder("Этикетки")
+    media = b"\r\n\r\n--x\r\n\r\n\x00"  # blank lines and dashes, not the boundary (RFC 2046 forbids it)
+    meta = json.dumps({"name": "x.bin", "parents": [folder]}).encode()
+    body = b"--b \r\n\r\n" + meta + b"\r\n--b\r\n\r\n" + media + b"\r\n--b--"
+    answer = post(bare, "/upload/drive/v3/files", body, 'multipart/related; boundary="b"', uploadType="multipart",
+                  supportsAllDrives="true", fields="mimeType,size")
+    assert answer.json() == {"mimeType": "application/octet-stream", "size": str(len(media))}
+    assert bare.folder_files(folder) == {"x.bin": media}

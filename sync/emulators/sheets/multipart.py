@@ -34,13 +34,14 @@ def _boundary(content_type: str) -> bytes:
 
 def _part(chunk: bytes) -> tuple[dict[str, str], bytes]:
     """One body part: its headers (lower-case names) and its content."""
-    if chunk.startswith(b"\r\n"):
-        chunk = chunk[2:]
-    head, sep, content = chunk.partition(b"\r\n\r\n")
-    if not sep:
-        if chunk.startswith(b"\r\n"):  # a part with no headers at all
-            head, content = b"", chunk[2:]
-        else:
+    _, eol, chunk = chunk.partition(b"\r\n")  # the rest of the delimiter's line (transport padding)
+    if not eol:
+        raise bad("Malformed multipart body.")
+    if chunk.startswith(b"\r\n"):  # a part with no headers at all
+        head, content = b"", chunk[2:]
+    else:
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep:
             raise bad("Malformed multipart body.")
     headers: dict[str, str] = {}
     for line in head.decode("latin-1").split("\r\n"):

@@ -48,6 +48,7 @@ KIND_TO_METHOD = {
     "values.append": "sheets.spreadsheets.values.append", "values.clear": "sheets.spreadsheets.values.clear",
     "values.batchClear": "sheets.spreadsheets.values.batchClear", "drive.files.get": "drive.files.get",
     "drive.files.list": "drive.files.list", "drive.files.create": "drive.files.create",
+    "drive.files.upload": "drive.files.create",  # the same method at its media-upload path; logged: the metadata
 }
 
 
@@ -84,7 +85,7 @@ def check_exchanges(emu: Any) -> int:
             jsonschema.validate(answer, ERROR_SCHEMA)
             assert answer["error"]["code"] == status
             continue
-        if method is None or status == 204:
+        if method is None or status == 204 or not isinstance(answer, dict):  # not JSON: a file's bytes
             continue
         if method["request"] and isinstance(request, dict):
             check_sheets(method["request"], without_nulls(request))

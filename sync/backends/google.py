@@ -45,6 +45,7 @@ from sync.backends.base import (
     not_ours,
     renamed_tab,
 )
+from sync.backends.google_drive import DriveFolder
 from sync.backends.google_http import RetryingHTTPClient, load_credentials
 from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
 from sync.mapping import ColumnMap
@@ -108,6 +109,17 @@ class GoogleBackend(SheetBackend):
             assert isinstance(http, RetryingHTTPClient)
             self._http = http
         return self._http
+
+    @property
+    def service_account_email(self) -> str | None:
+        """Whom a person shares the spreadsheet and the labels folder with (None: no service account)."""
+        _ = self.http  # the credentials are loaded with the client
+        email = getattr(self._creds, "service_account_email", None)
+        return str(email) if email else None
+
+    def drive_folder(self, folder: str) -> DriveFolder:
+        """The Drive folder (id or URL) labels are uploaded to, over this backend's HTTP client."""
+        return DriveFolder(self, folder)
 
     @property
     def requests(self) -> int:

@@ -30,7 +30,8 @@ from sync.retry import Retrier, Retry, RetryPolicy, utc_now
 
 log = logging.getLogger("sync.google")
 
-SCOPES = ("https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive.metadata.readonly")
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive.metadata.readonly",
+          "https://www.googleapis.com/auth/drive.file")  # drive.file: the label files we upload
 GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 30.0  # seconds; a longer Retry-After is cut to the cap too
@@ -131,6 +132,8 @@ class _Again(Retry):
 
 
 def _unknown(method: str, endpoint: str, why: str) -> str:
+    if "/upload/drive/" in endpoint:
+        return f"Google Drive did not answer while a file was uploaded (it may or may not have landed): {why}"
     what = "reading the sheet" if method.upper() == "GET" else "writing the sheet (it may or may not have landed)"
     return f"Google Sheets did not answer while {what}: {why}; the next cycle reads it again"
 

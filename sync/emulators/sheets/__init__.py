@@ -16,6 +16,12 @@ What it serves (paths as in Google's discovery documents):
   limits (a write past ``rowCount``/``columnCount`` is a 400; ``append`` grows the grid);
 * Drive v3 ``files.get`` (``version`` and ``modifiedTime`` bumped by every change), ``files.list``
   (the ``q`` gspread's ``open(title)`` sends), ``files.create`` and ``files.delete``;
+* Drive folders (``create_folder`` in-process, or ``files.create`` of a folder) and the media upload
+  ``POST /upload/drive/v3/files?uploadType=multipart`` (metadata part, then the bytes, kept in memory),
+  read back with ``files.get`` (``alt=media``: the bytes), with Drive's rules: a folder the caller
+  cannot see is "File not found" (404), a read-only one refuses new files (403), a service account
+  uploads only into a shared drive's folder (403 ``storageQuotaExceeded``), and shared-drive files
+  need ``supportsAllDrives=true``;
 * ``POST /token``: the OAuth JWT-bearer grant a service account's google-auth sends when its key's
   ``token_uri`` points here. The issued token maps to the JWT's ``iss``. A self-signed JWT sent
   as the bearer token is also accepted (its ``iss`` is the caller).
@@ -36,7 +42,8 @@ the 10M-cell cap, and enforcement of protected ranges.
 Modules: ``emulator`` (the class and its in-process API), ``handler`` (HTTP and faults), ``routing``,
 ``auth``, ``quota``, ``model`` (books, sheets, cells), ``ranges`` (A1 and GridRanges), ``cells`` (value
 rules), ``fields`` (field masks), ``values``, ``spreadsheet``, ``batch_update`` with ``sheet_requests``
-and ``cell_requests``, ``dimensions`` (rows and columns moving), ``drive``, ``command`` (the CLI).
+and ``cell_requests``, ``dimensions`` (rows and columns moving), ``drive`` with ``drive_files`` (folders, uploads) and
+``multipart`` (the upload body), ``command`` (the CLI).
 """
 
 from sync.emulators.server import Faults

@@ -14,6 +14,7 @@ from sync.emulators.server import Faults, Json, LoopbackServer
 from sync.emulators.sheets import auth, drive, spreadsheet, values
 from sync.emulators.sheets.batch_update import batch_update
 from sync.emulators.sheets.dimensions import delete_dimension, sort_rows
+from sync.emulators.sheets.drive_files import FOLDER_MIME, DriveFiles
 from sync.emulators.sheets.errors import NO_PERMISSION, NOT_FOUND, ApiError, bad
 from sync.emulators.sheets.handler import SheetsHandler
 from sync.emulators.sheets.model import DEFAULT_COLS, DEFAULT_ROWS, Workbooks
@@ -64,6 +65,7 @@ class SheetsEmulator(Workbooks, LoopbackServer):
         self.tokens: dict[str, str] = {}  # issued access token -> e-mail
         self._quota = Quota()
         self._fault_rng = random.Random(seed + 1)
+        self.drive_files = DriveFiles(random.Random(seed + 2), clock)  # folders and uploaded files
         self._lock = threading.RLock()
 
     @property
@@ -102,15 +104,17 @@ class SheetsEmulator(Workbooks, LoopbackServer):
             try:
                 if kind == "token":
                     return auth.token(raw, self.issue_token)
+                user = auth.caller(headers, self.tokens, self.allow_anonymous)
+                if kind == "unknown":
+                    raise ApiError(404, NOT_FOUND)
+                if kind == "drive.files.upload":  # raw bytes: multipart/related, not JSON
+                    return drive.files_upload(self.drive_files, query, headers.get("content-type", ""), raw, user)
                 body: Any = None
                 if raw:
                     try:
                         body = json.loads(raw)
                     except ValueError:
                         raise bad("Invalid JSON payload received. Unexpected token.") from None
-                user = auth.caller(headers, self.tokens, self.allow_anonymous)
-                if kind == "unknown":
-                    raise ApiError(404, NOT_FOUND)
                 self._quota.check(kind, user, self.clock, reads_per_minute=self.reads_per_minute,
                                   writes_per_minute=self.writes_per_minute)
                 if kind == "spreadsheets.create":
@@ -118,7 +122,9 @@ class SheetsEmulator(Workbooks, LoopbackServer):
                 if kind == "drive.files.list":
                     return drive.files_list(self, query, user)
                 if kind == "drive.files.create":
-                    return drive.files_create(self, body or {}, query, user)
+                    return drive.files_create(self, self.drive_files, body or {}, query, user)
+                if kind in ("drive.files.get", "drive.files.delete") and args["id"] in self.drive_files.files:
+                    return drive.stored_file(self.drive_files, kind, args["id"], query, user)
                 book = self.book(args["id"])
                 if user is not None and book.shared_with is not None and user not in book.shared_with:
                     raise ApiError(403, NO_PERMISSION)
@@ -199,6 +205,30 @@ class SheetsEmulator(Workbooks, LoopbackServer):
         with self._lock:
             sheet = self.sheet(spreadsheet_id, sheet_title)
             return spreadsheet.sheet_meta(self.book(spreadsheet_id), sheet)
+
+    def create_folder(self, name: str, shared_with: set[str] | None = None, *, readers: set[str] | None = None,
+                      shared_drive: bool = True) -> str:
+        """A Drive folder a person made and shared; returns its id. ``shared_with``: e-mails that may add
+        files to it (None: anyone); ``readers``: e-mails that may only see it. ``shared_drive``: the folder
+        is on a shared drive (a service account can upload only there; callers must send
+        ``supportsAllDrives=true``), else in a person's My Drive."""
+        with self._lock:
+            folder = self.drive_files.add(name, FOLDER_MIME, ["root"], owner=None,
+                                          editors=set(shared_with) if shared_with is not None else None,
+                                          readers=readers, shared_drive=shared_drive)
+            return folder.file_id
+
+    def share_folder(self, folder_id: str, *emails: str) -> None:
+        """Add editors to a folder made with ``create_folder``."""
+        with self._lock:
+            folder = self.drive_files.files[folder_id]
+            folder.editors = (folder.editors or set()) | set(emails)
+
+    def folder_files(self, folder_id: str) -> dict[str, bytes]:
+        """The uploaded files in a folder: name -> bytes (the last upload of a name wins)."""
+        with self._lock:
+            return {f.name: f.data for f in self.drive_files.files.values()
+                    if folder_id in f.parents and f.data is not None}
 
     def drive_file(self, spreadsheet_id: str) -> Json:
         with self._lock:

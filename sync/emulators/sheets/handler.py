@@ -1,5 +1,6 @@
-"""The HTTP side of the Sheets emulator: every request logged, injected faults applied (an error
-answer, a non-JSON 502, a dropped connection, a slow answer), then answered as JSON."""
+"""The HTTP side of the Sheets emulator: every request logged (an upload as its metadata part), injected
+faults applied (an error answer, in Drive's shape for Drive methods; a non-JSON 502, a dropped
+connection, a slow answer), then answered as JSON, or as a file's bytes (``alt=media``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sync.emulators.server import Faults, QuietHandler
+from sync.emulators.sheets import multipart
+from sync.emulators.sheets.drive import drive_error
+from sync.emulators.sheets.drive_files import Media
 from sync.emulators.sheets.quota import fault_error
 from sync.emulators.sheets.routing import route
 
@@ -42,15 +46,20 @@ class SheetsHandler(QuietHandler):
         method = self.command.upper()
         emu = self.emu
         kind, _ = route(method, parts.path)
-        try:
-            logged: Any = json.loads(raw) if raw and kind != "token" else raw.decode("utf-8", "replace") or None
-        except ValueError:
-            logged = raw.decode("utf-8", "replace")
+        logged: Any
+        if kind == "drive.files.upload":
+            logged = multipart.metadata_or_text(self.headers.get("content-type", ""), raw)
+        else:
+            try:
+                logged = json.loads(raw) if raw and kind != "token" else raw.decode("utf-8", "replace") or None
+            except ValueError:
+                logged = raw.decode("utf-8", "replace")
         fault = emu.note_request(method, unquote(parts.path), query, logged, kind)
         error = fault_error(fault, kind)
         if error is not None:
-            emu.record(kind, logged, error.http, error.body())
-            self._send(error.http, error.body())
+            body = drive_error(error) if kind.startswith("drive.") else error.body()
+            emu.record(kind, logged, error.http, body)
+            self._send(error.http, body)
             return
         if fault == "html":
             self._send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html; charset=UTF-8")
@@ -65,6 +74,9 @@ class SheetsHandler(QuietHandler):
             time.sleep(emu.faults.slow_seconds)
         status, answer = emu.handle(method, parts.path, query, headers, raw, kind=kind)
         emu.record(kind, logged, status, answer)
-        self._send(status, answer)
+        if isinstance(answer, Media):
+            self._send(status, answer.data, answer.mime)
+        else:
+            self._send(status, answer)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815 - http.server's naming

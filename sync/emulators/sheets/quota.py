@@ -43,6 +43,9 @@ class Quota:
 def fault_error(fault: str | None, kind: str) -> ApiError | None:
     """The error answer an injected fault stands for (None: the fault is not an error answer)."""
     if fault == "429":
+        if kind.startswith("drive."):
+            return ApiError(429, "User rate limit exceeded.", extra={"reason": "userRateLimitExceeded",
+                                                                     "domain": "usageLimits"})
         return quota_error(kind in READ_KINDS)
     if fault == "500":
         return ApiError(500, "Internal error encountered.")

@@ -19,6 +19,8 @@ def route(method: str, path: str) -> tuple[str, dict[str, str]]:
     """Which method kind a request is, and its path arguments."""
     if path == "/token":
         return "token", {}
+    if path.rstrip("/") == "/upload/drive/v3/files":
+        return ("drive.files.upload" if method == "POST" else "unknown"), {}
     if path.startswith("/drive/v3/files"):
         rest = path[len("/drive/v3/files"):].strip("/")
         if not rest:

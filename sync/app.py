@@ -143,9 +143,14 @@ def make_backend(cfg: Config, columns: ColumnMap, layout: Layout | None = None,
     return excel
 
 
-def make_shelf(cfg: Config) -> LabelShelf:
-    """Where the daemon's labels go: the labels folder, linked from the workbook, printed by the command."""
-    return LabelShelf(LabelFolder(cfg.labels_folder()), workbook=cfg.spreadsheet.path,
+def make_shelf(cfg: Config, backend: SheetBackend) -> LabelShelf:
+    """Where the daemon's labels go: the labels folder, linked from the workbook (Excel) or uploaded to the
+    Drive folder (Google, with labels.drive_folder), printed by the command."""
+    upload = None
+    drive_folder = getattr(backend, "drive_folder", None)  # the Google backend's (imported only when used)
+    if cfg.labels.drive_folder and drive_folder is not None:
+        upload = drive_folder(cfg.labels.drive_folder).upload
+    return LabelShelf(LabelFolder(cfg.labels_folder()), workbook=cfg.spreadsheet.path, upload=upload,
                       print_command=cfg.labels.print_command)
 
 
@@ -312,7 +317,7 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edge
     days = {acc: FbsDay(client) for acc, client in ozons.items()}
     engine = Engine(ozons, backend, state, columns, statuses, engine_options(cfg), clock=edges.clock,
                     sleep=edges.sleep, progress=progress, mirror=mirror, owner_of=owner, known=shared, days=days,
-                    labels=make_shelf(cfg))
+                    labels=make_shelf(cfg, backend))
     views = []
     for i, vc in enumerate(cfg.views):
         v_columns = view_columns(cfg, i, columns)

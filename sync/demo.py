@@ -103,7 +103,7 @@ def scanned(serial: str) -> str:
 
 def _scenes(emu: OzonEmulator) -> tuple[list[Scene], str]:
     used: set[str] = set()
-    shoes = str(emu.add_posting(products=[("Кроссовки беговые 42", "SHO-42", 2, "4990.00")]))  # type: ignore[arg-type]
+    shoes = str(emu.add_posting(products=[("Кроссовки беговые 42", "SHO-42", 2, "4990.00")]))
     fbs, rfbs = "FBS", "rFBS"
     pack = _pick(emu, used, fbs, "awaiting_packaging", "posting_created")
     dispute = _pick(emu, used, fbs, "arbitration", "posting_in_arbitration")

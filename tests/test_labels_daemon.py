@@ -249,3 +249,44 @@ def test_google_rows_show_the_labels_path_without_a_drive_folder(tmp_path: Path,
             assert shop.row(number)["label"] == str(tmp_path / "labels" / DAY / f"{number}.pdf")
         finally:
             shop.app.close()
+
+
+def test_google_rows_link_the_label_uploaded_to_the_drive_folder(tmp_path: Path, emu: OzonEmulator,
+                                                                 clock: Clock) -> None:
+    with SheetsEmulator() as sheets:
+        sid = sheets.create_spreadsheet("Заказы Ozon", ["Лист1"])
+        folder = sheets.create_folder("Этикетки Ozon")
+        backend = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
+                   f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
+        shop = _shop(tmp_path, emu, clock, extra=f"labels:\n  drive_folder: {folder}\n", backend=backend,
+                     person=GooglePerson(sheets, sid))
+        try:
+            number, = shop.shipped("Футболка хлопковая M")
+            shop.later(WAIT + 5)
+            uploaded = sheets.folder_files(folder)
+            assert list(uploaded) == [f"{DAY}-{number}.pdf"] and number.encode() in uploaded[f"{DAY}-{number}.pdf"]
+            link = shop.row(number)["label"]
+            assert link.startswith("https://drive.google.com/file/d/") and link.endswith("/view")
+            assert (tmp_path / "labels" / DAY / f"{number}.pdf").exists()  # and kept beside the config, to print
+        finally:
+            shop.app.close()
+
+
+def test_a_drive_folder_that_is_not_there_is_said_and_the_label_waits(tmp_path: Path, emu: OzonEmulator,
+                                                                     clock: Clock) -> None:
+    with SheetsEmulator() as sheets:
+        sid = sheets.create_spreadsheet("Заказы Ozon", ["Лист1"])
+        backend = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
+                   f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
+        shop = _shop(tmp_path, emu, clock, extra="labels:\n  drive_folder: 1NoSuchFolder\n", backend=backend,
+                     person=GooglePerson(sheets, sid))
+        try:
+            number, = shop.shipped("Футболка хлопковая M")
+            clock.tick(WAIT + 5)
+            rep = shop.app.engine.run_cycle()
+            said = [p for p in rep.problems if "Labels were fetched but not saved" in p]
+            assert said and "1NoSuchFolder" in said[0] and "labels.drive_folder" in said[0], rep.problems
+            assert shop.row(number)["label"] == "" and shop.row(number)["status"] == "Ожидает отгрузки"
+            assert shop.app.state.label_counts() == {"waiting": 1}  # fetched again once the folder is put right
+        finally:
+            shop.app.close()

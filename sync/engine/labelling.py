@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sync.engine.notes import Notes
 from sync.engine.state import LabelJob, StateStore
 from sync.engine.types import DayPort, Key, LabelPort
-from sync.errors import FatalError, OzonAuthError, OzonRefused, OzonUnavailable
+from sync.errors import FatalError, OzonAuthError, OzonRefused, OzonUnavailable, SyncError
 from sync.fbs import NotReady
 
 log = logging.getLogger("sync.labels")
@@ -99,7 +99,13 @@ class Labeller:
             got.append((job.number, pdf))
         if not got:
             return
-        links = [(number, self.shelf.save(number, pdf, local)) for number, pdf in got]
+        try:
+            links = [(number, self.shelf.save(number, pdf, local)) for number, pdf in got]
+        except SyncError as exc:  # the folder, or Drive: nothing recorded, so they are fetched again
+            problem = f"Labels were fetched but not saved: {exc}. They are fetched again next cycle"
+            run.problems.append(problem)
+            log.warning("%s", problem)
+            return
         batches = self._batches(day, [n for n, _ in got], local, run)
         self.state.begin()
         try:

@@ -6,7 +6,6 @@ day's hand-over approved with its act — without Ozon's seller account. The Ozo
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,14 @@ import pytest
 from sync.demo import edit_workbook
 from sync.emulators.ozon import OzonEmulator
 from sync.mapping import PRIVATE_FIELDS, load_columns
-from tests.conftest import API_KEY, CLIENT_ID
+from tests import test_handover_daily as day
 from tests.test_bad_inputs import excel_mark
 from tests.test_handover_daily import Time, acts, carriage_calls, config, daemon, run
 
 COLUMNS = load_columns().without(PRIVATE_FIELDS)
 
 
-@pytest.fixture
-def t() -> Time:
-    return Time()
-
-
-@pytest.fixture
-def emu(t: Time) -> Iterator[OzonEmulator]:
-    with OzonEmulator(seed=3, postings=0, client_id=CLIENT_ID, api_key=API_KEY, ship_delay=0.0,
-                      exemplar_check_delay=0.0, clock=t.clock) as e:
-        yield e
+t, emu = day.t, day.emu  # the hand-over tests' clock and emulator (fixtures)
 
 
 def test_from_a_new_marked_order_to_a_printed_label_and_an_approved_hand_over(

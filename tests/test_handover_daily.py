@@ -58,7 +58,7 @@ def t() -> Time:
 @pytest.fixture
 def emu(t: Time) -> Iterator[OzonEmulator]:
     with OzonEmulator(seed=3, postings=0, client_id=CLIENT_ID, api_key=API_KEY, ship_delay=0.0,
-                      clock=t.clock) as e:
+                      exemplar_check_delay=0.0, clock=t.clock) as e:
         yield e
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ DAY = "2026-11-23"  # the Clock's day (09:00 UTC, 12:00 in Moscow)
 class Shop(Loop):
     clock: Clock
     folder: Path
+    sheets: SheetsEmulator
 
     def shipped(self, *products: str) -> list[str]:
         """Postings typed «Ожидает отгрузки» and shipped (verified), their labels not fetched yet."""
@@ -236,57 +238,52 @@ def test_labels_are_erased_with_the_buyer_data(shop: Shop) -> None:
     assert not (shop.folder / DAY).exists() and shop.row(number)["label"] == ""
 
 
-def test_google_rows_show_the_labels_path_without_a_drive_folder(tmp_path: Path, emu: OzonEmulator,
-                                                                 clock: Clock) -> None:
+@contextmanager
+def google_shop(tmp_path: Path, emu: OzonEmulator, clock: Clock, extra: str = "",
+                prepare: Callable[[SheetsEmulator], str] | None = None) -> Iterator[tuple[Shop, str]]:
+    """A shop on the Google Sheets emulator; ``prepare`` makes what the config names (a Drive folder): its id."""
     with SheetsEmulator() as sheets:
         sid = sheets.create_spreadsheet("Заказы Ozon", ["Лист1"])
+        made = prepare(sheets) if prepare else ""
         backend = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
                    f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
-        shop = _shop(tmp_path, emu, clock, backend=backend, person=GooglePerson(sheets, sid))
+        shop = _shop(tmp_path, emu, clock, extra=extra.format(made=made), backend=backend,
+                     person=GooglePerson(sheets, sid))
+        shop.sheets = sheets
         try:
-            number, = shop.shipped("Футболка хлопковая M")
-            shop.later(WAIT + 5)
-            assert shop.row(number)["label"] == str(tmp_path / "labels" / DAY / f"{number}.pdf")
+            yield shop, made
         finally:
             shop.app.close()
+
+
+def test_google_rows_show_the_labels_path_without_a_drive_folder(tmp_path: Path, emu: OzonEmulator,
+                                                                 clock: Clock) -> None:
+    with google_shop(tmp_path, emu, clock) as (shop, _):
+        number, = shop.shipped("Футболка хлопковая M")
+        shop.later(WAIT + 5)
+        assert shop.row(number)["label"] == str(tmp_path / "labels" / DAY / f"{number}.pdf")
 
 
 def test_google_rows_link_the_label_uploaded_to_the_drive_folder(tmp_path: Path, emu: OzonEmulator,
                                                                  clock: Clock) -> None:
-    with SheetsEmulator() as sheets:
-        sid = sheets.create_spreadsheet("Заказы Ozon", ["Лист1"])
-        folder = sheets.create_folder("Этикетки Ozon")
-        backend = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
-                   f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
-        shop = _shop(tmp_path, emu, clock, extra=f"labels:\n  drive_folder: {folder}\n", backend=backend,
-                     person=GooglePerson(sheets, sid))
-        try:
-            number, = shop.shipped("Футболка хлопковая M")
-            shop.later(WAIT + 5)
-            uploaded = sheets.folder_files(folder)
-            assert list(uploaded) == [f"{DAY}-{number}.pdf"] and number.encode() in uploaded[f"{DAY}-{number}.pdf"]
-            link = shop.row(number)["label"]
-            assert link.startswith("https://drive.google.com/file/d/") and link.endswith("/view")
-            assert (tmp_path / "labels" / DAY / f"{number}.pdf").exists()  # and kept beside the config, to print
-        finally:
-            shop.app.close()
+    with google_shop(tmp_path, emu, clock, "labels:\n  drive_folder: {made}\n",
+                     lambda sheets: sheets.create_folder("Этикетки Ozon")) as (shop, folder):
+        number, = shop.shipped("Футболка хлопковая M")
+        shop.later(WAIT + 5)
+        uploaded = shop.sheets.folder_files(folder)
+        assert list(uploaded) == [f"{DAY}-{number}.pdf"] and number.encode() in uploaded[f"{DAY}-{number}.pdf"]
+        link = shop.row(number)["label"]
+        assert link.startswith("https://drive.google.com/file/d/") and link.endswith("/view")
+        assert (tmp_path / "labels" / DAY / f"{number}.pdf").exists()  # and kept beside the config, to print
 
 
 def test_a_drive_folder_that_is_not_there_is_said_and_the_label_waits(tmp_path: Path, emu: OzonEmulator,
                                                                      clock: Clock) -> None:
-    with SheetsEmulator() as sheets:
-        sid = sheets.create_spreadsheet("Заказы Ozon", ["Лист1"])
-        backend = (f"spreadsheet:\n  backend: google\n  spreadsheet: {sid}\n  credentials: anonymous\n"
-                   f"  api_endpoint: {sheets.base_url}\n  worksheet: {SHEET}\n")
-        shop = _shop(tmp_path, emu, clock, extra="labels:\n  drive_folder: 1NoSuchFolder\n", backend=backend,
-                     person=GooglePerson(sheets, sid))
-        try:
-            number, = shop.shipped("Футболка хлопковая M")
-            clock.tick(WAIT + 5)
-            rep = shop.app.engine.run_cycle()
-            said = [p for p in rep.problems if "Labels were fetched but not saved" in p]
-            assert said and "1NoSuchFolder" in said[0] and "labels.drive_folder" in said[0], rep.problems
-            assert shop.row(number)["label"] == "" and shop.row(number)["status"] == "Ожидает отгрузки"
-            assert shop.app.state.label_counts() == {"waiting": 1}  # fetched again once the folder is put right
-        finally:
-            shop.app.close()
+    with google_shop(tmp_path, emu, clock, "labels:\n  drive_folder: 1NoSuchFolder\n") as (shop, _):
+        number, = shop.shipped("Футболка хлопковая M")
+        clock.tick(WAIT + 5)
+        rep = shop.app.engine.run_cycle()
+        said = [p for p in rep.problems if "Labels were fetched but not saved" in p]
+        assert said and "1NoSuchFolder" in said[0] and "labels.drive_folder" in said[0], rep.problems
+        assert shop.row(number)["label"] == "" and shop.row(number)["status"] == "Ожидает отгрузки"
+        assert shop.app.state.label_counts() == {"waiting": 1}  # fetched again once the folder is put right

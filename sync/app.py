@@ -42,6 +42,8 @@ from sync.retry import utc_now
 if TYPE_CHECKING:
     import requests
 
+    from sync.daemon import Waker
+
 # SheetsReport, View, setup_logging and give_back_memory live in their own modules; importers of sync.app keep them.
 __all__ = ["REAL", "App", "Edges", "SheetsReport", "View", "give_back_memory", "open_app", "setup_logging"]
 
@@ -216,6 +218,7 @@ class App:
     alerter: Alerter | None = None
     mirror: Mirror | None = None
     edges: Edges = REAL
+    wakers: list[Waker] = field(default_factory=list)  # what wakes the daemon between cycles (sync.daemon)
     _closed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -263,6 +266,12 @@ class App:
             return run_sheets(self.engine, self.views, push=push, pull=pull, dry_run=dry_run)
         finally:
             give_back_memory()
+
+    def wake(self, reasons: list[str]) -> CycleReport:
+        """Between cycles, when a waker said something happened (``reasons``): push the sheet's edits and
+        write their answers now; Ozon is pulled on the schedule."""
+        log.debug("Woken: %s", "; ".join(reasons))
+        return self.run_cycle(pull=False)
 
     def wait_for_lock(self, wait: float) -> str | None:
         """Wait up to ``wait`` seconds for a lock on the workbook to go; return who still holds it, or None."""

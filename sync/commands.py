@@ -213,7 +213,8 @@ def cmd_run(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
 
         # The daemon holds a lock beside the state file: two daemons never share one state.
         daemon = Daemon(cycle_and_alerts, every=cfg.schedule.every, lock_path=lock_path_for(cfg.state),
-                        clock=edges.monotonic, sleep=edges.sleep, lock_wait=cfg.spreadsheet.lock_wait)
+                        clock=edges.monotonic, sleep=edges.sleep, lock_wait=cfg.spreadsheet.lock_wait,
+                        wakers=app.wakers, on_wake=app.wake)
         log.info("ozon-sync daemon started: every %ss, sheet «%s»", int(cfg.schedule.every), cfg.spreadsheet.worksheet)
         return daemon.run(max_cycles=args.cycles)
     finally:

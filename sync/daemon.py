@@ -4,7 +4,12 @@ Cycles are due at start + k × every on the injected monotonic clock (not the wa
 change (NTP step, a laptop waking up, DST) neither stalls nor bursts the daemon, and tests drive time
 with a fake clock and sleep. Slots missed while a cycle overran are skipped, not caught up.
 
-Every cycle is guarded: an exception is logged as a sentence and the loop goes on.
+Between cycles the daemon asks its wakers (``Waker.poll``, a few times a second, cheap) whether something
+happened that should not wait for the next cycle — the workbook was saved, the Google sheet's version
+moved, Ozon pushed a notification — and runs ``on_wake`` with their reasons at once; the schedule of
+cycles stays as it was (a wake is not a cycle: Ozon is still pulled every ``every`` seconds).
+
+Every cycle and wake is guarded: an exception is logged as a sentence and the loop goes on.
 ``RetryLater`` (nothing lost) is a WARNING; other ``SyncError`` s are an ERROR without a traceback
 (their message says what to fix); anything else is an ERROR with the traceback at DEBUG.
 
@@ -16,22 +21,32 @@ logs "Stopped cleanly after N cycles". A second Ctrl-C interrupts at once (Keybo
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from sync.errors import RetryLater, SyncError
 from sync.lock import StateLock
 
 # The longest single sleep: stop() is a flag the loop polls, so this bounds how late it is noticed.
 STEP = 0.25
+
+
+class Waker(Protocol):
+    """Something that may need the sheet pushed or pulled before the next cycle: ``poll`` answers in words
+    what happened since it was last asked ("" when nothing), at once — a waker that must ask the network
+    keeps its own pace, and debounces what comes in bursts (one save writes a file several times)."""
+
+    def poll(self) -> str: ...
 
 
 class Daemon:
@@ -44,9 +59,11 @@ class Daemon:
     def __init__(self, cycle: Callable[[], object], *, every: float, lock_path: Path,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  log: logging.Logger | None = None, install_signals: bool = True, command: str = "run",
-                 lock_wait: float = 0.0):
+                 lock_wait: float = 0.0, wakers: Sequence[Waker] = (),
+                 on_wake: Callable[[list[str]], object] | None = None):
         """``command`` is what the lock file says holds the state (``run``, ``demo``); ``lock_wait``: how long
-        to wait for a one-shot command (a `sync`) that holds it to finish."""
+        to wait for a one-shot command (a `sync`) that holds it to finish. ``on_wake`` runs with the
+        wakers' reasons when any has one."""
         if not every > 0:
             raise ValueError(f"every must be more than 0 seconds, got {every!r}")
         self.cycle = cycle
@@ -57,7 +74,9 @@ class Daemon:
         self.sleep = sleep
         self.log = log or logging.getLogger("sync.daemon")
         self.install_signals = install_signals
+        self.wakers, self.on_wake = tuple(wakers), on_wake
         self.cycles = 0
+        self.wakes = 0
         # A plain attribute, not a threading.Event: stop() runs inside signal handlers, where taking
         # the Event's lock could deadlock against the interrupted main thread.
         self._stopping = False
@@ -94,26 +113,48 @@ class Daemon:
 
     def _idle_until(self, due: float) -> None:
         while not self._stopping:
+            reasons = self._woken()
+            if reasons and self.on_wake is not None:
+                self.wakes += 1
+                self._guarded(functools.partial(self.on_wake, reasons), f"Wake {self.wakes} ({'; '.join(reasons)})")
+                continue
             left = due - self.clock()
             if left <= 0:
                 return
             self.sleep(min(STEP, left))
 
-    def _guarded(self) -> None:
-        self.cycles += 1
-        n = self.cycles
+    def _woken(self) -> list[str]:
+        """What the wakers say happened; a waker that fails is logged and counts as quiet."""
+        out = []
+        for waker in self.wakers:
+            try:
+                said = waker.poll()
+            except Exception as exc:
+                self.log.warning("Watching for changes failed: %s: %s; the next cycle runs on schedule",
+                                 type(exc).__name__, exc)
+                continue
+            if said:
+                out.append(said)
+        return out
+
+    def _guarded(self, body: Callable[[], object] | None = None, what: str = "") -> None:
+        if body is None:
+            self.cycles += 1
+            what = f"Cycle {self.cycles}"
+        run = body or self.cycle
+        n = what
         try:
-            result = self.cycle()
+            result = run()
         except RetryLater as exc:
-            self.log.warning("Cycle %d did not finish: %s. Nothing is lost; the next cycle tries again.", n, exc)
+            self.log.warning("%s did not finish: %s. Nothing is lost; the next cycle tries again.", n, exc)
             return
         except SyncError as exc:
-            self.log.error("Cycle %d failed: %s", n, exc)
+            self.log.error("%s failed: %s", n, exc)
             return
         except Exception as exc:
-            self.log.error("Cycle %d failed with an unexpected error: %s: %s (run with --verbose for details)",
+            self.log.error("%s failed with an unexpected error: %s: %s (run with --verbose for details)",
                            n, type(exc).__name__, exc)
-            self.log.debug("Traceback of the failure in cycle %d", n, exc_info=exc)
+            self.log.debug("Traceback of the failure in %s", n, exc_info=exc)
             return
         summary = getattr(result, "summary", None)
         if callable(summary):

@@ -57,6 +57,48 @@ def test_runs_at_once_then_every_interval(tmp_path: Path, log: logging.Logger,
     assert messages(caplog)[-1] == "Stopped cleanly after 3 cycles"
 
 
+class Saves:
+    """A waker that says a save happened at each of the given times (the fake clock's), once each; a time
+    given as None raises instead (a watcher that broke)."""
+
+    def __init__(self, t: FakeTime, *at: float | None):
+        self.t, self.at = t, list(at)
+
+    def poll(self) -> str:
+        if self.at and self.at[0] is None:
+            self.at.pop(0)
+            raise OSError("inotify watch limit reached")
+        if self.at and self.at[0] is not None and self.t.now >= self.at[0]:
+            self.at.pop(0)
+            return "the workbook was saved"
+        return ""
+
+
+def test_a_waker_runs_on_wake_at_once_and_the_schedule_stays(tmp_path: Path, log: logging.Logger,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    t = FakeTime()
+    started: list[float] = []
+    woken: list[tuple[float, list[str]]] = []
+
+    def wake(reasons: list[str]) -> None:
+        woken.append((t.now, reasons))
+        if len(woken) == 2:
+            raise OzonUnavailable("Ozon answered 503 three times")
+
+    daemon = Daemon(lambda: started.append(t.now), every=30, lock_path=tmp_path / "state.lock", clock=t.monotonic,
+                    sleep=t.sleep, log=log, install_signals=False, wakers=[Saves(t, None, 1004.0, 1040.0)],
+                    on_wake=wake)
+    assert daemon.run(max_cycles=3) == 0
+    assert started == [1000.0, 1030.0, 1060.0]  # the cycles on schedule, wakes or not
+    assert [(round(at - 1000, 2), r) for at, r in woken] == [(4.0, ["the workbook was saved"]),
+                                                          (40.0, ["the workbook was saved"])]
+    said = messages(caplog, logging.WARNING)
+    assert "Watching for changes failed: OSError: inotify watch limit reached; the next cycle runs on schedule" in said
+    assert ("Wake 2 (the workbook was saved) did not finish: Ozon answered 503 three times. Nothing is lost; "
+            "the next cycle tries again.") in said
+    assert daemon.wakes == 2 and daemon.cycles == 3
+
+
 def test_max_cycles_zero_runs_nothing(tmp_path: Path, log: logging.Logger) -> None:
     t = FakeTime()
     calls: list[int] = []

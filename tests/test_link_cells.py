@@ -96,6 +96,7 @@ def test_link_targets_are_relative_paths_or_urls() -> None:
     assert link_target("Этикетки/1.pdf") == "Этикетки/1.pdf"
     assert link_target("C:\\Shop\\labels\\1.pdf") == "file:///C:/Shop/labels/1.pdf"
     assert link_target("/srv/shop/labels/1.pdf") == "file:///srv/shop/labels/1.pdf"
+    assert link_target("") == "" and link_target("https://ozon.ru/" + "x" * 3000) == ""  # too long for Excel
 
 
 # --- the lossless patch ------------------------------------------------------------------------------------
@@ -117,6 +118,16 @@ def test_an_appended_row_gets_a_real_hyperlink_that_reads_back_as_its_text(book:
     assert -1 not in at.values()
     assert at["conditionalFormatting"] < at["dataValidations"] < at["hyperlinks"] < at["pageMargins"]
     assert labels(book) == {"1-1-1": LABEL_1, "2-2-2": ""}
+    book.ensure_layout(LAYOUT)  # init again saves through openpyxl: the link stays
+    assert label_cell(sheet(book.path), 2).hyperlink.target == LABEL_1 and link_rels(book.path) == [LABEL_1]
+
+
+def test_a_text_too_long_to_link_is_written_without_a_link(book: ExcelBackend) -> None:
+    long = "https://ozon.ru/" + "x" * 3000
+    book.read(FIELDS)
+    book.write([CellWrite(2, "label", long)], [])
+    cell = label_cell(sheet(book.path), 2)
+    assert cell.value == long and cell.hyperlink is None and link_rels(book.path) == []
 
 
 def test_a_new_value_replaces_the_link_and_an_empty_one_removes_it(book: ExcelBackend) -> None:

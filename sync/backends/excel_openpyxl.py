@@ -199,7 +199,7 @@ def set_link(cell: Any, text: str) -> None:
         return
     cell.value = text
     cell.data_type = "s"
-    cell.hyperlink = link_target(text)
+    cell.hyperlink = link_target(text) or None
     if not cell.has_style:
         cell.font = link_font(cell.font)
 
@@ -221,7 +221,7 @@ def format_column(ws: Any, letter: str, column: Column) -> None:
         ws.column_dimensions[letter].number_format = fmt
     if column.format == "link" and letter in ws.column_dimensions:
         dim = ws.column_dimensions[letter]
-        if dim.font.color is None or dim.font.u is None:
+        if dim.font.u is None:  # not underlined yet: blue and underlined (an underlined column keeps its colour)
             dim.font = link_font(dim.font)
 
 

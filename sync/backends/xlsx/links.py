@@ -8,6 +8,7 @@ Only single-cell hyperlinks are replaced: a hyperlink over a range that covers t
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ _ATTRS = rb"""(?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*\s*"""
 _TAG = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<(/?)([\w.-]+:)?([\w.-]+)(" + _ATTRS + rb")(/?)>", re.S)
 _UNSAFE = re.compile(r"[\x00-\x20\"<>\\^`{|}\x7f]|%(?![0-9A-Fa-f]{2})")
 _WINDOWS_PATH = re.compile(r"\A[A-Za-z]:[\\/]")
+MAX_TARGET = 2079  # the longest hyperlink address Excel takes (XlsxWriter keeps to the same limit)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,13 @@ class Link:
 def link_target(text: str) -> str:
     """The hyperlink target for a cell's text: a URL (``https://...``, ``mailto:``...) as it is; a path relative
     to the workbook's folder (``labels/2026-12-03/1-1.pdf``) with ``/`` separators; an absolute path as a
-    ``file:///`` URL. Spaces and characters a URI cannot hold are percent-encoded; letters of any alphabet stay."""
+    ``file:///`` URL. Spaces and characters a URI cannot hold are percent-encoded; letters of any alphabet stay.
+    "" when there is nothing to link to, or the target is longer than Excel takes (the cell keeps its text)."""
+    target = _target(text)
+    return target if len(target) <= MAX_TARGET else ""
+
+
+def _target(text: str) -> str:
     text = text.strip()
     if _WINDOWS_PATH.match(text):
         text = "file:///" + text.replace("\\", "/")
@@ -151,16 +159,17 @@ def set_links(pkg: Package, sheet: Sheet, links: Mapping[tuple[int, int], str]) 
             continue
         rid = el.rel_id
         wanted = links[box[:2]]
-        if wanted and rid is not None and attr_value(el.attrs, b"location") is None and \
+        if link_target(wanted) and rid is not None and attr_value(el.attrs, b"location") is None and \
                 rels.external_target(rid) == link_target(wanted):
             keep_cells.add(box[:2])  # already links there
         else:
             drop.append(el)
     added: list[bytes] = []
     for (row, col), text in sorted(links.items()):
-        if not text or (row, col) in keep_cells:
+        target = link_target(text)
+        if not target or (row, col) in keep_cells:
             continue
-        rid = rels.add(ns + b"/hyperlink", link_target(text))
+        rid = rels.add(ns + b"/hyperlink", target)
         declare = b"" if prefix else b' xmlns:r="' + ns + b'"'
         name = (prefix or b"r") + b":id"
         added.append(sheet.g.open(b"hyperlink") + b' ref="' + format_range(row, col, row, col) + b'"' + declare
@@ -234,9 +243,7 @@ class _Rels:
     def external_target(self, rid: bytes) -> str | None:
         for _m, a in self._all():
             if attr_value(a, b"Id") == rid and attr_value(a, b"TargetMode") == b"External":
-                target = attr_value(a, b"Target") or b""
-                return target.decode().replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">") \
-                    .replace("&amp;", "&")
+                return html.unescape((attr_value(a, b"Target") or b"").decode())
         return None
 
     def add(self, kind: bytes, target: str) -> bytes:

@@ -19,7 +19,9 @@ import yaml
 from sync.errors import ConfigError
 from sync.model import Action, Owner, Posting, Scheme
 
-FORMATS = ("text", "datetime", "integer", "money")
+FORMATS = ("text", "datetime", "integer", "money", "link")
+# link: the cell shows the text and links to it — a path relative to the workbook's folder (a saved label) or a
+# URL. Excel gets a real hyperlink (no formula); Google Sheets and the memory backend store the text as it is.
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 PRIVATE_FIELDS = frozenset({"customer_name", "customer_phone", "customer_address"})
 ACCOUNT_FIELD = "account"  # shown only when the config lists several Ozon accounts

@@ -4,6 +4,8 @@ How it stays out of people's way:
 
 * reads take the file's bytes at once and close it (an open handle blocks Excel's save), then
   parse them with python-calamine, which is fast and returns cached formula values;
+* a ``format: link`` column's cells are real hyperlinks to their text (a label's path relative to the
+  workbook's folder, or a URL), not formulas; they read back as that text;
 * writes never happen while Excel (``~$orders.xlsx``) or LibreOffice (``.~lock.orders.xlsx#``)
   has the file open, nor when the file changed since our last read: the engine re-reads next cycle;
 * a write patches the live tab's XML and copies every other part of the workbook unchanged
@@ -56,10 +58,16 @@ from sync.backends.workbook_files import (
     replace_file,
 )
 from sync.errors import SheetBusy, SheetLayoutError, WorkbookError
-from sync.mapping import ColumnMap
+from sync.mapping import Column, ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
 
 _T = TypeVar("_T")
+
+
+def _cell_value(column: Column, text: str, limit: int) -> Any:
+    """What the patch stores for the engine's text: typed, or a hyperlink for a ``format: link`` column."""
+    text = clean_text(text, limit)
+    return xlsx.Link(text) if column.format == "link" else column.typed(text)
 
 
 class ExcelBackend(SheetBackend):
@@ -246,8 +254,8 @@ class ExcelBackend(SheetBackend):
         for w in writes:
             col = self.columns.get(w.field)
             if col is not None and col.owner is not Owner.STAFF and w.field in idx and w.row >= 2:
-                cells[(w.row, idx[w.field])] = col.typed(clean_text(w.value, limit))
-        rows = [{idx[f]: col.typed(clean_text(text, limit)) for f, text in values.items()
+                cells[(w.row, idx[w.field])] = _cell_value(col, w.value, limit)
+        rows = [{idx[f]: _cell_value(col, text, limit) for f, text in values.items()
                  if (col := self.columns.get(f)) is not None and col.owner is not Owner.STAFF and f in idx}
                 for values in appends]
         new = self._patched(xlsx.patch, data, parts[self.worksheet], cells, rows,

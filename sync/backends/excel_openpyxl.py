@@ -10,6 +10,7 @@ import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from copy import copy
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,7 @@ from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils import get_column_letter
 
 from sync.backends.base import MIRROR_MARK, TabContent
+from sync.backends.xlsx import link_target
 from sync.errors import WorkbookError
 from sync.mapping import Column, ColumnMap
 
@@ -30,6 +32,7 @@ LISTS_SHEET = "_lists"  # the hidden sheet that holds the dropdowns' values
 DATETIME_NUMBER_FORMAT = "dd.mm.yyyy hh:mm"
 NUMBER_FORMATS = {"integer": "0", "money": "#,##0.00"}
 TEXT_FORMAT = "@"
+LINK_COLOUR = "FF0563C1"  # Excel's Hyperlink style
 
 
 # --- what openpyxl would lose ---------------------------------------------------------------------
@@ -165,6 +168,9 @@ def set_cell(cell: Any, column: Column, text: str, limit: int) -> None:
     formula, so "=SUM(1)" stays text), text columns formatted as Text so leading zeros survive."""
     if isinstance(cell, MergedCell):
         return  # covered by a merge: the engine leaves such rows alone (Snapshot.blocked); never crash on one
+    if column.format == "link":
+        set_link(cell, clean_text(text, limit))
+        return
     value = column.typed(clean_text(text, limit))
     if value is None:
         cell.value = None
@@ -183,13 +189,40 @@ def set_cell(cell: Any, column: Column, text: str, limit: int) -> None:
             cell.number_format = NUMBER_FORMATS.get(column.format, "General")
 
 
+def set_link(cell: Any, text: str) -> None:
+    """A hyperlink cell: the text shown and, as the link, that text (a path relative to the workbook's folder,
+    or a URL: see xlsx.link_target); "" empties the cell and removes the link. A cell without a style of its
+    own gets the hyperlink look."""
+    if not text:
+        cell.hyperlink = None
+        cell.value = None
+        return
+    cell.value = text
+    cell.data_type = "s"
+    cell.hyperlink = link_target(text) or None
+    if not cell.has_style:
+        cell.font = link_font(cell.font)
+
+
+def link_font(font: Any) -> Any:
+    """The font with the hyperlink look: Excel's hyperlink blue, underlined."""
+    out = copy(font)
+    out.color = LINK_COLOUR
+    out.u = "single"
+    return out
+
+
 def format_column(ws: Any, letter: str, column: Column) -> None:
     """The column's own number format (Text, a date, money): a cell a later patch adds takes its column's
-    style, so it shows as the column means. Only for a column with a stored width: openpyxl writes a
-    default width for any column it styles."""
+    style, so it shows as the column means (a link column: blue, underlined). Only for a column with a stored
+    width: openpyxl writes a default width for any column it styles."""
     fmt = {"text": TEXT_FORMAT, "datetime": DATETIME_NUMBER_FORMAT, **NUMBER_FORMATS}.get(column.format)
     if fmt is not None and letter in ws.column_dimensions:
         ws.column_dimensions[letter].number_format = fmt
+    if column.format == "link" and letter in ws.column_dimensions:
+        dim = ws.column_dimensions[letter]
+        if dim.font.u is None:  # not underlined yet: blue and underlined (an underlined column keeps its colour)
+            dim.font = link_font(dim.font)
 
 
 def last_used_row(ws: Any) -> int:
@@ -245,7 +278,8 @@ def put_tab(wb: Any, tab: TabContent, limit: int) -> None:
 
 def copy_rows(grid: list[list[Any]], aws: Any, rows: list[int], columns: ColumnMap) -> None:
     """Append whole rows (values as read) to the archive sheet, matching columns by header text (adding
-    any the archive lacks), so staff columns travel too."""
+    any the archive lacks), so staff columns travel too; a link column's cells link there as well (the archive
+    lies beside the workbook, so a relative link still finds its file)."""
     arch_header = header_values(aws)
     pos = {str(v).strip().casefold(): i + 1 for i, v in enumerate(arch_header) if v not in (None, "")}
     next_col = max(pos.values(), default=0) + 1
@@ -265,6 +299,8 @@ def copy_rows(grid: list[list[Any]], aws: Any, rows: list[int], columns: ColumnM
             pos[key] = next_col
             next_col += 1
         where[i] = pos[key]
+    links = {i for i, value in enumerate(grid[0]) if value not in (None, "")
+             and (c := by_header.get(str(value).strip().casefold())) is not None and c.format == "link"}
     if aws.freeze_panes is None:
         aws.freeze_panes = "A2"
     out = last_used_row(aws)
@@ -276,7 +312,9 @@ def copy_rows(grid: list[list[Any]], aws: Any, rows: list[int], columns: ColumnM
             if value in (None, ""):
                 continue
             cell = aws.cell(row=out, column=dst, value=value)
-            if isinstance(value, str):
+            if src in links:
+                set_link(cell, str(value))
+            elif isinstance(value, str):
                 cell.data_type = "s"
             elif isinstance(value, datetime | date):
                 cell.number_format = DATETIME_NUMBER_FORMAT

@@ -15,7 +15,10 @@ package leaves the workbook what it is, a zip of XML parts, and changes only the
   ``xl/styles.xml`` is never changed: a cell keeps its style index, and a new cell borrows the one of its
   column (``<col style>``), of its row when that row is formatted, or of the cell above it;
 * around the rows, ``<dimension>`` and the sheet's ``<autoFilter>`` follow the data, and deleting rows also
-  moves merged ranges, hyperlinks and the notes on the sheet.
+  moves merged ranges, hyperlinks and the notes on the sheet;
+* a cell written as a :class:`Link` becomes a real hyperlink (no formula): a ``<hyperlink>`` in the sheet and
+  an external relationship in the sheet's rels part (created when the sheet has none), the cell's old link and
+  its relationship removed; deleting rows removes the relationships of the hyperlinks that go with them.
 
 A few other parts change, only when they would otherwise contradict the worksheet:
 
@@ -29,23 +32,27 @@ A few other parts change, only when they would otherwise contradict the workshee
 Formulas elsewhere that refer to deleted or moved rows are not rewritten (openpyxl does not either).
 The modules: ``package`` (the zip, relationships, the workbook's tabs), ``markup`` (references, ranges and
 attributes as bytes), ``sheet`` (a worksheet split into rows and cells), ``cells`` (cell XML for values),
-``dependents`` (filter name, calculation chain), ``read``, ``write`` and ``delete`` (the functions below).
+``dependents`` (filter name, calculation chain), ``links`` (hyperlinks and their relationships), ``read``,
+``write`` and ``delete`` (the functions below).
 """
 
 from sync.backends.xlsx.cells import MAX_CELL_CHARS, Value
 from sync.backends.xlsx.delete import delete_rows
 from sync.backends.xlsx.errors import PatchError
+from sync.backends.xlsx.links import Link, link_target
 from sync.backends.xlsx.package import SheetPart
 from sync.backends.xlsx.read import last_used_row, merged_ranges, note_text, sheets
 from sync.backends.xlsx.write import patch, replace_sheet_rows
 
 __all__ = [
     "MAX_CELL_CHARS",
+    "Link",
     "PatchError",
     "SheetPart",
     "Value",
     "delete_rows",
     "last_used_row",
+    "link_target",
     "merged_ranges",
     "note_text",
     "patch",

@@ -35,7 +35,7 @@ _XML_INVALID = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _EXCEL_ESCAPE = re.compile("_x[0-9A-Fa-f]{4}_")
 
 
-def _clean_text(text: str) -> str:
+def clean_text(text: str) -> str:
     """Characters XML cannot hold removed, cut to Excel's cell limit (counting UTF-16 units)."""
     text = _XML_INVALID.sub("", str(ILLEGAL_CHARACTERS_RE.sub("", text)))
     text = text[:MAX_CELL_CHARS]
@@ -89,7 +89,7 @@ def cell_bytes(g: Grammar, ref: bytes, keep: Attrs, ext: bytes, value: Value, da
     """A ``<c>`` element holding ``value``; None when nothing (no value, no style) is left of it."""
     head = g.open(b"c") + b' r="' + ref + b'"' + attrs_bytes(keep)
     if isinstance(value, str):
-        text = _clean_text(value)
+        text = clean_text(value)
         value = text if text else None
     if value is None:
         if not keep and not ext:

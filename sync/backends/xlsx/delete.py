@@ -9,6 +9,7 @@ from collections.abc import Collection, Sequence
 
 from sync.backends.xlsx.cells import unshare
 from sync.backends.xlsx.dependents import calc_chain, filter_name
+from sync.backends.xlsx.links import drop_link_rels
 from sync.backends.xlsx.markup import (
     CELL_REF,
     R_ATTR,
@@ -129,8 +130,8 @@ def delete_rows(data: bytes, part: str, rows: Collection[int]) -> bytes:
     content = b"".join(pieces)
     box = sheet.dimension()
     sheet.set_dimension(moves.box(box) if box else None)
-    _shift_merges_and_links(sheet, moves)
-    changed: dict[str, bytes] = {}
+    dropped = _shift_merges_and_links(sheet, moves)
+    changed: dict[str, bytes] = drop_link_rels(pkg, sheet, dropped)
     new_filter = sheet.update_filter(moves.row(last_before) or 1, None)
     if new_filter is not None:
         changed.update(filter_name(pkg, wb, part, new_filter))
@@ -146,9 +147,11 @@ def delete_rows(data: bytes, part: str, rows: Collection[int]) -> bytes:
     return pkg.build(changed, removed)
 
 
-def _shift_merges_and_links(sheet: Sheet, moves: _RowMap) -> None:
-    """Merged ranges and hyperlinks moved up, shrunk, or dropped with the deleted rows."""
+def _shift_merges_and_links(sheet: Sheet, moves: _RowMap) -> set[bytes]:
+    """Merged ranges and hyperlinks moved up, shrunk, or dropped with the deleted rows; the relationship ids of
+    the hyperlinks dropped."""
     q = re.escape(sheet.g.p)
+    dropped: set[bytes] = set()
     for name, single_ok in ((b"mergeCell", False), (b"hyperlink", True)):
         block = re.search(rb"(<" + q + name + rb"s(?=[\s>])[^>]*>)(.*?)(</" + q + name + rb"s>)", sheet.foot, re.S)
         if block is None:
@@ -166,6 +169,7 @@ def _shift_merges_and_links(sheet: Sheet, moves: _RowMap) -> None:
                 return m[0]
             moved = moves.box(box)
             if moved is None or (not single_ok and moved[0] == moved[2] and moved[1] == moved[3]):
+                dropped.update(v for n, v in a if n.endswith(b":id"))
                 return b""
             kept += 1
             new_ref = format_range(*moved)
@@ -182,6 +186,7 @@ def _shift_merges_and_links(sheet: Sheet, moves: _RowMap) -> None:
         else:
             new_block = b""  # an empty <mergeCells> or <hyperlinks> is not allowed
         sheet.foot = sheet.foot[:block.start()] + new_block + sheet.foot[block.end():]
+    return dropped
 
 
 _VML_SHAPE = re.compile(rb"<(\w+:|)shape(?=[\s>])[^>]*>.*?</\1shape>", re.S)

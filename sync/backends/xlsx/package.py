@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import posixpath
 import struct
+import time
 import zipfile
 import zlib
 from collections.abc import Collection, Mapping
@@ -79,15 +80,17 @@ class Package:
         return data
 
     def build(self, changed: Mapping[str, bytes], removed: Collection[str] = ()) -> bytes:
-        """A new zip: members in the same order, ``changed`` ones deflated anew, the others copied raw."""
-        changed = {name: body for name, body in changed.items() if self.read(name) != body}
+        """A new zip: members in the same order, ``changed`` ones deflated anew, the others copied raw; a
+        ``changed`` name the workbook has no member of yet is added at the end."""
+        added = [name for name in changed if not self.has(name)]
+        changed = {name: body for name, body in changed.items() if name in added or self.read(name) != body}
         removed = [name for name in removed if self.has(name)]
         if not changed and not removed:
             return self.data
         pieces: list[bytes] = []
         central: list[bytes] = []
         offset = 0
-        for info in self.infos:
+        for info in [*self.infos, *(self._new_info(name) for name in added)]:
             if info.filename in removed:
                 continue
             if info.flag_bits & 0x1:
@@ -121,12 +124,21 @@ class Package:
             central += [name, extra, info.comment]
             offset += _LOCAL.size + len(name) + len(extra) + len(raw)
         directory = b"".join(central)
-        count = sum(1 for info in self.infos if info.filename not in removed)
+        count = sum(1 for info in self.infos if info.filename not in removed) + len(added)
         if count > 0xFFFF or offset + len(directory) >= _U32:
             raise PatchError("The workbook has too many parts or is too large to be rewritten")
         comment = self._zip.comment
         end = _END.pack(b"PK\x05\x06", 0, 0, count, count, len(directory), offset, len(comment))
         return b"".join([*pieces, directory, end, comment])
+
+    @staticmethod
+    def _new_info(name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, time.localtime()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.create_system = 0
+        if not name.isascii():
+            info.flag_bits |= 0x800
+        return info
 
     def _raw(self, info: zipfile.ZipInfo) -> bytes:
         """The member's compressed bytes as stored."""

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sync.backends.xlsx.cells import Edits, Value, cell_bytes, set_cell, unshare
+from sync.backends.xlsx.cells import Edits, Value, cell_bytes, clean_text, set_cell, unshare
 from sync.backends.xlsx.dependents import calc_chain, filter_name
+from sync.backends.xlsx.links import Link, set_links
 from sync.backends.xlsx.markup import MAX_COL, MAX_ROW, check_cell, col_letters
 from sync.backends.xlsx.package import Package, open_workbook
 from sync.backends.xlsx.sheet import Row, norm_part, open_sheet
 
 
-def patch(data: bytes, part: str, cells: Mapping[tuple[int, int], Value], appends: Sequence[Mapping[int, Value]] = (),
-          *, filter_last_col: int | None = None) -> bytes:
+def patch(data: bytes, part: str, cells: Mapping[tuple[int, int], Value | Link],
+          appends: Sequence[Mapping[int, Value | Link]] = (), *, filter_last_col: int | None = None) -> bytes:
     """The workbook with ``cells`` ({(row, col): value}) set and ``appends`` ({col: value} each) added as new
-    rows after the last used row; the sheet's filter then covers every used row (and ``filter_last_col``)."""
+    rows after the last used row; the sheet's filter then covers every used row (and ``filter_last_col``).
+    A :class:`Link` value writes its text and makes the cell a hyperlink to it (its old link replaced; none
+    for "")."""
     part = norm_part(part)
     for row_num, col in cells:
         check_cell(row_num, col)
@@ -24,12 +27,19 @@ def patch(data: bytes, part: str, cells: Mapping[tuple[int, int], Value], append
     sheet = open_sheet(pkg, part)
     last = sheet.last_used()
     wanted: dict[int, dict[int, Value]] = {}
-    for (row_num, col), value in cells.items():
+    links: dict[tuple[int, int], str] = {}
+
+    def want(row_num: int, col: int, value: Value | Link) -> None:
+        if isinstance(value, Link):
+            value = links[(row_num, col)] = clean_text(value.text)
         wanted.setdefault(row_num, {})[col] = value
+
+    for (row_num, col), value in cells.items():
+        want(row_num, col, value)
     for n, values in enumerate(appends, start=last + 1):
         for col, value in values.items():
             check_cell(n, col)
-            wanted.setdefault(n, {})[col] = value
+            want(n, col, value)
     edits = Edits(set(), [])
     box = sheet.dimension()
     for row_num in sorted(wanted):
@@ -45,7 +55,7 @@ def patch(data: bytes, part: str, cells: Mapping[tuple[int, int], Value], append
     if not sheet.changed:
         return pkg.data
     sheet.set_dimension(box)
-    changed: dict[str, bytes] = {}
+    changed: dict[str, bytes] = set_links(pkg, sheet, links)
     removed: list[str] = []
     new_filter = sheet.update_filter(sheet.last_used(), filter_last_col)
     if new_filter is not None:

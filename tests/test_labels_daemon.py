@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from sync.app import Edges, open_app
@@ -107,6 +108,11 @@ def test_a_shipped_postings_label_is_saved_linked_in_its_row_and_printed_once(sh
     assert label.read_bytes().startswith(b"%PDF-") and number.encode() in label.read_bytes()
     assert stat.S_IMODE(label.stat().st_mode) == 0o600  # it shows what Ozon prints of the buyer
     assert shop.row(number)["label"] == f"labels/{DAY}/{number}.pdf"  # relative to the workbook
+    ws = openpyxl.load_workbook(shop.app.config.spreadsheet.path)[SHEET]
+    col = [c.value for c in ws[1]].index("Этикетка") + 1
+    cell = next(ws.cell(row=r[0].row, column=col) for r in ws.iter_rows(min_row=2) if r[0].value == number)
+    assert cell.hyperlink is not None and cell.hyperlink.target == f"labels/{DAY}/{number}.pdf"  # a link, not a
+    assert cell.data_type == "s"  # formula: it opens the label beside the workbook in Excel and LibreOffice
     batches = sorted((shop.folder / DAY).glob("batch-*.pdf"))
     assert [b.name for b in batches] == ["batch-120050.pdf"] and number.encode() in batches[0].read_bytes()
     printed = (tmp_path / "printed.txt").read_text().splitlines()

@@ -179,6 +179,8 @@ def engine_options(cfg: Config, sheet: SpreadsheetConfig | None = None) -> Engin
         archive_after_days=(sheet or cfg.spreadsheet).archive_after_days, customer_data=cfg.privacy.customer_data,
         purge_after_days=cfg.privacy.purge_after_days, items=dict(cfg.items),
         label_wait=cfg.labels.first_try,
+        # A burst of edits is sent in rounds that fit the account's request budget within one cycle.
+        round_size=max(10, int(cfg.ozon.rps * cfg.schedule.every / 3)), outbox_budget=0.8 * cfg.schedule.every,
     )
 
 

@@ -95,11 +95,11 @@ class Engine:
                            customer_data=self.opt.customer_data, view=view, owner_of=owner_of)
         self.planner = EditPlanner(statuses, notes, self.opt.hold_minutes, self.opt.items)
         self.outbox = Outbox(self.ozons, state, self.known, statuses, notes, self.opt, sleep or (lambda s: None),
-                             self.days)
+                             self.days, clock=clock)
         self.puller = Puller(state, self.known, self.opt, progress)
         # Labels are fetched by one engine (the main sheet's); every sheet shows their links.
         self.labels = labels
-        self.labeller = Labeller(self.days, state, labels, notes, self.opt.tz, clock(),
+        self.labeller = Labeller(self.days, state, labels, notes, self.opt.tz, clock,
                                                 self.opt.label_wait) if labels else None
         self._links: Mapping[Key, str] = {}  # the label links the last cycle's write laid out
         self.writer = WritePlanner(columns, statuses, notes, self.opt, tuple(self.ozons),

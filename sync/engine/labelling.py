@@ -44,18 +44,20 @@ class LabelRun:
 
 class Labeller:
     def __init__(self, days: Mapping[str, DayPort], state: StateStore, shelf: LabelPort, notes: Notes,
-                 tz: ZoneInfo, started: datetime, wait: float):
+                 tz: ZoneInfo, clock: Callable[[], datetime], wait: float):
         self.days, self.state, self.shelf, self.notes, self.tz, self.wait = days, state, shelf, notes, tz, wait
+        self.clock = clock  # a refusal's note says when it came
         # Ships verified before labels were first kept here get none: an upgrade prints nothing old.
         since = state.get_meta("labels_since")
         if since is None:
-            since = started.isoformat()
+            since = clock().isoformat()
             state.set_meta("labels_since", since)
         self.since = datetime.fromisoformat(since)
 
     def run(self, now: datetime, failed: Mapping[str, str],
             on_fail: Callable[[str, Exception, str], None]) -> LabelRun:
         run = LabelRun()
+        now = max(now, self.clock())  # ships verified during this cycle's outbox are due by now
         self._print_waiting(run)
         self.state.add_label_jobs(self.since, self.wait)
         jobs = [j for j in self.state.due_labels(now) if j.account in self.days and j.account not in failed]
@@ -84,13 +86,13 @@ class Labeller:
         for job in jobs:
             why = self._unlabelable(acc, job.number)
             if why:
-                self._refused(acc, job.number, why, now, run)
+                self._refused(acc, job.number, why, run)
                 continue
             try:
                 run.calls += 1
                 pdf = day.labels([job.number])
             except OzonRefused as exc:
-                self._refused(acc, job.number, exc.message or exc.code, now, run)
+                self._refused(acc, job.number, exc.message or exc.code, run)
                 continue
             if isinstance(pdf, NotReady):
                 pause = min(RETRY * 2 ** job.tries, RETRY_CAP)
@@ -164,7 +166,7 @@ class Labeller:
             return ""
         return f"the posting is «{status}» now; Ozon makes a label only while it awaits shipment"
 
-    def _refused(self, acc: str, number: str, why: str, now: datetime, run: LabelRun) -> None:
+    def _refused(self, acc: str, number: str, why: str, run: LabelRun) -> None:
         self.state.label_refused(acc, number, why)
-        run.notes[(acc, number)] = self.notes.stamp(now, "label_refused", reason=why)
+        run.notes[(acc, number)] = self.notes.stamp(self.clock(), "label_refused", reason=why)
         log.warning("No label for %s: %s", number, why)

@@ -11,12 +11,17 @@ is waiting on, and the cells to keep as typed (or to give back to Ozon's value, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sync.engine.itemplan import short
 from sync.engine.itemsteps import Checking, ItemStep, ItemSteps, Refused
@@ -56,7 +61,8 @@ class OutboxRun:
 class Outbox:
     def __init__(self, ozons: Mapping[str, OzonPort], state: StateStore, known: Known, statuses: StatusMap,
                  notes: Notes, options: EngineOptions, sleep: Callable[[float], None],
-                 days: Mapping[str, DayPort] | None = None):
+                 days: Mapping[str, DayPort] | None = None, monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], datetime] | None = None):
         self.ozons = ozons
         self.items = ItemSteps(days or {}, options.items, state)
         self.state = state
@@ -65,6 +71,8 @@ class Outbox:
         self.notes = notes
         self.opt = options
         self.sleep = sleep
+        self.monotonic = monotonic  # how long a run has gone on (its budget)
+        self.clock = clock  # the time an outcome is known (None: the run's start, for every outcome)
 
     def enqueue(self, intent: Intent, now: datetime) -> OutboxEntry:
         """Commit the intent as a queued entry; the same edit again returns the entry it already has. The item
@@ -84,41 +92,87 @@ class Outbox:
             account_down: Callable[[str, Exception, str], None]) -> OutboxRun:
         """Move every open entry of this sheet's postings as far as it goes now. ``account_down(account, exc,
         what)`` is told when an account fails (Ozon down, key refused): it records the failure in ``failed``
-        (account -> note kind), which the run reads for that account's next entries, or raises."""
-        out = _Run(OutboxRun(), now)
-        entries = sorted(self.state.open_entries(), key=lambda e: (e.key, PRIORITY[Action(e.action)], e.id))
-        waiting: set[Key] = set()
-        for entry in entries:
-            if not self.known.mine(entry.key):
-                continue  # another sheet's posting: its engine runs the entry
-            kept = (entry.key, entry.field)
-            if entry.key in waiting or entry.account not in self.ozons:
-                out.run.cells[kept] = entry.typed  # an account no longer configured: kept
-                continue
+        (account -> note kind), which the run reads for that account's next entries, or raises.
+
+        The entries go in rounds: each round takes the first open entry of every posting, reads those
+        postings fresh, sends what is due, then verifies what was sent — each of the three at once, up to
+        ``concurrency`` calls in flight (the client's rate limiter keeps the account's budget). A posting's
+        next entry goes in the next round, once the one before it is answered; what is still unverified when
+        ``verify_wait`` is up waits for the next run. A round starts only while ``budget`` seconds have not
+        passed since the run began, so a burst never holds up the next cycle; the rest carry over."""
+        out = _Run(OutboxRun(), self.clock or (lambda: now))
+        # Postings in the order their edits were first seen (entries are numbered as they are queued: by
+        # cycle, then by row); within a posting, pack before the tracking number before delivering.
+        by_key: dict[Key, list[OutboxEntry]] = {}
+        for entry in sorted(self.state.open_entries(), key=lambda e: e.id):
+            if self.known.mine(entry.key):  # another sheet's posting: its engine runs the entry
+                by_key.setdefault(entry.key, []).append(entry)
+        for queue in by_key.values():
+            queue.sort(key=lambda e: (PRIORITY[Action(e.action)], e.id))
+        started = self.monotonic()
+        while by_key:
+            heads = [queue.pop(0) for queue in itertools.islice(by_key.values(), self.opt.round_size)]
+            done = self._round(out, heads, failed, account_down)
+            for entry in heads:
+                if entry.id not in done:  # waiting, or its account failed: the posting's later entries wait too
+                    for later in [entry, *by_key.pop(entry.key)]:
+                        out.run.cells[(later.key, later.field)] = later.typed
+            by_key = {k: q for k, q in by_key.items() if q}
+            if by_key and self.monotonic() - started >= self.opt.outbox_budget:
+                for queue in by_key.values():
+                    for later in queue:
+                        out.run.cells[(later.key, later.field)] = later.typed
+                log.info("The outbox ran %.0fs; %d more edits go in the next cycle", self.monotonic() - started,
+                         sum(len(q) for q in by_key.values()))
+                break
+        return out.run
+
+    def _round(self, out: _Run, heads: list[OutboxEntry], failed: Mapping[str, str],
+               account_down: Callable[[str, Exception, str], None]) -> set[int]:
+        """One entry per posting: read fresh, decide, send, verify — each step for all of them at once. Returns
+        the ids of the entries answered (verified or failed)."""
+        done: set[int] = set()
+        down: dict[str, Exception] = {}
+        live = []
+        for entry in heads:
+            if entry.account not in self.ozons:
+                continue  # an account no longer configured: kept
             if entry.account in failed:
-                out.run.cells[kept] = entry.typed
-                out.run.fallback_notes.setdefault(entry.key, self._failed_note(now, failed, entry.account))
+                out.run.fallback_notes.setdefault(entry.key, self._failed_note(out.now, failed, entry.account))
+                continue
+            live.append(entry)
+        fresh = self._read_all(out, live, down)
+        sends = []
+        for entry in live:
+            p = fresh.get(entry.id)
+            if p is None:
                 continue
             try:
-                done = self._advance(out, entry)
-            except (OzonUnavailable, OzonAuthError) as exc:
-                account_down(entry.account, exc, "Outbox paused")
-                out.run.cells[kept] = entry.typed
-                out.run.fallback_notes.setdefault(entry.key, self._failed_note(now, failed, entry.account))
+                got = self._advance(out, entry, p)
+            except (OzonUnavailable, OzonAuthError) as exc:  # an item-data step
+                down.setdefault(entry.account, exc)
                 continue
-            if not done:
-                waiting.add(entry.key)
-                out.run.cells[kept] = entry.typed
-        return out.run
+            if got is True:
+                done.add(entry.id)
+            elif isinstance(got, tuple):
+                sends.append(got)
+        sent = self._send_all(out, sends, done, down)
+        done |= self._verify_all(out, sent, down)
+        for acc, why in down.items():
+            account_down(acc, why, "Outbox paused")
+        for entry in live:
+            if entry.account in down and entry.id not in done:
+                out.run.fallback_notes.setdefault(entry.key, self._failed_note(out.now, failed, entry.account))
+        return done
 
     def _failed_note(self, now: datetime, failed: Mapping[str, str], acc: str) -> str:
         return self.notes.stamp(now, failed.get(acc, "unavailable"), account=acc)
 
     # --- the state machine --------------------------------------------------------------------------
 
-    def _advance(self, out: _Run, entry: OutboxEntry) -> bool:
-        """Move one entry as far as it goes now; True when it reached verified or failed."""
-        p = self._fresh(out.now, entry.key)
+    def _advance(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool | tuple[OutboxEntry, Posting]:
+        """Move one entry as far as it goes without sending: True when answered (verified or failed), False
+        when waiting, or (entry, posting) when it is to be sent now."""
         if self._reached(entry, p):
             return self._verified(out, entry)
         if entry.state in (Stage.SENDING, Stage.SENT):
@@ -142,46 +196,84 @@ class Outbox:
             if isinstance(got, Refused):
                 return self._items_refused(out, entry, p, got)
             entry = self.state.entry(entry.id)
-        return self._send(out, entry, p)
-
-    def _send(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool:
-        n = self.notes
         if not p.allows(entry.action):
+            n = self.notes
             note = n.stamp(out.now, "not_allowed", typed=entry.typed, current=self.statuses.label_for(p),
                            choices=n.choices(self.statuses.targets_from(p)))
             return self._finish(out, entry, Stage.FAILED, note)
-        self.state.move(entry.id, Stage.SENDING, out.now, attempts=entry.attempts + 1)
-        out.run.calls += 1
-        try:
-            self._call(entry, p)
-        except OzonRefused as exc:
-            if self._reached(entry, self._fresh(out.now, entry.key)):
-                return self._verified(out, entry)
-            note = n.stamp(out.now, "refused", typed=entry.typed, reason=n.ozon_reason(exc.code, exc.message))
-            return self._finish(out, entry, Stage.FAILED, note)
-        self.state.move(entry.id, Stage.SENT, out.now, sent=True)
-        self.state.audit(entry.account, entry.number, f"{entry.action}:sent", entry.typed, out.now)
-        return self._verify(out, self.state.entry(entry.id))
+        return entry, p
 
-    def _verify(self, out: _Run, entry: OutboxEntry) -> bool:
-        waited = 0.0
-        while True:
-            p = self._fresh(out.now, entry.key)
-            if self._reached(entry, p):
-                return self._verified(out, entry)
-            if entry.action == Action.SHIP and p.substatus == "ship_failed":
-                return self._retry_ship(out, entry, p)
-            if waited >= self.opt.verify_wait:
-                return self._waiting(out, entry)
+    def _send_all(self, out: _Run, sends: list[tuple[OutboxEntry, Posting]], done: set[int],
+                  down: dict[str, Exception]) -> list[OutboxEntry]:
+        """Make the calls, all at once: each entry committed ``sending`` before its call, ``sent`` after it;
+        one Ozon refused is answered, unless a fresh read shows the move done after all."""
+        for entry, _p in sends:
+            self.state.move(entry.id, Stage.SENDING, out.now, attempts=entry.attempts + 1)
+            out.run.calls += 1
+        results = self._all([(entry.account, functools.partial(self._call, entry, p)) for entry, p in sends])
+        sent, refused = [], []
+        for (entry, _p), result in zip(sends, results, strict=True):
+            if result is None:
+                self.state.move(entry.id, Stage.SENT, out.now, sent=True)
+                self.state.audit(entry.account, entry.number, f"{entry.action}:sent", entry.typed, out.now)
+                sent.append(self.state.entry(entry.id))
+            elif isinstance(result, OzonRefused):
+                refused.append((entry, result))
+            elif isinstance(result, (OzonUnavailable, OzonAuthError)):
+                down.setdefault(entry.account, result)  # sending, its outcome unknown: settled next time
+            else:
+                raise result
+        fresh = self._read_all(out, [entry for entry, _exc in refused], down)
+        n = self.notes
+        for entry, exc in refused:
+            p = fresh.get(entry.id)
+            if p is not None and self._reached(entry, p):
+                self._verified(out, entry)
+            else:
+                reason = n.ozon_reason(exc.code, exc.message)
+                self._finish(out, entry, Stage.FAILED, n.stamp(out.now, "refused", typed=entry.typed, reason=reason))
+            done.add(entry.id)
+        return sent
+
+    def _verify_all(self, out: _Run, sent: list[OutboxEntry], down: dict[str, Exception]) -> set[int]:
+        """Read what was sent until Ozon shows it done, all at once each time, for up to ``verify_wait``
+        seconds; a ship Ozon failed is sent again (``ship_retries``). Returns the entries answered."""
+        done: set[int] = set()
+        waited, pending = 0.0, sent
+        while pending:
+            fresh = self._read_all(out, pending, down, quiet=True)
+            still, again = [], []
+            for entry in pending:
+                p = fresh.get(entry.id)
+                if p is None:
+                    still.append(entry)
+                elif self._reached(entry, p):
+                    self._verified(out, entry)
+                    done.add(entry.id)
+                elif entry.action == Action.SHIP and p.substatus == "ship_failed":
+                    got = self._retry_ship(out, entry, p)
+                    if got is True:
+                        done.add(entry.id)
+                    elif isinstance(got, tuple):
+                        again.append(got)
+                else:
+                    still.append(entry)
+            still += self._send_all(out, again, done, down)
+            if not still or waited >= self.opt.verify_wait:
+                for entry in still:
+                    self._waiting(out, entry)
+                return done
             self.sleep(self.opt.verify_poll)
             waited += self.opt.verify_poll
+            pending = still
+        return done
 
-    def _retry_ship(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool:
+    def _retry_ship(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool | tuple[OutboxEntry, Posting]:
         limit = self.opt.ship_retries + 1
         if entry.attempts >= limit:
             return self._finish(out, entry, Stage.FAILED, self.notes.stamp(out.now, "ship_failed", limit=limit))
         log.info("%s: Ozon reports ship_failed; trying again (%d of %d)", entry.number, entry.attempts + 1, limit)
-        return self._send(out, entry, p)
+        return entry, p
 
     def _ozon_moved(self, out: _Run, entry: OutboxEntry, p: Posting) -> bool:
         kind = "ozon_cancelled" if p.status == "cancelled" else "ozon_moved"
@@ -244,10 +336,39 @@ class Outbox:
 
     # --- Ozon -----------------------------------------------------------------------------------------
 
-    def _fresh(self, now: datetime, key: Key) -> Posting:
-        p = self.known.complete(self.ozons[key[0]].get_posting(key[1]))
-        self.known.remember(p, now)
-        return p
+    def _read_all(self, out: _Run, entries: list[OutboxEntry], down: dict[str, Exception], *,
+                  quiet: bool = False) -> dict[int, Posting]:
+        """Each entry's posting as Ozon shows it now, read all at once; an account Ozon fails for is put in
+        ``down`` (``quiet``: while verifying, a failed read just leaves the entry waiting)."""
+        entries = [e for e in entries if e.account not in down]
+        results = self._all([(e.account, functools.partial(self.ozons[e.account].get_posting, e.number))
+                             for e in entries])
+        fresh: dict[int, Posting] = {}
+        for entry, got in zip(entries, results, strict=True):
+            if isinstance(got, Posting):
+                p = self.known.complete(got)
+                self.known.remember(p, out.now)
+                fresh[entry.id] = p
+            elif isinstance(got, (OzonUnavailable, OzonAuthError)):
+                if not quiet:
+                    down.setdefault(entry.account, got)
+            elif got is not None:
+                raise got
+        return fresh
+
+    def _all(self, calls: list[tuple[str, Callable[[], Any]]]) -> list[Any]:
+        """Run the calls, up to ``concurrency`` at once (one: in this thread); each one's result, or the
+        Exception it raised. A BaseException (the process dying) is raised as it would be."""
+        def one(call: Callable[[], Any]) -> Any:
+            try:
+                return call()
+            except Exception as exc:
+                return exc
+
+        if len(calls) <= 1 or self.opt.concurrency <= 1:
+            return [one(call) for _acc, call in calls]
+        with ThreadPoolExecutor(max_workers=min(self.opt.concurrency, len(calls))) as pool:
+            return list(pool.map(one, [call for _acc, call in calls]))
 
     def _move_for(self, entry: OutboxEntry) -> Move | None:
         return next((m for m in self.statuses.moves if m.action.value == entry.action and m.to == entry.target), None)
@@ -283,4 +404,9 @@ class Outbox:
 @dataclass
 class _Run:
     run: OutboxRun
-    now: datetime
+    clock: Callable[[], datetime]
+
+    @property
+    def now(self) -> datetime:
+        """The time now: a note says when its outcome was known, not when the cycle began."""
+        return self.clock()

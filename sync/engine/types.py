@@ -88,6 +88,9 @@ class EngineOptions:
     accounts: Mapping[str, AccountOptions] = field(default_factory=dict)  # per account; else the fields above
     items: Mapping[str, ItemDefaults] = field(default_factory=dict)  # offer id -> item data given in the config
     label_wait: float = 45.0  # seconds after a verified ship before its label is first asked for
+    concurrency: int = 8  # Ozon calls the outbox has in flight at once (the client's rate limiter keeps the budget)
+    round_size: int = 200  # postings the outbox takes in one round (read, send, verify)
+    outbox_budget: float = 25.0  # seconds after which the outbox starts no new round: the rest go next cycle
 
     def of_account(self, account: str) -> AccountOptions:
         got = self.accounts.get(account)

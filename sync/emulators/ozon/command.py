@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--returns", type=int, default=5, help="how many returns to seed")
     parser.add_argument("--client-id", default="123456", help="the Client-Id it accepts")
     parser.add_argument("--api-key", default="emulator-key", help="the Api-Key it accepts")
-    parser.add_argument("--ship-delay", type=float, default=2.0, help="seconds a ship stays in processing")
+    parser.add_argument("--ship-delay", type=float, default=1.5, help="seconds a ship stays in processing, as at Ozon")
     parser.add_argument("--ship-fail-rate", type=float, default=0.0, help="share of ships that end in ship_failed")
     parser.add_argument("--marked", type=int, default=6, help="how many postings of products needing item data "
                         "(marking codes, GTD, weight, country) to seed besides --postings")

@@ -42,7 +42,7 @@ class OzonEmulator(OzonState, LoopbackServer):
         host: str = "127.0.0.1",
         port: int = 0,
         rate_limit_rps: float = 50.0,
-        ship_delay: float = 1.0,
+        ship_delay: float = 1.5,
         ship_fail_rate: float = 0.0,
         marked: int = 0,
         label_delay: float = 45.0,
@@ -57,6 +57,7 @@ class OzonEmulator(OzonState, LoopbackServer):
         self.client_id, self.api_key = client_id, api_key
         LoopbackServer.__init__(self, host, port)
         self.rate_limit_rps = rate_limit_rps
+        self.rate_limited = 0  # requests answered 429 for going over rate_limit_rps
         self.faults = faults or Faults()
         self.key_deactivated = key_deactivated
         self.request_counts: dict[str, int] = {}
@@ -126,5 +127,6 @@ class OzonEmulator(OzonState, LoopbackServer):
         while self._recent and now - self._recent[0] >= 1.0:
             self._recent.popleft()
         if self.rate_limit_rps and len(self._recent) >= self.rate_limit_rps:
+            self.rate_limited += 1
             raise ApiError(429, 8, "You have reached request rate limit per second", {"retry-after": "1"})
         self._recent.append(now)

@@ -180,7 +180,7 @@ def engine_options(cfg: Config, sheet: SpreadsheetConfig | None = None) -> Engin
         purge_after_days=cfg.privacy.purge_after_days, items=dict(cfg.items),
         label_wait=cfg.labels.first_try,
         # A burst of edits is sent in rounds that fit the account's request budget within one cycle.
-        round_size=max(10, int(cfg.ozon.rps * cfg.schedule.every / 3)), outbox_budget=0.8 * cfg.schedule.every,
+        round_size=max(10, int(cfg.ozon.rps * cfg.schedule.every / 4)), outbox_budget=0.8 * cfg.schedule.every,
     )
 
 

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cycles", type=int, default=None, help=argparse.SUPPRESS)
     run.set_defaults(handler=_configured(commands.cmd_run))
     status = sub.add_parser("status", help="last cycles, pending pushes, recent events")
+    status.add_argument("--json", action="store_true", help="the same as JSON, for scripts and monitors "
+                                                             "(`ok`: false when the last cycle failed, a push is "
+                                                             "stuck or an alert was not delivered)")
     status.set_defaults(handler=_configured(commands.cmd_status))
     export = sub.add_parser("export", help="an Excel report: orders, daily or picklist (from the state store, "
                                            "or from Ozon with --live)")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import sys
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sync.app import REAL, App, Edges, open_app
 from sync.config import Config, OzonConfig
@@ -236,67 +236,20 @@ def daily_handover(app: App) -> None:
 
 
 def cmd_status(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
+    """What the daemon did and what waits; ``--json``: the same for scripts (exit 0 either way; ``ok`` says)."""
+    from sync import status
+
     app = open_app(cfg, edges=edges)
     try:
-        _print_status(app)
+        facts = status.gather(app)
+        if getattr(args, "json", False):
+            print(json.dumps(facts, ensure_ascii=False, indent=2))
+        else:
+            for line in status.text(facts, cfg.tz()):
+                print(line)
         return 0
     finally:
         app.close()
-
-
-def _print_labels(app: App, tz: ZoneInfo) -> None:
-    """The labels the daemon keeps (saved, waiting for Ozon, refused) and what became of the last batches."""
-    counts = app.state.label_counts()
-    if not counts:
-        return
-    words = {"saved": "saved", "waiting": "waiting for Ozon", "refused": "refused by Ozon", "erased": "erased"}
-    print(f"Labels: {', '.join(f'{counts[k]} {w}' for k, w in words.items() if counts.get(k))} "
-          f"(in {app.config.labels_folder()})")
-    printed = {"ok": "printed", "failed": "NOT printed", "off": "no print command", "": "to print"}
-    for b in app.state.batches(limit=3):
-        said = f": {b.result}" if b.result else ""
-        print(f"  {b.at.astimezone(tz):%m-%d %H:%M:%S} {b.path} ({b.postings}) — {printed.get(b.printed, b.printed)}"
-              f"{said}")
-
-
-def _print_status(app: App) -> None:
-    tz = app.config.tz()
-    print("Last cycles:")
-    cycles = app.state.recent_cycles(5)
-    if not cycles:
-        print("  none yet")
-    for started, finished, summary, error in cycles:
-        end = f"{finished.astimezone(tz):%H:%M:%S}" if finished else "unfinished"
-        print(f"  {started.astimezone(tz):%Y-%m-%d %H:%M:%S}–{end}  {summary}")
-        if error:
-            print(f"      problem: {error}")
-    pending = app.state.open_entries()
-    print(f"Pending pushes: {len(pending)}")
-    several = len(app.ozons) > 1
-    for e in pending:
-        who = f"{e.account} {e.number}" if several else e.number
-        print(f"  {who}: {e.action} «{e.typed}» — {e.state} since {e.updated_at.astimezone(tz):%H:%M:%S}")
-    _print_labels(app, tz)
-    print("Recent events:")
-    for at, acc, num, event, detail in app.state.audit_lines(10):
-        print(f"  {at.astimezone(tz):%m-%d %H:%M:%S} {acc + ' ' if several else ''}{num} {event}: {detail}")
-    undelivered = app.state.pending_alerts()
-    if undelivered:
-        print(f"Alerts not delivered yet: {len(undelivered)} (the log says why; tried again after each cycle)")
-        for a in undelivered[-5:]:
-            print(f"  {a.at.astimezone(tz):%m-%d %H:%M:%S} {', '.join(a.pending)}: {a.text}")
-    from sync.handover_daily import status_lines
-
-    for line in status_lines(app.state, app.ozons, app.config.handover, tz, app.edges.clock()):
-        print(line)
-    holder = app.wait_for_lock(0)
-    if holder:
-        print(f"Workbook lock: {holder}")
-    copies = app.backend.conflict_copies()
-    if copies:
-        print("Conflict copies beside the workbook (a sync client made them; merge by hand, then delete):")
-        for name in copies:
-            print(f"  {name}")
 
 
 def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:

@@ -18,8 +18,8 @@ from typing import Any
 import openpyxl
 import pytest
 
+from sync import status
 from sync.app import Edges, open_app
-from sync.commands import _print_status
 from sync.config import load_config
 from sync.emulators.ozon import OzonEmulator
 from sync.emulators.sheets import SheetsEmulator
@@ -152,8 +152,7 @@ def test_a_posting_ozon_cannot_label_is_named_in_its_row_and_the_others_are_prin
     assert shop.label_calls() == calls  # a refused label is not asked for again
 
 
-def test_a_failing_printer_is_shown_and_the_sync_goes_on(tmp_path: Path, emu: OzonEmulator, clock: Clock,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_printer_is_shown_and_the_sync_goes_on(tmp_path: Path, emu: OzonEmulator, clock: Clock) -> None:
     command, log = _printer(tmp_path, exit_code=3)
     shop = _shop(tmp_path, emu, clock, extra=f'labels:\n  print_command: "{command}"\n')
     try:
@@ -168,9 +167,7 @@ def test_a_failing_printer_is_shown_and_the_sync_goes_on(tmp_path: Path, emu: Oz
         shop.later(WAIT + 5)
         assert shop.row(later)["label"].endswith(f"{later}.pdf")
         assert len(log.read_text().splitlines()) == 2  # each batch tried once, never again
-        capsys.readouterr()
-        _print_status(shop.app)
-        shown = capsys.readouterr().out
+        shown = "\n".join(status.text(status.gather(shop.app), shop.app.config.tz()))
         assert f"Labels: 2 saved (in {shop.folder})" in shown
         assert "(1) — NOT printed: the print command failed (exit 3): printer lp0: out of paper" in shown
     finally:

@@ -204,19 +204,37 @@ def cmd_run(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
 
         def cycle_and_alerts() -> CycleReport:
             try:
-                return cycle()
+                rep = cycle()
+            except Exception as exc:
+                if metrics is not None:
+                    metrics.failed(exc)
+                raise
+            else:
+                if metrics is not None:
+                    metrics.observe(rep, len(app.state.open_entries()))
+                return rep
             finally:
                 try:
                     daily_handover(app)  # also after a failed cycle: the hand-over is Ozon's side alone
                 finally:
                     app.check_alerts()
 
+        metrics = server = None
+        if cfg.metrics.listen:
+            from sync.metrics import Metrics, MetricsServer
+
+            metrics = Metrics(cfg.schedule.every)
+            server = MetricsServer(metrics, cfg.metrics.listen).start()
         # The daemon holds a lock beside the state file: two daemons never share one state.
         daemon = Daemon(cycle_and_alerts, every=cfg.schedule.every, lock_path=lock_path_for(cfg.state),
                         clock=edges.monotonic, sleep=edges.sleep, lock_wait=cfg.spreadsheet.lock_wait,
                         wakers=app.wakers, on_wake=app.wake)
         log.info("ozon-sync daemon started: every %ss, sheet «%s»", int(cfg.schedule.every), cfg.spreadsheet.worksheet)
-        return daemon.run(max_cycles=args.cycles)
+        try:
+            return daemon.run(max_cycles=args.cycles)
+        finally:
+            if server is not None:
+                server.stop()
     finally:
         app.close()
 

@@ -214,6 +214,15 @@ def port(raw: Any, at: Place) -> int:
     return n
 
 
+def local_address(raw: Any, at: Place) -> str:
+    """``host:port`` a local HTTP server listens on (the host a loopback address or a name for one)."""
+    value = text(raw, at)
+    m = re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})", value)
+    if not m or not 1 <= int(m.group(2)) <= 65535:
+        raise Bad(f"expected host:port such as 127.0.0.1:9464, got {value!r}")
+    return value
+
+
 def headers(raw: Any, at: Place) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, dict):
         raise Bad(f"expected a mapping of header names to values (like `Authorization: \"Bearer ${{TOKEN}}\"`), "

@@ -197,6 +197,12 @@ class HandoverConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    listen: str | None = key(c.local_address, "host:port for /healthz and Prometheus /metrics while the daemon "
+                                              "runs, e.g. 127.0.0.1:9464; none = off", default=None)
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = key(c.choice(c.LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING, ERROR or CRITICAL", default="INFO")
     file: Path | None = key(c.path, "also write the log to this file; none = the console only", default=None)
@@ -287,6 +293,7 @@ class Config:
     sync: SyncOptions = key(section=SyncOptions, factory=SyncOptions)
     logging: LoggingConfig = key(section=LoggingConfig, factory=LoggingConfig)
     labels: LabelsConfig = key(section=LabelsConfig, factory=LabelsConfig)
+    metrics: MetricsConfig = key(section=MetricsConfig, factory=MetricsConfig)
     handover: HandoverConfig = key(section=HandoverConfig, factory=HandoverConfig)
     items: tuple[tuple[str, ItemDefaults], ...] = key(c.items, "per offer id, item data Ozon asks for before packing "
                                                       "that is the same for every unit: gtd, rnpt (or `absent`), "
@@ -321,4 +328,5 @@ class Config:
 # The sections a config file may hold, and which dataclass each one fills.
 SECTIONS: dict[str, type] = {"ozon": OzonConfig, "spreadsheet": SpreadsheetConfig, "schedule": ScheduleConfig,
                              "privacy": PrivacyConfig, "sync": SyncOptions, "logging": LoggingConfig,
-                             "labels": LabelsConfig, "handover": HandoverConfig, "alerts": AlertsConfig}
+                             "labels": LabelsConfig, "metrics": MetricsConfig, "handover": HandoverConfig,
+                             "alerts": AlertsConfig}

@@ -16,6 +16,7 @@ from openpyxl.styles import PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 
 from sync.backends.base import OZON_SHADE, Layout, header_index, renamed_tab
 from sync.backends.excel_openpyxl import (
@@ -42,6 +43,7 @@ def lay_out(wb: Any, ws: Any, layout: Layout, columns: ColumnMap) -> None:
     update_filter(ws)
     if ws.freeze_panes is None:
         ws.freeze_panes = "A2"
+    _print_setup(ws)
     if layout.protect:
         _protect(ws, idx, columns)
 
@@ -79,6 +81,21 @@ def sheet_for_layout(wb: Any, worksheet: str, columns: ColumnMap) -> Any:
         sheets[0].title = worksheet
         return sheets[0]
     return wb.create_sheet(worksheet)
+
+
+def _print_setup(ws: Any) -> None:
+    """Printed as staff read it: landscape, every column on two pages' width (on one, twenty columns print
+    too small to read), the header row and the posting number on each page. A person's own settings stay."""
+    setup = ws.page_setup
+    if setup.orientation is None:
+        setup.orientation = "landscape"
+    if not ws.sheet_properties.pageSetUpPr or ws.sheet_properties.pageSetUpPr.fitToPage is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        setup.fitToWidth, setup.fitToHeight = 2, 0
+    if not ws.print_title_rows:
+        ws.print_title_rows = "1:1"
+    if not ws.print_title_cols:
+        ws.print_title_cols = "A:A"
 
 
 def _lay_header(ws: Any, columns: ColumnMap) -> dict[str, int]:

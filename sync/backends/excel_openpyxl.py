@@ -180,10 +180,10 @@ def set_cell(cell: Any, column: Column, text: str, limit: int) -> None:
         if column.format == "text" and cell.number_format == "General":
             cell.number_format = TEXT_FORMAT
     else:
+        fmt = cell.number_format  # before the value: openpyxl gives a datetime its own ISO-like format
         cell.value = value
-        fmt = cell.number_format
         if isinstance(value, datetime | date):
-            if not is_date_format(fmt):
+            if not is_date_format(fmt):  # a person's own date format stays; else the sheet's
                 cell.number_format = DATETIME_NUMBER_FORMAT
         elif fmt in ("General", TEXT_FORMAT) or is_date_format(fmt):
             cell.number_format = NUMBER_FORMATS.get(column.format, "General")

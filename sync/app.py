@@ -343,4 +343,13 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edge
                       scrub=Redactor(cfg.secrets()).clean, sleep=edges.sleep, rng=edges.rng,
                       transport=edges.webhook_transport)
     return App(cfg, columns, statuses, backend, state, ozon, engine, layout, ozons=ozons, views=views,
-               alerter=alerter, mirror=mirror, edges=edges)
+               alerter=alerter, mirror=mirror, edges=edges, wakers=sheet_watchers(backend, views, edges))
+
+
+def sheet_watchers(backend: SheetBackend, views: list[View], edges: Edges) -> list[Waker]:
+    """A watcher for each Excel workbook (the main one, each view's): a person's save wakes the daemon."""
+    from sync.backends.excel import ExcelBackend
+    from sync.watch import WorkbookWatcher
+
+    return [WorkbookWatcher(b.path, b.known_version, monotonic=edges.monotonic)
+            for b in (backend, *(v.backend for v in views)) if isinstance(b, ExcelBackend)]

@@ -197,6 +197,11 @@ class ExcelBackend(SheetBackend):
 
     # --- loading and saving for a change -------------------------------------------------------
 
+    def known_version(self) -> tuple[int, int] | None:
+        """(size, mtime_ns) of the workbook as this backend last read or saved it (None: not yet)."""
+        fp = self._fingerprint
+        return None if fp is None else (fp.size, fp.mtime_ns)
+
     def _open_for_change(self, *, verify_fingerprint: bool = True) -> tuple[Any, bytes]:
         """The live workbook loaded with openpyxl, after every check that must pass before a save."""
         data = self._bytes_for_change(verify_fingerprint=verify_fingerprint)

@@ -1,0 +1,84 @@
+"""Watching the workbook: a person's save wakes the daemon at once (debounced, once), the daemon's own saves
+do not — a real .xlsx saved by openpyxl as Excel would, the Ozon emulator over HTTP, the real Daemon loop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.app import App, open_app
+from sync.config import load_config
+from sync.daemon import Daemon
+from sync.emulators.ozon import OzonEmulator
+from sync.watch import WorkbookWatcher
+from tests.conftest import API_KEY, CLIENT_ID, write_config
+from tests.people import SHEET, ExcelPerson
+from tests.test_loop import Loop
+
+SHIP = "/v4/posting/fbs/ship"
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Loop]:
+    with OzonEmulator(seed=3, postings=0, client_id=CLIENT_ID, api_key=API_KEY, ship_delay=0.0) as emu:
+        app = open_app(load_config(write_config(tmp_path, emu.base_url, extra="schedule:\n  every: 3600s\n")))
+        app.ensure_sheet()
+        lp = Loop(app, emu, ExcelPerson(app.config.spreadsheet.path, SHEET))
+        yield lp
+        lp.app.close()
+
+
+def test_a_save_is_told_once_the_file_is_quiet_and_our_own_saves_are_not(shop: Loop) -> None:
+    number = shop.add()
+    shop.sync()
+    now = [100.0]
+    backend = shop.app.backend
+    watcher = WorkbookWatcher(backend.path, backend.known_version, monotonic=lambda: now[0])  # type: ignore[attr-defined]
+    assert watcher.poll() == ""  # as the daemon last saved it
+    now[0] += 1
+    assert watcher.poll() == ""
+    shop.edit(number, status="Ожидает отгрузки")  # a person saves
+    assert watcher.poll() == ""  # just written: wait until it is quiet
+    now[0] += 0.2
+    assert watcher.poll() == ""
+    now[0] += 0.3
+    assert watcher.poll() == "orders.xlsx was saved"
+    now[0] += 1
+    assert watcher.poll() == ""  # told once
+    shop.sync()  # the daemon reads, pushes and saves the answer
+    for _ in range(3):
+        now[0] += 1
+        assert watcher.poll() == ""  # its own save wakes nothing
+
+
+def test_a_status_saved_into_the_workbook_reaches_ozon_without_waiting_for_the_cycle(shop: Loop) -> None:
+    number = shop.add()
+    app: App = shop.app
+    daemon = Daemon(app.run_cycle, every=3600, lock_path=app.config.state.with_suffix(".lock"),
+                    install_signals=False, wakers=app.wakers, on_wake=app.wake)
+    took: list[float] = []
+
+    def person() -> None:  # beside the daemon, as staff are: waits for the row, types, saves, watches Ozon
+        try:
+            deadline = time.monotonic() + 20
+            while daemon.cycles < 1 or not any(r[0].value == number for r in shop.person.ws().iter_rows(min_row=2)):
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.2)
+            time.sleep(0.5)
+            shop.edit(number, status="Ожидает отгрузки")
+            saved = time.monotonic()
+            while SHIP not in shop.accepted(number) and time.monotonic() - saved < 10:
+                time.sleep(0.05)
+            took.append(time.monotonic() - saved)
+        finally:
+            daemon.stop()
+
+    threading.Thread(target=person, daemon=True).start()
+    daemon.run()  # the daemon owns this thread, as `ozon-sync run` does
+    assert took and SHIP in shop.accepted(number), "the save did not wake the daemon"
+    assert daemon.cycles == 1 and daemon.wakes >= 1  # a wake, not the hourly cycle

@@ -11,7 +11,8 @@ wall time, CPU time of the syncing thread, Ozon requests and the process's peak 
 
 Targets: at most 3 Sheets requests a cycle at 10,000 rows, whatever the number of edits (a per-row
 writer would need one request per edited row and run into Google's 60 writes per minute per user);
-an incremental cycle within 250 MB at 100,000 rows.
+an incremental cycle within 250 MB at 100,000 rows; an idle cycle, and the daemon's look between cycles
+(every ``schedule.sheet_poll``), one Drive request and no Sheets request at any size.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sync.a1 import col_letters
 from sync.app import App, give_back_memory, open_app
 from sync.backends.google import GoogleBackend, quote
 from sync.config import load_config
+from sync.watch import SheetVersionWatcher
 
 CONFIG = """\
 ozon: {{client_id: "1", api_key: "bench", base_url: "{ozon}", rps: 50, lookback_days: 30}}
@@ -46,18 +48,25 @@ def measure(label: str, app: App, run: object = None) -> object:
     backend = app.backend
     assert isinstance(backend, GoogleBackend)
     http = backend.http
-    req, sent, got = http.requests, http.bytes_sent, http.bytes_received
+    req, drive, sent, got = http.requests, http.drive_requests, http.bytes_sent, http.bytes_received
     ozon_before = app.ozon.requests  # type: ignore[attr-defined]
     reset_peak()
     wall, cpu = time.perf_counter(), time.thread_time()
     rep = (run or app.run_cycle)()  # type: ignore[operator]
     wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     rss = peak_rss()
-    print(f"  {label:<24} sheets requests {http.requests - req:3d}  sent {(http.bytes_sent - sent) / 1024:8.1f} KB  "
+    drive = http.drive_requests - drive
+    print(f"  {label:<24} sheets requests {http.requests - req - drive:3d}  drive {drive:d}  "
+          f"sent {(http.bytes_sent - sent) / 1024:8.1f} KB  "
           f"received {(http.bytes_received - got) / 1024:8.1f} KB  wall {wall:6.2f}s  cpu {cpu:5.2f}s  "
           f"ozon requests {app.ozon.requests - ozon_before:5d}  peak rss {rss:4.0f} MB  "  # type: ignore[attr-defined]
           f"[{rep.summary()}]", flush=True)  # type: ignore[attr-defined]
     return rep
+
+
+class Told(str):
+    def summary(self) -> str:
+        return self or "nothing changed"
 
 
 def fill(folder: Path) -> None:
@@ -93,6 +102,8 @@ def restarted(folder: Path, edits: Sequence[int]) -> None:
         measure("restarted: first cycle", app)
         measure("incremental, no edits", app)
         measure("incremental, no edits", app)
+        look = SheetVersionWatcher(backend.version, backend.known_version, every=0.0)  # as `run` looks between cycles
+        measure("idle look (sheet_poll)", app, lambda: Told(look.poll()))
         status_col = col_letters([c.field for c in app.columns.columns].index("status"))
         for n in edits:
             rows = backend.read(["posting_number", "status"]).rows

@@ -343,13 +343,22 @@ def open_app(cfg: Config, *, progress: Callable[[int], None] | None = None, edge
                       scrub=Redactor(cfg.secrets()).clean, sleep=edges.sleep, rng=edges.rng,
                       transport=edges.webhook_transport)
     return App(cfg, columns, statuses, backend, state, ozon, engine, layout, ozons=ozons, views=views,
-               alerter=alerter, mirror=mirror, edges=edges, wakers=sheet_watchers(backend, views, edges))
+               alerter=alerter, mirror=mirror, edges=edges,
+               wakers=sheet_watchers(backend, views, edges, cfg.schedule.sheet_poll))
 
 
-def sheet_watchers(backend: SheetBackend, views: list[View], edges: Edges) -> list[Waker]:
-    """A watcher for each Excel workbook (the main one, each view's): a person's save wakes the daemon."""
+def sheet_watchers(backend: SheetBackend, views: list[View], edges: Edges, sheet_poll: float) -> list[Waker]:
+    """A watcher for each sheet (the main one, each view's): a person's save of an Excel workbook, or a
+    new version of a Google spreadsheet (asked every ``sheet_poll`` seconds), wakes the daemon."""
     from sync.backends.excel import ExcelBackend
-    from sync.watch import WorkbookWatcher
+    from sync.backends.google import GoogleBackend
+    from sync.watch import SheetVersionWatcher, WorkbookWatcher
 
-    return [WorkbookWatcher(b.path, b.known_version, monotonic=edges.monotonic)
-            for b in (backend, *(v.backend for v in views)) if isinstance(b, ExcelBackend)]
+    out: list[Waker] = []
+    for name, b in [("", backend), *((v.name, v.backend) for v in views)]:
+        if isinstance(b, ExcelBackend):
+            out.append(WorkbookWatcher(b.path, b.known_version, monotonic=edges.monotonic))
+        elif isinstance(b, GoogleBackend):
+            out.append(SheetVersionWatcher(b.version, b.known_version, every=sheet_poll, monotonic=edges.monotonic,
+                                           name=f"The Google sheet of view «{name}»" if name else "The Google sheet"))
+    return out

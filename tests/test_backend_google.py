@@ -60,18 +60,50 @@ class TestGoogleContract(BackendContract):
 # --- Google only --------------------------------------------------------------------------------------
 
 
-def test_a_steady_cycle_costs_three_requests_whatever_the_number_of_edits(emu: SheetsEmulator) -> None:
+def test_a_cycle_costs_a_drive_request_then_read_guard_and_write_whatever_the_number_of_edits(
+        emu: SheetsEmulator) -> None:
     backend, _ = backend_for(emu)
     backend.ensure_layout(LAYOUT)
     backend.read(ALL)
     backend.write([], [order(f"{n:04d}-0001-1") for n in range(300)])
-    for edits in (0, 10, 300):
+    for edits in (10, 300):
         before = backend.requests
-        snap = backend.read(COLUMNS.read_fields)
+        snap = backend.read(COLUMNS.read_fields)  # Drive's version moved (our write): read the sheet
         backend.read(COLUMNS.guard_fields)
         backend.write([CellWrite(r.row, "sync_note", f"note {edits}") for r in snap.rows[:edits]], [])
-        assert backend.requests - before == (2 if edits == 0 else 3)
+        assert backend.requests - before == 2 + 2 + 1  # (version, batchGet) twice, one batchUpdate
     assert backend.read(["sync_note"]).rows[299].get("sync_note") == "note 300"
+
+
+def test_an_idle_read_costs_one_drive_request_and_no_sheets_request_and_an_edit_is_seen(emu: SheetsEmulator) -> None:
+    backend, sid = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    backend.write([], [order(f"{n:04d}-0001-1") for n in range(50)])
+    first = backend.read(COLUMNS.read_fields)
+    assert backend.known_version() == backend.version() == emu.revision(sid)
+    for _ in range(3):
+        emu.reset_log()
+        again = backend.read(COLUMNS.read_fields)
+        assert again is first  # the same rows, not read again
+        assert [(m, p) for m, p, _q, _b in emu.requests] == [("GET", f"/drive/v3/files/{sid}")]
+    GooglePerson(emu, sid).set(5, H["status"], "Ожидает отгрузки")  # a person's edit moves the version
+    assert backend.version() != backend.known_version()
+    assert backend.read(COLUMNS.read_fields).rows[3].get("status") == "Ожидает отгрузки"
+    backend.write([CellWrite(5, "sync_note", "ours")], [])  # our own write: the next read reads too
+    assert backend.known_version() is None
+    assert {r.row: r.get("sync_note") for r in backend.read(["sync_note"]).rows} == {5: "ours"}
+
+
+def test_without_drive_versions_every_read_reads_the_sheet(emu: SheetsEmulator,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    backend, _ = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    backend.write([], [order("0001-0001-1")])
+    emu.faults.queue("drive.files.get", "disabled")  # the Drive API is not enabled for the project
+    for _ in range(2):
+        assert [r.get("posting_number") for r in backend.read(COLUMNS.read_fields).rows] == ["0001-0001-1"]
+    assert backend.version() is None and backend.known_version() is None
+    assert sum("does not tell the version" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_a_long_sheet_is_read_a_chunk_of_rows_per_request_and_no_row_is_missed(emu: SheetsEmulator) -> None:
@@ -89,7 +121,8 @@ def test_a_long_sheet_is_read_a_chunk_of_rows_per_request_and_no_row_is_missed(e
             person.set(r, header, "")
     before = backend.requests
     snap = backend.read(COLUMNS.read_fields)
-    assert backend.requests - before == 4  # rows 1-5 (the header and 4), 6-9, 10-13, 14-17 (the last key: 15)
+    # Drive's version; rows 1-5 (the header and 4), 6-9, 10-13, 14-17 (the last key: 15)
+    assert backend.requests - before == 1 + 4
     assert [r.get("posting_number") for r in snap.rows] == numbers[:3] + numbers[9:]
     assert [r.row for r in snap.rows] == [2, 3, 4, 11, 12, 13, 14, 15]
     assert snap.rows[-1].get("status") == order(numbers[-1])["status"]
@@ -165,10 +198,10 @@ def test_a_person_moving_columns_costs_one_more_request_that_cycle_only(emu: She
     GooglePerson(emu, sid).move_column(H["status"], 0)
     before = backend.requests
     assert backend.read(["status"]).rows[0].get("status") == "Новый"
-    assert backend.requests - before == 3  # stale columns, the header, the columns again
+    assert backend.requests - before == 1 + 3  # Drive's version; stale columns, the header, the columns again
     before = backend.requests
     backend.read(["status"])
-    assert backend.requests - before == 1
+    assert backend.requests - before == 1  # Drive's version: nothing changed since
 
 
 def test_quota_and_server_errors_are_retried_within_bounds(emu: SheetsEmulator) -> None:
@@ -178,7 +211,7 @@ def test_quota_and_server_errors_are_retried_within_bounds(emu: SheetsEmulator) 
     backend.read(ALL)  # two failures, then the answer
     emu.faults.queue("values.batchGet", "429", "429", "429")
     with pytest.raises(SheetUnavailable, match="quota"):
-        backend.read(ALL)
+        backend.read(["status"])
     emu.faults.queue("spreadsheets.batchUpdate", "500")
     with pytest.raises(SheetUnavailable):  # a write whose outcome is unknown is not repeated
         backend.write([], [order("1-1-1")])

@@ -12,6 +12,12 @@ A cycle costs:
 Once per process it also reads the header row and the sheet's id. When a person moves or renames
 columns, the header no longer matches and is read again (one more request, that cycle only).
 
+Before step 1, one Drive ``files.get(fields=version)``: Drive moves a file's version with every change to
+it. When the version is the one of the last read and we wrote nothing since, nothing changed, and the last
+read's rows are answered again without a Sheets request — an idle cycle, at any sheet size, costs one Drive
+request (``version`` is also what ``sync.watch.SheetVersionWatcher`` polls between cycles). When Drive does
+not answer the version (its API not enabled for the project: 403), the sheet is read every time.
+
 Retries (sync.backends.google_http): reads on 429, 5xx and network errors; writes only on 429 and a
 failed connect. After a 5xx or a timeout a write's outcome is unknown, and the next cycle reads the
 sheet and sees what landed (appends are found by key, never doubled).
@@ -57,6 +63,7 @@ log = logging.getLogger("sync.google")
 PROTECTION_NOTE = "ozon-sync: filled from Ozon"
 FEW_ROWS = 200  # the re-read before a write asks for at most this many rows by their own ranges
 PIXELS_PER_CHAR = 7
+DRIVE_FILE_URL = "https://www.googleapis.com/drive/v3/files/{}"
 
 
 def quote(title: str) -> str:
@@ -97,6 +104,8 @@ class GoogleBackend(SheetBackend):
         self._last_keys: list[str | None] = []  # [row] -> key, from the last read that had the key column
         self._tab_ids: dict[str, int] | None = None  # tab title -> sheetId, for the read-only tabs
         self._foreign_tabs: set[str] = set()  # titles of tabs without our read-only mark: never overwritten
+        self._last_read: tuple[int, tuple[str, ...], Snapshot] | None = None  # (Drive version, fields, rows)
+        self._versionless = False  # Drive refused to say the version: read every time
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -205,7 +214,48 @@ class GoogleBackend(SheetBackend):
 
     # --- reading -----------------------------------------------------------------------------
 
+    def version(self) -> int | None:
+        """Drive's version of the spreadsheet: every change to it, ours included, moves it. None when Drive
+        does not say — refused for good (logged once; then every read reads the sheet) or failing just now."""
+        if self._versionless:
+            return None
+        try:
+            answer = self.http.request("get", DRIVE_FILE_URL.format(self.key),
+                                       params={"fields": "version", "supportsAllDrives": "true"}).json()
+            return int(answer["version"])
+        except APIError as exc:
+            status = exc.response.status_code
+            if status in (401, 403, 404):
+                self._versionless = True
+                log.warning("Google Drive does not tell the version of the spreadsheet (HTTP %d: %s), so the "
+                            "sheet is read whole every cycle and edits wait for the next cycle; enable the Google "
+                            "Drive API for the service account's project to have them pushed within seconds",
+                            status, exc)
+            return None
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            return None
+
+    def known_version(self) -> int | None:
+        """The Drive version the last read saw, when nothing was written since (None: read the sheet)."""
+        return self._last_read[0] if self._last_read else None
+
     def read(self, fields: Sequence[str]) -> Snapshot:
+        version = self.version()
+        last = self._last_read
+        if version is not None and last is not None and last[:2] == (version, tuple(fields)):
+            return last[2]
+        self._last_read = None
+        snap = self._read(fields)
+        if version is not None:
+            self._last_read = (version, tuple(fields), snap)
+        return snap
+
+    def _change(self, body: dict[str, Any]) -> None:
+        """One ``spreadsheets:batchUpdate``: after it (or its failure) the last read is out of date."""
+        self._last_read = None
+        self._call(self.http.batch_update, self.key, body)
+
+    def _read(self, fields: Sequence[str]) -> Snapshot:
         if self._cols is None:
             self._read_header()
         rows = self._read_all(fields)
@@ -308,17 +358,17 @@ class GoogleBackend(SheetBackend):
         cells = self._cell_requests(writes, appends) if writes or appends else []
         if not tabs:
             if cells:
-                self._call(self.http.batch_update, self.key, {"requests": cells})
+                self._change({"requests": cells})
             return
         try:
             tab_reqs = self._tab_requests(list(tabs.values()))
         except SheetLayoutError:  # a tab of that name that is not ours: the cells go alone, the tab waits
             if not cells:
                 raise
-            self._call(self.http.batch_update, self.key, {"requests": cells})
+            self._change({"requests": cells})
             return
         try:
-            self._call(self.http.batch_update, self.key, {"requests": cells + tab_reqs})
+            self._change({"requests": cells + tab_reqs})
         except SheetLayoutError:
             # Google refused the batch; most likely a person deleted or renamed a read-only tab since we
             # looked. The staff tab's cells must not wait for that: write them alone, keep the tabs staged
@@ -326,7 +376,7 @@ class GoogleBackend(SheetBackend):
             self._tab_ids = None
             if not cells:
                 raise
-            self._call(self.http.batch_update, self.key, {"requests": cells})
+            self._change({"requests": cells})
             return
         except Exception:
             self._tab_ids = None
@@ -455,7 +505,7 @@ class GoogleBackend(SheetBackend):
                         "properties": {"pixelSize": int(c.width * PIXELS_PER_CHAR)}, "fields": "pixelSize"}})
         cols = header_index(header, self.columns)
         reqs += self._rules(sheet, sid, cols, width, layout)
-        self._call(self.http.batch_update, self.key, {"requests": reqs})
+        self._change({"requests": reqs})
         self._sheet_id, self._cols = sid, None
 
     def _rules(self, sheet: dict[str, Any], sid: int, cols: dict[str, int], width: int,
@@ -560,7 +610,7 @@ class GoogleBackend(SheetBackend):
                                      "rows": [{"values": [_raw_cell(v) for v in values]} for _, values in moved]}})
         reqs += [{"deleteDimension": {"range": {"sheetId": sid, "dimension": "ROWS", "startIndex": r - 1,
                                                 "endIndex": r}}} for r, _ in sorted(moved, reverse=True)]
-        self._call(self.http.batch_update, self.key, {"requests": reqs})
+        self._change({"requests": reqs})
         self._last_keys = []
 
     def close(self) -> None:

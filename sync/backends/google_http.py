@@ -62,6 +62,7 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
         super().__init__(auth, session)
         self.set_timeout(self.timeout_seconds)
         self.requests = 0
+        self.drive_requests = 0  # of them, to Drive (the rest: Sheets)
         self.bytes_sent = 0  # request bodies
         self.bytes_received = 0  # response bodies
 
@@ -88,6 +89,7 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
         """One request: the response, a ``_Again`` that may be tried again (holding what to raise when
         the tries run out), or an error raised at once (writes whose outcome is unknown, refusals)."""
         self.requests += 1
+        self.drive_requests += "/drive/" in endpoint
         try:
             response = super().request(method, endpoint, *args, **kwargs)
             self._count(response)

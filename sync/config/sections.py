@@ -163,6 +163,8 @@ class SyncOptions:
 @dataclass(frozen=True)
 class ScheduleConfig:
     every: float = key(c.duration(minimum=MIN_EVERY), "seconds between the daemon's cycles", default=30.0)
+    sheet_poll: float = key(c.duration(minimum=1.0), "seconds between looks at a Google sheet's version "
+                            "(an edit is pushed at the next look)", default=5.0)
 
 
 @dataclass(frozen=True)

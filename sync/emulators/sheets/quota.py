@@ -47,6 +47,10 @@ def fault_error(fault: str | None, kind: str) -> ApiError | None:
             return ApiError(429, "User rate limit exceeded.", extra={"reason": "userRateLimitExceeded",
                                                                      "domain": "usageLimits"})
         return quota_error(kind in READ_KINDS)
+    if fault == "disabled":  # the project has not enabled this API
+        api = "Google Drive API" if kind.startswith("drive.") else "Google Sheets API"
+        return ApiError(403, f"{api} has not been used in project 123456789012 before or it is disabled.",
+                        extra={"reason": "accessNotConfigured", "domain": "usageLimits"})
     if fault == "500":
         return ApiError(500, "Internal error encountered.")
     if fault == "503":

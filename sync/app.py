@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     import requests
 
     from sync.daemon import Waker
+    from sync.push import PushReceiver
 
 # SheetsReport, View, setup_logging and give_back_memory live in their own modules; importers of sync.app keep them.
 __all__ = ["REAL", "App", "Edges", "SheetsReport", "View", "give_back_memory", "open_app", "setup_logging"]
@@ -221,6 +222,7 @@ class App:
     mirror: Mirror | None = None
     edges: Edges = REAL
     wakers: list[Waker] = field(default_factory=list)  # what wakes the daemon between cycles (sync.daemon)
+    receivers: list[PushReceiver] = field(default_factory=list)  # ozon.push, once listen_for_pushes() ran
     _closed: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -270,10 +272,37 @@ class App:
             give_back_memory()
 
     def wake(self, reasons: list[str]) -> CycleReport:
-        """Between cycles, when a waker said something happened (``reasons``): push the sheet's edits and
-        write their answers now; Ozon is pulled on the schedule."""
+        """Between cycles, when a waker said something happened (``reasons``): push the sheet's edits, fetch
+        the postings Ozon pushed notifications about, and write now; Ozon is pulled on the schedule."""
         log.debug("Woken: %s", "; ".join(reasons))
-        return self.run_cycle(pull=False)
+        fetch: dict[str, list[str]] = {}
+        for receiver in self.receivers:
+            for account, numbers in receiver.take().items():
+                fetch.setdefault(account, []).extend(numbers)
+        try:
+            return run_sheets(self.engine, self.views, push=True, pull=False, dry_run=False, fetch=fetch)
+        finally:
+            give_back_memory()
+
+    def listen_for_pushes(self) -> list[PushReceiver]:
+        """Start a receiver for each ``ozon.push.listen`` address (the accounts on it each on its path), as
+        wakers of the daemon; they stop with ``close``. Raises ConfigError when an address is taken."""
+        from sync import __version__
+        from sync.push import PushReceiver
+
+        routes: dict[str, dict[str, str]] = {}
+        for oz in self.config.accounts:
+            if oz.push.listen:
+                paths = routes.setdefault(oz.push.listen, {})
+                if oz.push.path in paths:
+                    raise ConfigError(f"ozon.push: accounts «{paths[oz.push.path]}» and «{oz.account}» both receive "
+                                      f"on {oz.push.listen}{oz.push.path}; give each account a path of its own")
+                paths[oz.push.path] = oz.account
+        for listen, paths in routes.items():
+            receiver = PushReceiver(listen, paths, version=__version__, clock=self.edges.clock)
+            self.receivers.append(receiver.start())
+            self.wakers.append(receiver)
+        return self.receivers
 
     def wait_for_lock(self, wait: float) -> str | None:
         """Wait up to ``wait`` seconds for a lock on the workbook to go; return who still holds it, or None."""
@@ -299,6 +328,8 @@ class App:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            for receiver in self.receivers:
+                receiver.stop()
             if self.alerter is not None:
                 self.alerter.close()
             for client in self.ozons.values():

@@ -225,6 +225,7 @@ def cmd_run(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> int:
 
             metrics = Metrics(cfg.schedule.every)
             server = MetricsServer(metrics, cfg.metrics.listen).start()
+        app.listen_for_pushes()  # ozon.push: notifications wake the daemon too
         # The daemon holds a lock beside the state file: two daemons never share one state.
         daemon = Daemon(cycle_and_alerts, every=cfg.schedule.every, lock_path=lock_path_for(cfg.state),
                         clock=edges.monotonic, sleep=edges.sleep, lock_wait=cfg.spreadsheet.lock_wait,

@@ -24,11 +24,13 @@ CLIENT_ID = "123456"
 API_KEY = "test-key-0000"
 
 
-def write_config(folder: Path, base_url: str, *, extra: str = "", backend: str | None = None) -> Path:
-    """A config for the emulator and an Excel workbook in ``folder``; ``extra`` is appended YAML."""
+def write_config(folder: Path, base_url: str, *, extra: str = "", backend: str | None = None,
+                 ozon_extra: str = "") -> Path:
+    """A config for the emulator and an Excel workbook in ``folder``; ``extra`` is appended YAML,
+    ``ozon_extra`` YAML lines inside ``ozon:`` (indented by two spaces)."""
     spreadsheet = backend or "spreadsheet:\n  backend: excel\n  path: orders.xlsx\n  worksheet: Заказы\n"
     text = (
-        f'ozon:\n  client_id: "{CLIENT_ID}"\n  api_key: "{API_KEY}"\n  base_url: "{base_url}"\n'
+        f'ozon:\n  client_id: "{CLIENT_ID}"\n  api_key: "{API_KEY}"\n  base_url: "{base_url}"\n{ozon_extra}'
         f"{spreadsheet}state: state.sqlite\n"
         "sync:\n  verify_wait: 0s\n  settle_seconds: 0s\n"
         f"{extra}"

@@ -223,6 +223,14 @@ def local_address(raw: Any, at: Place) -> str:
     return value
 
 
+def url_path(raw: Any, at: Place) -> str:
+    """The path part of a URL our HTTP server answers, such as ``/ozon``."""
+    value = text(raw, at)
+    if not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+/?|/", value):
+        raise Bad(f"expected a path such as /ozon (letters, digits, . _ ~ - between slashes), got {value!r}")
+    return value
+
+
 def headers(raw: Any, at: Place) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, dict):
         raise Bad(f"expected a mapping of header names to values (like `Authorization: \"Bearer ${{TOKEN}}\"`), "

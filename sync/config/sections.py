@@ -29,6 +29,13 @@ def _needs_credentials(values: Mapping[str, Any], at: Place) -> bool:
 
 
 @dataclass(frozen=True)
+class PushConfig:
+    listen: str | None = key(c.local_address, "host:port of the receiver of Ozon's push notifications, behind your "
+                                              "HTTPS reverse proxy, e.g. 127.0.0.1:8787; none = off", default=None)
+    path: str = key(c.url_path, "the path of the URL you give Ozon, e.g. /ozon", default="/ozon")
+
+
+@dataclass(frozen=True)
 class OzonConfig:
     client_id: str = key(c.client_id, CLIENT_ID_HINT, required=True)
     api_key: str = key(c.api_key, "the Api-Key from Ozon Seller → Settings → Seller API; "
@@ -47,6 +54,7 @@ class OzonConfig:
     returns: bool = key(c.boolean, "mirror returns (FBS and FBO) into their own read-only tab", default=False)
     mirror_every: float = key(c.duration(minimum=MIN_EVERY), "seconds between refreshes of the read-only FBO / "
                                                              "returns tabs", default=600.0)
+    push: PushConfig = key(section=PushConfig, factory=PushConfig)
 
     def __repr__(self) -> str:
         # The Api-Key must not reach a log or a traceback through repr(config).
@@ -54,7 +62,7 @@ class OzonConfig:
             f"OzonConfig(client_id={self.client_id!r}, api_key='***', base_url={self.base_url!r}, "
             f"account={self.account!r}, schemes={self.schemes!r}, lookback_days={self.lookback_days!r}, "
             f"rps={self.rps!r}, timeout={self.timeout!r}, full_every={self.full_every!r}, "
-            f"returns={self.returns!r}, mirror_every={self.mirror_every!r})"
+            f"returns={self.returns!r}, mirror_every={self.mirror_every!r}, push={self.push!r})"
         )
 
 

@@ -54,6 +54,7 @@ log = logging.getLogger("sync.engine")
 
 EMPTY_GUARD_MIN_ROWS = 3
 NOTHING: Mapping[str, str] = MappingProxyType({})
+NOTHING_TO_FETCH: Mapping[str, list[str]] = MappingProxyType({})
 
 
 class Engine:
@@ -116,15 +117,19 @@ class Engine:
 
     # --- entry points -----------------------------------------------------------------------------
 
-    def run_cycle(self, *, push: bool = True, pull: bool = True, dry_run: bool = False) -> CycleReport:
+    def run_cycle(self, *, push: bool = True, pull: bool = True, dry_run: bool = False,
+                  fetch: Mapping[str, list[str]] | None = None) -> CycleReport:
         """One pass: push staff edits (if ``push``), pull Ozon (if ``pull``), write the sheet.
+
+        ``fetch``: account -> posting numbers Ozon pushed notifications about; each is fetched from Ozon
+        after the pushes (instead of, or besides, the pull).
 
         ``dry_run`` reads both sides and lists what would be pushed (``report.planned``); it calls
         nothing, enqueues nothing and writes nothing. Raises SheetLayoutError, OzonAuthError,
         StateError (fatal); an Ozon or sheet outage is reported in the CycleReport, not raised."""
         if dry_run:
             return self._logged(lambda t, rep: self._dry_run(t, rep, push))
-        return self._logged(lambda t, rep: self._cycle(t, rep, push, pull))
+        return self._logged(lambda t, rep: self._cycle(t, rep, push, pull, fetch or NOTHING_TO_FETCH))
 
     def _logged(self, body: Callable[[Tally, CycleReport], None]) -> CycleReport:
         """Run one pass, recorded in the state's cycle log with its summary or its error."""
@@ -144,12 +149,14 @@ class Engine:
         if push:
             rep.planned = [d.line for d in self.plan(t, by_key, push=True) if isinstance(d, Intent)]
 
-    def _cycle(self, t: Tally, rep: CycleReport, push: bool, pull: bool) -> None:
+    def _cycle(self, t: Tally, rep: CycleReport, push: bool, pull: bool, fetch: Mapping[str, list[str]]) -> None:
         snap, by_key = self._read(t, rep)
         self._apply(t, rep, self.plan(t, by_key, push=push))
         if push:
             self._run_outbox(t, rep)
             self._fetch_labels(t, rep)
+        if fetch:
+            self._fetch(t, rep, fetch)
         if pull:
             self._pull(t, rep)
         self._write(t, snap, by_key, rep)
@@ -304,6 +311,16 @@ class Engine:
                 self._account_failed(t, rep, acc, exc, "Pulling from Ozon failed")
         if self.mirror is not None:
             rep.problems += self.mirror.stage(t.now)
+
+    def _fetch(self, t: Tally, rep: CycleReport, fetch: Mapping[str, list[str]]) -> None:
+        for acc, numbers in fetch.items():
+            ozon = self.ozons.get(acc)
+            if ozon is None or acc in t.failed:
+                continue
+            try:
+                self.puller.fetch(acc, ozon, numbers, t.now, rep)
+            except OzonAuthError as exc:
+                self._account_failed(t, rep, acc, exc, "Fetching the pushed postings failed")
 
     def _account_failed(self, t: Tally, rep: CycleReport, acc: str, exc: Exception, what: str) -> None:
         """Ozon failed for one account: its pushes wait, the others go on. With one account a refused

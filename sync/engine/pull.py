@@ -1,4 +1,5 @@
-"""Pull what changed at Ozon into the state store: changed-since lists, a full scan every ``full_every``."""
+"""Pull what changed at Ozon into the state store: changed-since lists, a full scan every ``full_every``;
+and, between those, the postings an Ozon push notification named (``fetch``), one by one."""
 
 from __future__ import annotations
 
@@ -66,6 +67,35 @@ class Puller:
             rep.pulled += len(seen)
         if self.progress:
             self.progress(len(seen))
+
+    def fetch(self, acc: str, ozon: OzonPort, numbers: list[str], now: datetime, rep: CycleReport) -> None:
+        """The postings Ozon's push notifications named, each fetched from Ozon (what Ozon answers is what
+        counts, never the notification). One Ozon refuses (not found: not this account's, or a made-up
+        number) is logged and skipped; an outage leaves the rest to the next poll."""
+        aopt = self.opt.of_account(acc)
+        seen = 0
+        self.state.begin()
+        try:
+            for number in numbers:
+                try:
+                    p = ozon.get_posting(number)
+                except OzonRefused as exc:
+                    log.info("Ozon pushed %s, but does not give it to account «%s»: %s", number, acc, exc)
+                    continue
+                except OzonUnavailable as exc:
+                    log.info("Fetching the pushed postings stopped at %s: %s; the next poll brings them",
+                             number, exc)
+                    break
+                p = self.known.complete(p)
+                if p.scheme not in aopt.schemes:
+                    continue
+                if not (self.opt.customer_data and p.scheme is Scheme.RFBS and p.status in OPEN_FOR_CUSTOMER_DATA):
+                    p = replace(p, customer_name="", customer_phone="", customer_address="")
+                self.known.remember(p, now)
+                seen += 1
+        finally:
+            self.state.commit()
+            rep.pulled += seen
 
     def _with_buyer(self, ozon: OzonPort, p: Posting) -> Posting:
         """With customer_data on, an open rFBS posting needs the buyer's name, phone and address, which

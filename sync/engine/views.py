@@ -7,6 +7,7 @@ sheet that fails (its layout broken ...) is reported and the others go on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sync.backends.base import Layout, SheetBackend
@@ -59,17 +60,20 @@ def combine(parts: list[CycleReport]) -> SheetsReport:
     return out
 
 
-def run_sheets(main: Engine, views: list[View], *, push: bool, pull: bool, dry_run: bool) -> CycleReport:
+def run_sheets(main: Engine, views: list[View], *, push: bool, pull: bool, dry_run: bool,
+               fetch: Mapping[str, list[str]] | None = None) -> CycleReport:
     """One cycle of ``main``, then of each view (see the module docstring). Without views, the main
-    engine's own report; else a SheetsReport. Raises only when every sheet failed."""
+    engine's own report; else a SheetsReport. Raises only when every sheet failed. ``fetch`` (pushed
+    postings, by account) goes with the pull: to the first sheet that runs."""
     if not views:
-        return main.run_cycle(push=push, pull=pull, dry_run=dry_run)
+        return main.run_cycle(push=push, pull=pull, dry_run=dry_run, fetch=fetch)
     parts: list[CycleReport] = []
     failures: list[tuple[str, Exception]] = []
     pulled = False
     for name, engine in [("", main)] + [(v.name, v.engine) for v in views]:
         try:
-            parts.append(engine.run_cycle(push=push, pull=pull and not pulled, dry_run=dry_run))
+            parts.append(engine.run_cycle(push=push, pull=pull and not pulled, dry_run=dry_run,
+                                          fetch=None if pulled else fetch))
             pulled = True
         except SyncError as exc:
             log.error("%s: %s", f"View «{name}»" if name else "The main sheet", exc)

@@ -106,6 +106,10 @@ class OzonEmulator(OzonState, LoopbackServer):
     def file_url(self, name: str) -> str:
         return self.base_url + super().file_url(name)
 
+    def stop(self) -> None:
+        self.pusher.stop()
+        super().stop()
+
     def control(self, method: str, path: str, body: Json) -> tuple[int, Any]:
         """Ozon-side changes over HTTP (``/_emulator/...``), for a person trying the demo or a test in
         another process."""

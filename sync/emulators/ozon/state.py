@@ -30,6 +30,7 @@ from sync.emulators.ozon.day import Day
 from sync.emulators.ozon.errors import refused
 from sync.emulators.ozon.marks import NOT_IN_CIRCULATION
 from sync.emulators.ozon.model import FboPosting, Posting, Return, empty_cancellation, iso
+from sync.emulators.ozon.push import Pusher, new_posting, state_changed
 from sync.emulators.ozon.shapes import detail
 from sync.emulators.server import Json
 
@@ -58,6 +59,7 @@ class OzonState:
         self.write_log_path = write_log_path
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
+        self.pusher = Pusher(self._lock)  # push notifications, once set_push_url gave the receiver
         self.listings: dict[tuple[str, bool], list[Posting]] = {}  # a listing's sorted postings, while paged
         self.postings: dict[str, Posting] = {}  # FBS and rFBS, by number
         self._order_seq = 30000000 + seed * 100000
@@ -143,7 +145,18 @@ class OzonState:
             if status == "cancelled":
                 p.cancellation.update(BUYER_CANCEL)
             self.postings[number] = p
+            seller = self.pusher.seller_id
+            self.pusher.send(lambda: new_posting(p, seller))
             return number
+
+    def set_push_url(self, url: str | None, seller_id: int = 0) -> None:
+        """Send push notifications to ``url`` from now on (None: stop), as ``seller_id``; ``pusher.sent``
+        keeps each outcome, ``pusher.idle()`` waits for the queue to drain."""
+        self.pusher.url, self.pusher.seller_id = url, seller_id
+
+    def push(self, body: Json) -> None:
+        """Send one notification of any type (a date change, a ping, a made-up one) as it is."""
+        self.pusher.send(lambda: dict(body))
 
     def set_state(self, number: str, status: str, substatus: str = "") -> None:
         """Move a posting to any state, as Ozon's own processes do."""
@@ -212,6 +225,8 @@ class OzonState:
             p.previous_substatus = p.substatus
             if status != p.status:
                 p.changed_at = self.clock()
+                old, at, seller = p.status, p.changed_at, self.pusher.seller_id
+                self.pusher.send(lambda: state_changed(p, old, status, at, seller))
             p.status, p.substatus = status, substatus
             if status == "delivering" and p.delivering_date is None:
                 p.delivering_date = self.clock()

@@ -41,18 +41,30 @@ def text_width(text: str, *, bold: bool = False) -> float:
     return sum(table.get(ch, _OTHER) for ch in text) * _MARGIN
 
 
+_WORDS: dict[tuple[str, bool], float] = {}  # the same words come again and again (names, methods, statuses)
+
+
+def _word_width(word: str, bold: bool) -> float:
+    w = _WORDS.get((word, bold))
+    if w is None:
+        if len(_WORDS) > 50_000:
+            _WORDS.clear()
+        w = _WORDS[(word, bold)] = text_width(word, bold=bold)
+    return w
+
+
 def lines_needed(text: str, width: float, *, bold: bool = False) -> int:
     """How many lines ``text`` wraps onto, at spaces, in a column ``width`` digits wide (a word too long for
     the column counts the lines it is broken onto)."""
     room = width - PADDING
     if len(text) * WIDEST * _MARGIN <= room:
-        return 1  # the quick answer for most cells: even in the widest letters it fits
+        return 1  # the quick answer for most cells: it fits even in the widest letters
     space = _WIDTH[" "] * _MARGIN
     lines = 0
     for paragraph in text.split("\n"):
         lines, used = lines + 1, 0.0
         for word in paragraph.split():
-            w = text_width(word, bold=bold)
+            w = _word_width(word, bold)
             if used and used + space + w <= room:
                 used += space + w
                 continue

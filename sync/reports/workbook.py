@@ -41,6 +41,7 @@ _LATE = {"font_color": "#C00000"}
 _BORDER = {"border": 1, "border_color": "#A6A6A6"}
 _TOTAL = {"bold": True, "top": 2}
 _NOTE = {"italic": True, "font_color": "#595959"}
+_LINES_CACHE = 20_000  # texts whose line count is remembered, per sheet
 LINE_HEIGHT = 12.75  # points: one line of Arial 10, as Excel lays it out (LibreOffice's line is a little lower)
 PRINTABLE_WIDTH = 150  # units of a digit's width across A4 landscape at 100 % (wider sheets are scaled down)
 
@@ -168,6 +169,8 @@ class Sheet:
         # Rows get their heights here, not from the spreadsheet: LibreOffice keeps a workbook's stored heights
         # (it does not grow a row for its wrapped text), so a wrapped cell would spill over the next row.
         self._one_line = [(w - PADDING) / WIDEST for w in self.widths]  # this many characters always fit
+        self._lines: dict[tuple[int, str], int] = {}  # (column, text) -> lines: the same texts come again and again
+        self._tall: int | None = None  # the last row given a height of its own
         header_lines = max(lines_needed(c.header, w, bold=True) for c, w in zip(cols, self.widths, strict=True))
         ws.set_row(0, header_lines * LINE_HEIGHT)
         header = book.format(_HEADER)
@@ -197,15 +200,33 @@ class Sheet:
             if kind == _TEXT:
                 text = value if type(value) is str else str(value)
                 if len(text) > one_line[i]:
-                    lines = max(lines, lines_needed(text, self.widths[i]))
+                    known = self._lines.get((i, text))
+                    if known is None:
+                        if len(self._lines) > _LINES_CACHE:
+                            self._lines.clear()
+                        known = self._lines[(i, text)] = lines_needed(text, self.widths[i])
+                    lines = max(lines, known)
                 ws.write_string(r, i, text, formats[i])
             elif kind == _NUMBER:
                 ws.write_number(r, i, float(value), formats[i])
             else:
                 ws.write_datetime(r, i, self._local(value), formats[i])
+        if self._tall is not None:
+            self._forget(self._tall)
+            self._tall = None
         if lines > 1:
             ws.set_row(r, lines * LINE_HEIGHT)  # still this row: constant_memory writes it when the next begins
+            self._tall = r
         self.rows = r + 1
+
+    def _forget(self, row: int) -> None:
+        """Drop a written row's height from xlsxwriter's tables (it keeps every row's, and constant_memory has
+        already written this one), so memory stays flat however many rows wrap. Not on a sheet with charts:
+        they are placed by the rows' heights."""
+        if not self.border:
+            for table in (getattr(self.ws, "row_info", None), getattr(self.ws, "row_sizes", None)):
+                if isinstance(table, dict):
+                    table.pop(row, None)
 
     def _local(self, value: date) -> date:
         if isinstance(value, datetime) and value.tzinfo is not None:

@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--cutoff", metavar="WHEN",
                         help="picklist: postings due (Собрать до) no later than this local date/time "
                              "(default: the end of today)")
+    export.add_argument("--warehouse", metavar="NAME",
+                        help="picklist: only this warehouse's postings (default: every warehouse, a sheet each)")
     export.add_argument("--output", "-o", required=True, type=Path, metavar="FILE.xlsx", help="the .xlsx file to write")
     export.add_argument("--live", action="store_true",
                         help="fetch from Ozon now instead of the state store (slower; late is measured less)")

@@ -282,9 +282,14 @@ def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
         if args.start or args.end:
             raise ConfigError("--from/--to do not apply to the picklist: it takes --cutoff (default: end of today)")
         cutoff = reports.parse_cutoff(args.cutoff, tz) if args.cutoff else reports.end_of_day(now, tz)
+        if args.warehouse is not None and not args.warehouse.strip():
+            raise ConfigError("--warehouse is empty: name a warehouse as the «Склад» column shows it, or drop it")
     else:
         if args.cutoff:
             raise ConfigError(f"--cutoff applies to the picklist only; the {args.report} report takes --from/--to")
+        if args.warehouse is not None:
+            raise ConfigError(f"--warehouse applies to the picklist only; the {args.report} report lists every "
+                              f"warehouse (filter its «Склад» column)")
         default_start, default_end = reports.default_period(now, tz)
         end = reports.parse_day(args.end, "--to") if args.end else default_end
         start = reports.parse_day(args.start, "--from") if args.start else end - (default_end - default_start)
@@ -294,7 +299,7 @@ def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
     _columns, statuses = load_maps(cfg)
     if args.live:
         source = f"Источник: Ozon (--live), {now.astimezone(tz):%d.%m.%Y %H:%M}; время отгрузки Ozon не сообщает."
-        req = reports.Request(args.report, tz, now, statuses, start, end, cutoff, source)
+        req = reports.Request(args.report, tz, now, statuses, start, end, cutoff, source, args.warehouse)
         with contextlib.ExitStack() as open_clients:
             clients = [open_clients.enter_context(make_ozon(cfg, oz, edges)) for oz in cfg.accounts]
             result = reports.write_report(req, reports.live_entries(clients, req), args.output)
@@ -306,7 +311,7 @@ def cmd_export(cfg: Config, args: argparse.Namespace, edges: Edges = REAL) -> in
                 raise FatalError(f"The state store {cfg.state} holds no sync yet: run `ozon-sync pull` first, "
                                  f"or export with --live")
             source = f"Источник: хранилище состояния, синхронизация {cycles[0][0].astimezone(tz):%d.%m.%Y %H:%M}."
-            req = reports.Request(args.report, tz, now, statuses, start, end, cutoff, source)
+            req = reports.Request(args.report, tz, now, statuses, start, end, cutoff, source, args.warehouse)
             result = reports.write_report(req, reports.state_entries(state, req), args.output)
         finally:
             state.close()

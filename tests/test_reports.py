@@ -45,12 +45,13 @@ def qty(product: Product, n: int) -> Product:
 
 
 def put(store: StateStore, number: str, accepted: datetime, due: datetime, changes: list[tuple[str, datetime]],
-        products: tuple[Product, ...] = (KETTLE,), rfbs: bool = False) -> None:
+        products: tuple[Product, ...] = (KETTLE,), rfbs: bool = False, warehouse: str = "Склад Софьино",
+        delivery: str = "Ozon Логистика") -> None:
     """A posting as the daemon would have recorded it: one upsert per observed status, at its time."""
     for status, at in changes:
         p = Posting(number, status, order_number=number.rsplit("-", 1)[0], in_process_at=accepted,
-                    shipment_date=due, products=products, warehouse="Склад Софьино",
-                    delivery_method="Ozon Логистика", tpl_integration_type="non_integrated" if rfbs else "ozon",
+                    shipment_date=due, products=products, warehouse=warehouse,
+                    delivery_method=delivery, tpl_integration_type="non_integrated" if rfbs else "ozon",
                     customer_name=BUYER[0] if rfbs else "", customer_phone=BUYER[1] if rfbs else "",
                     customer_address=BUYER[2] if rfbs else "")
         store.upsert_posting("main", number, status, "", posting_to_dict(p), at)
@@ -167,7 +168,9 @@ def test_orders_holds_the_period_in_local_days_with_formats_filter_and_print_set
     assert ws.cell(late_row, 1).font.color.rgb.endswith("C00000")  # late rows in red
     assert ws.cell(late_row, col["Сумма"] + 1).number_format == '#,##0.00 "₽"'
     assert "C00000" not in str(getattr(ws.cell(2, 1).font.color, "rgb", ""))  # an on-time row is not
-    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    assert by_number["100-6-1"][col["Отгружено"]] is None  # first seen delivered: when it shipped is not known
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth in (None, 1)  # 1: the default
+    assert ws.page_setup.fitToHeight == 0
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1"
     assert "хранилище состояния" in str(rows[-1][0])
     text = every_text(out_file)
@@ -224,10 +227,10 @@ def test_picklist_groups_units_by_product_up_to_the_cutoff(shop: Path, capsys: p
     later = (datetime.now(MSK) + timedelta(days=5)).date().isoformat()
     code, out = export(capsys, shop, "--report", "picklist", "--cutoff", later, "-o", str(out_file))
     assert code == 0, out
-    assert "3 postings to pack" in out and "7 units of 2 products, 2 late" in out
+    assert "3 postings to pack" in out and "in Склад Софьино: 7 units of 2 products, 2 late" in out
     wb = openpyxl.load_workbook(out_file)
-    assert wb.sheetnames == ["Сборка", "Отправления"]
-    rows = values(wb["Сборка"])
+    assert wb.sheetnames == ["Склад Софьино", "Отправления"]  # the warehouse's list first, named after it
+    rows = values(wb["Склад Софьино"])
     assert rows[0] == ("Артикул", "SKU", "Товар", "Количество", "Отправлений", "Сумма")
     assert rows[1][:5] == ("KET-17", "1001", "Чайник электрический 1,7 л", 4, 2)
     assert rows[2][:5] == ("MUG-350", "1002", "Кружка керамическая 350 мл", 3, 2)
@@ -244,6 +247,62 @@ def test_picklist_groups_units_by_product_up_to_the_cutoff(shop: Path, capsys: p
     # an earlier cutoff, as a local time
     code, out = export(capsys, shop, "--report", "picklist", "--cutoff", "2026-01-12 23:00", "-o", str(out_file))
     assert code == 0 and "1 postings to pack by 12.01.2026 23:00" in out
+
+
+@pytest.fixture
+def two_warehouses(shop: Path) -> Path:
+    """The shop, and H: a posting to pack at a second warehouse, of a kettle and a towel."""
+    store = StateStore(shop.parent / "state.sqlite")
+    towel = Product(1004, "TWL-70", "Полотенце махровое 70×140", 2, Decimal("450.00"))
+    put(store, "100-8-1", msk(11, 8), msk(12, 12), [("awaiting_packaging", msk(11, 8, 1))], (KETTLE, towel),
+        warehouse="Свой склад, Москва", delivery="Курьер продавца")
+    store.close()
+    return shop
+
+
+def test_picklist_gives_each_warehouse_its_own_sheet(two_warehouses: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = two_warehouses.parent / "pick.xlsx"
+    later = (datetime.now(MSK) + timedelta(days=5)).date().isoformat()
+    code, out = export(capsys, two_warehouses, "--report", "picklist", "--cutoff", later, "-o", str(out_file))
+    assert code == 0, out
+    assert "4 postings to pack" in out and "in 2 warehouses: 10 units of 4 products, 3 late" in out
+    wb = openpyxl.load_workbook(out_file)
+    assert wb.sheetnames == ["Свой склад, Москва", "Склад Софьино", "Отправления"]
+    moscow = values(wb["Свой склад, Москва"])
+    assert [r[:5] for r in moscow[1:3]] == [("KET-17", "1001", "Чайник электрический 1,7 л", 1, 1),
+                                            ("TWL-70", "1004", "Полотенце махровое 70×140", 2, 1)]
+    assert moscow[3][0] == "Итого товаров: 2" and moscow[3][3:] == (3, 1, 2400)
+    assert any("Склад: Свой склад, Москва" in str(r[0]) for r in moscow[4:])
+    sofyino = values(wb["Склад Софьино"])
+    assert sofyino[1][:5] == ("KET-17", "1001", "Чайник электрический 1,7 л", 4, 2)  # its own units only
+    assert sofyino[3][3:] == (7, 3, 6900)
+    lines = values(wb["Отправления"])
+    assert {r[2] for r in lines[1:6]} == {"Склад Софьино", "Свой склад, Москва"}
+
+    # one warehouse: its sheet and its postings only; the name in any case, spaces around it
+    code, out = export(capsys, two_warehouses, "--report", "picklist", "--cutoff", later,
+                       "--warehouse", "  свой СКЛАД, москва ", "-o", str(out_file))
+    assert code == 0, out
+    assert "1 postings to pack" in out and "in Свой склад, Москва: 3 units of 2 products, 1 late" in out
+    wb = openpyxl.load_workbook(out_file)
+    assert wb.sheetnames == ["Свой склад, Москва", "Отправления"]
+    assert [r[1] for r in values(wb["Отправления"])[1:3]] == ["100-8-1", "100-8-1"]
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["--report", "picklist", "--warehouse", "Казань"],
+     "--warehouse 'Казань' has no postings to pack by 12.01.2026 23:59; warehouses that have some: "
+     "«Свой склад, Москва», «Склад Софьино»"),
+    (["--report", "picklist", "--warehouse", " "], "--warehouse is empty"),
+    (["--report", "orders", "--warehouse", "Склад Софьино"], "--warehouse applies to the picklist only"),
+])
+def test_a_warehouse_the_picklist_cannot_use_is_named_with_those_it_can(
+        two_warehouses: Path, capsys: pytest.CaptureFixture[str], argv: list[str], words: str) -> None:
+    out_file = two_warehouses.parent / "pick.xlsx"
+    cutoff = ["--cutoff", "2026-01-12"] if "picklist" in argv else []
+    code, out = export(capsys, two_warehouses, *argv, *cutoff, "-o", str(out_file))
+    assert code == 2 and words in out, out
+    assert not out_file.exists()
 
 
 # --- live and from the engine ---------------------------------------------------------------------------------
@@ -336,14 +395,17 @@ def test_no_state_yet_says_to_pull_first(tmp_path: Path, capsys: pytest.CaptureF
 
 
 @pytest.mark.parametrize("report", ["orders", "daily"])
-def test_a_failed_export_leaves_the_old_report_in_place(tmp_path: Path, report: str) -> None:
-    import openpyxl.worksheet._writer as sheet_writer
+def test_a_failed_export_leaves_the_old_report_in_place(tmp_path: Path, report: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
 
+    scratch = tmp_path / "scratch"  # where xlsxwriter keeps each sheet's rows until the workbook is closed
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     statuses = load_statuses()
     target = tmp_path / "r.xlsx"
     target.write_bytes(b"the previous report")
     req = Request(report, MSK, datetime.now(UTC), statuses, date(2026, 1, 10), date(2026, 1, 12))
-    temp_files = set(sheet_writer.ALL_TEMP_FILES)
 
     def broken() -> Any:
         yield Entry(Posting("1-1-1", "awaiting_packaging", in_process_at=msk(10, 9), shipment_date=msk(11, 9)))
@@ -352,8 +414,10 @@ def test_a_failed_export_leaves_the_old_report_in_place(tmp_path: Path, report: 
     with pytest.raises(OSError):
         write_report(req, broken(), target)
     assert target.read_bytes() == b"the previous report"
-    assert [p.name for p in tmp_path.iterdir()] == ["r.xlsx"]  # no temporary workbook left behind
-    assert set(sheet_writer.ALL_TEMP_FILES) == temp_files  # nor openpyxl's temporary sheet files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx", "scratch"]  # no temporary workbook left
+    assert list(scratch.iterdir()) == []  # nor xlsxwriter's temporary sheet files
+    write_report(req, iter([]), target)  # and the same export, not failing, does write
+    assert openpyxl.load_workbook(target).sheetnames[0] in ("Заказы", "По дням")
 
 
 # --- real spreadsheet software -----------------------------------------------------------------------------------

@@ -11,17 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-
 from sync.reports.request import Request, Result
-from sync.reports.rules import PUNCTUALITY_TEXT, Entry, Punctuality, punctuality
-from sync.reports.workbook import Col, Sheet, made_text, period_text, products_text
+from sync.reports.rules import PUNCTUALITY_TEXT, Entry, Punctuality, punctuality, shipped_time
+from sync.reports.workbook import FONT, Book, Col, Sheet, made_text, period_text, products_text
 
 LATE_COLS = [
-    Col("Отправление", 20), Col("Заказ", 17), Col("Собрать до", 16, "datetime"), Col("Отгружено", 16, "datetime"),
-    Col("Опоздание, ч", 12, "hours"), Col("Срок", 20), Col("Статус", 18), Col("Склад", 20),
-    Col("Способ доставки", 24), Col("Товары", 44), Col("Сумма", 14, "rub"),
+    Col("Отправление", 19), Col("Заказ", 16), Col("Собрать до", 16, "datetime"), Col("Отгружено", 16, "datetime"),
+    Col("Опоздание, ч", 10, "hours"), Col("Срок", 18), Col("Статус", 18), Col("Склад", 20),
+    Col("Способ доставки", 26), Col("Товары", 44), Col("Сумма", 14, "rub"),
 ]
 OTHER = "Другие"  # the column for statuses the status map has no label for
 
@@ -35,13 +32,12 @@ class _Day:
     total: Decimal = Decimal(0)
 
 
-def build_daily(wb: Workbook, req: Request, entries: Iterable[Entry]) -> Result:
+def build_daily(book: Book, req: Request, entries: Iterable[Entry]) -> Result:
     assert req.start is not None and req.end is not None
     period = period_text(req)
     days = [req.start + timedelta(days=i) for i in range((req.end - req.start).days + 1)]
-    summary_ws = wb.create_sheet("По дням")  # first tab; written once the postings are counted
-    late_sheet = Sheet(wb.create_sheet("Просроченные"), LATE_COLS,
-                       print_title=f"Просроченные отправления {period}", tz=req.tz)
+    summary_ws = book.tab("По дням")  # first tab; written once the postings are counted
+    late_sheet = book.sheet("Просроченные", LATE_COLS, print_title=f"Просроченные отправления {period}", tz=req.tz)
     per_day = {d: _Day() for d in days}
     count, late = _count(req, entries, per_day, late_sheet)
     late_sheet.filter_table()
@@ -49,8 +45,8 @@ def build_daily(wb: Workbook, req: Request, entries: Iterable[Entry]) -> Result:
     late_sheet.note("Просрочено: отгружено (покинуло «Ожидает сборки») позже «Собрать до», или всё ещё не собрано "
                     "после него. Время отгрузки — первая синхронизация, увидевшая новый статус.")
     late_sheet.note(made_text(req))
-    shown = _summary(summary_ws, req, per_day, count)
-    _charts(summary_ws, len(shown), last_day_row=1 + len(days))
+    summary, shown = _summary(book, summary_ws, req, per_day, count)
+    _charts(book, summary, len(shown), days=len(days))
     return Result(Path(), count, late, [f"{count} postings due {period}, {late} late"])
 
 
@@ -75,7 +71,7 @@ def _count(req: Request, entries: Iterable[Entry], per_day: dict[date, _Day], la
         if punct.late:
             late += 1
             hours = ((e.shipped_at or req.now) - p.shipment_date).total_seconds() / 3600
-            late_sheet.row([p.posting_number, p.order_number, p.shipment_date, e.shipped_at, round(hours, 1),
+            late_sheet.row([p.posting_number, p.order_number, p.shipment_date, shipped_time(e), round(hours, 1),
                             PUNCTUALITY_TEXT[punct], label, p.warehouse, p.delivery_method, products_text(p),
                             p.total_price])
     return count, late
@@ -86,17 +82,17 @@ def _punct_cells(c: Counter[Punctuality]) -> list[int]:
             c[Punctuality.UNKNOWN]]
 
 
-def _summary(ws: Any, req: Request, per_day: dict[date, _Day], count: int) -> list[str]:
-    """The per-day table with its totals row; returns the status columns shown (those anyone is in)."""
+def _summary(book: Book, ws: Any, req: Request, per_day: dict[date, _Day], count: int) -> tuple[Sheet, list[str]]:
+    """The per-day table with its totals row; returns it and the status columns shown (those anyone is in)."""
     labels = [lab.label for lab in req.statuses.labels]
     totals: Counter[str] = Counter()
     for counted in per_day.values():
         totals.update(counted.statuses)
     shown = [lab for lab in [*labels, OTHER] if totals[lab]] or labels[:1]
-    cols = [Col("Дата", 12, "date"), Col("Отправлений", 12, "int"), *(Col(lab, 12, "int") for lab in shown),
-            Col("В срок", 10, "int"), Col("Просрочено", 11, "int"), Col("Ждёт сборки", 11, "int"),
-            Col("Не измерено", 11, "int"), Col("Товаров, шт", 11, "int"), Col("Сумма", 15, "rub")]
-    sheet = Sheet(ws, cols, print_title=f"Отгрузки по дням {period_text(req)}", tz=req.tz, grid=False)
+    cols = [Col("Дата", 12, "date"), Col("Отправлений", 8, "int"), *(Col(lab, 8, "int") for lab in shown),
+            Col("В срок", 8, "int"), Col("Просрочено", 8, "int"), Col("Ждёт сборки", 8, "int"),
+            Col("Не измерено", 8, "int"), Col("Товаров, шт", 8, "int"), Col("Сумма", 15, "rub")]
+    sheet = book.sheet(ws, cols, print_title=f"Отгрузки по дням {period_text(req)}", tz=req.tz, grid=False)
     all_punct: Counter[Punctuality] = Counter()
     for d, row in per_day.items():
         all_punct.update(row.punct)
@@ -107,32 +103,39 @@ def _summary(ws: Any, req: Request, per_day: dict[date, _Day], count: int) -> li
     sheet.blank()
     sheet.note("Отправления по дню «Собрать до»; статусы — текущие. «Просрочено» — см. лист «Просроченные».")
     sheet.note(made_text(req))
-    return shown
+    return sheet, shown
 
 
-def _charts(ws: Any, statuses: int, last_day_row: int) -> None:
-    """Two stacked bar charts below the table: postings per day by status, and on time against late."""
-    status_chart = BarChart()
-    status_chart.type, status_chart.grouping, status_chart.overlap = "col", "stacked", 100
-    status_chart.title = "Отправления по дням и статусам"
-    status_chart.add_data(Reference(ws, min_col=3, max_col=2 + statuses, min_row=1, max_row=last_day_row),
-                          titles_from_data=True)
-    late_chart = BarChart()
-    late_chart.type, late_chart.grouping, late_chart.overlap = "col", "stacked", 100
-    late_chart.title = "В срок и с опозданием"
-    first = 3 + statuses
-    late_chart.add_data(Reference(ws, min_col=first, max_col=first + 1, min_row=1, max_row=last_day_row),
-                        titles_from_data=True)
-    for series, colour in zip(late_chart.series, ("70AD47", "C00000"), strict=True):
-        series.graphicalProperties.solidFill = colour
-        series.graphicalProperties.line.solidFill = colour
-    cats = Reference(ws, min_col=1, min_row=2, max_row=last_day_row)
-    anchor_row = last_day_row + 6
-    for chart, anchor in ((status_chart, f"A{anchor_row}"), (late_chart, f"A{anchor_row + 18}")):
-        chart.set_categories(cats)
-        chart.y_axis.title = "Отправлений"
-        chart.x_axis.number_format = "DD.MM"
-        chart.x_axis.delete = False  # openpyxl 3.1 hides axes unless told
-        chart.y_axis.delete = False
-        chart.width, chart.height = 24, 8.5
-        ws.add_chart(chart, anchor)
+CHART_HEIGHT = 290  # px: two charts and the gap between them fit one A4 landscape page at any fit-to-width scale
+
+
+def _charts(book: Book, sheet: Sheet, statuses: int, days: int) -> None:
+    """Two stacked column charts below the table, on a page of their own (a page break before them, so neither
+    is cut in two): postings per day by status, and on time against late."""
+    name = sheet.ws.get_name()
+    first_row, last_row = 1, days  # the day rows (0-based, after the header)
+    cats = [name, first_row, 0, last_row, 0]
+    width = min(900, int(sum(sheet.widths) * 7 + 5 * len(sheet.widths)))  # no wider than the table's columns
+    anchor = sheet.rows + 1
+    sheet.ws.set_h_pagebreaks([anchor])
+    series: tuple[list[tuple[int, str | None]], ...] = (
+        [(3 + i, None) for i in range(statuses)], [(3 + statuses, "#70AD47"), (4 + statuses, "#C00000")])
+    titles = "Отправления по дням и статусам", "В срок и с опозданием"
+    font = {"name": FONT["font_name"]}
+    for n, (title, columns) in enumerate(zip(titles, series, strict=True)):
+        chart = book.wb.add_chart({"type": "column", "subtype": "stacked"})
+        for col, colour in columns:
+            spec: dict[str, Any] = {"name": [name, 0, col - 1], "categories": cats,
+                                    "values": [name, first_row, col - 1, last_row, col - 1], "gap": 60}
+            if colour:
+                spec["fill"] = {"color": colour}
+                spec["border"] = {"color": colour}
+            chart.add_series(spec)
+        chart.set_title({"name": title, "name_font": {**font, "size": 12, "bold": True}})
+        chart.set_x_axis({"num_format": "DD.MM", "num_font": {**font, "size": 9}})
+        chart.set_y_axis({"name": "Отправлений", "name_font": {**font, "size": 9, "bold": False},
+                          "num_font": {**font, "size": 9}, "major_gridlines": {"visible": True,
+                                                                               "line": {"color": "#D9D9D9"}}})
+        chart.set_legend({"position": "right", "font": {**font, "size": 9}})
+        chart.set_size({"width": width, "height": CHART_HEIGHT})
+        sheet.ws.insert_chart(anchor + n * (CHART_HEIGHT // 17 + 2), 0, chart, {"object_position": 1})

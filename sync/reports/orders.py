@@ -8,16 +8,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-
 from sync.reports.request import Request, Result
-from sync.reports.rules import PUNCTUALITY_TEXT, Entry, Punctuality, punctuality
-from sync.reports.workbook import Col, Sheet, made_text, period_text, products_text
+from sync.reports.rules import PUNCTUALITY_TEXT, Entry, Punctuality, punctuality, shipped_time
+from sync.reports.workbook import Book, Col, made_text, period_text, products_text
 
+# Widths fit a posting number, a date and time, a sum in the hundred thousands; text columns wrap at spaces.
 ORDER_COLS = [
-    Col("Отправление", 20), Col("Заказ", 17), Col("Принят", 16, "datetime"), Col("Собрать до", 16, "datetime"),
-    Col("Отгружено", 16, "datetime"), Col("Срок", 20), Col("Статус", 18), Col("Схема", 7),
-    Col("Склад", 20), Col("Способ доставки", 24), Col("Товары", 44), Col("Артикулы", 18), Col("Кол-во", 8, "int"),
+    Col("Отправление", 19), Col("Заказ", 16), Col("Принят", 16, "datetime"), Col("Собрать до", 16, "datetime"),
+    Col("Отгружено", 16, "datetime"), Col("Срок", 18), Col("Статус", 18), Col("Схема", 7),
+    Col("Склад", 20), Col("Способ доставки", 26), Col("Товары", 44), Col("Артикулы", 16), Col("Кол-во", 8, "int"),
     Col("Сумма", 14, "rub"), Col("Трек-номер", 16), Col("Причина отмены", 24),
 ]
 
@@ -25,15 +24,15 @@ ORDER_COLS = [
 def order_values(e: Entry, punct: Punctuality, req: Request) -> list[Any]:
     """One row of the orders report, in ORDER_COLS order (no buyer data)."""
     p = e.posting
-    return [p.posting_number, p.order_number, p.in_process_at, p.shipment_date, e.shipped_at,
+    return [p.posting_number, p.order_number, p.in_process_at, p.shipment_date, shipped_time(e),
             PUNCTUALITY_TEXT[punct], req.statuses.label_for(p), p.scheme.value, p.warehouse, p.delivery_method,
             products_text(p), ", ".join(x.offer_id for x in p.products), p.total_quantity, p.total_price,
             p.tracking_number, p.cancel_reason]
 
 
-def build_orders(wb: Workbook, req: Request, entries: Iterable[Entry]) -> Result:
+def build_orders(book: Book, req: Request, entries: Iterable[Entry]) -> Result:
     period = period_text(req)
-    sheet = Sheet(wb.create_sheet("Заказы"), ORDER_COLS, print_title=f"Заказы {period}", tz=req.tz)
+    sheet = book.sheet("Заказы", ORDER_COLS, print_title=f"Заказы {period}", tz=req.tz)
     count = late = units = 0
     total = Decimal(0)
     for e in entries:

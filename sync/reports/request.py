@@ -27,6 +27,7 @@ class Request:
     end: date | None = None
     cutoff: datetime | None = None
     source: str = ""  # a line saying where the data came from, printed in the report
+    warehouse: str | None = None  # picklist: only this warehouse's postings (``--warehouse``)
 
     def bounds(self) -> tuple[datetime, datetime]:
         """The period as UTC [since, until)."""

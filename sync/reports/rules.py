@@ -5,7 +5,8 @@ delivered, ... anything but the pre-packing statuses and cancellations) after it
 still waits for packaging after «Собрать до». The shipping time is the first time the state store saw the
 posting in a shipped status, so it is known to within one sync interval. A posting first seen already
 shipped is on time if that first sight was before its deadline, else "not measured"; so is every shipped
-posting in a ``--live`` report (Ozon's list does not date the shipping). Cancelled postings are neither on
+posting in a ``--live`` report (Ozon's list does not date the shipping). Such a posting's shipping time is not
+known, and a report leaves «Отгружено» empty rather than print the first sync's time. Cancelled postings are neither on
 time nor late.
 """
 
@@ -50,6 +51,15 @@ class Entry:
     posting: Posting
     first_seen: datetime | None = None
     shipped_at: datetime | None = None
+
+
+def shipped_time(entry: Entry) -> datetime | None:
+    """When the posting shipped, as far as the report can say: the first sync that saw it shipped, unless that
+    was the first sync to see it at all (it may have shipped days before), when the time is not known."""
+    shipped, first = entry.shipped_at, entry.first_seen
+    if shipped is None or first is None or shipped <= first:
+        return None
+    return shipped
 
 
 def punctuality(entry: Entry, now: datetime) -> Punctuality:

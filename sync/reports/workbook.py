@@ -1,80 +1,115 @@
-"""The xlsx writing every report shares: number formats, the styled write-only :class:`Sheet`, the texts
-each report prints (products, period, when and from what it was made), and the atomic save.
+"""The xlsx writing every report shares: the :class:`Book` (an xlsxwriter workbook in ``constant_memory`` mode,
+so each row goes to disk as the next begins and memory stays flat in the number of postings), the styled
+:class:`Sheet`, the column widths, the texts each report prints, and the atomic save.
 
-Large exports stream: openpyxl write-only worksheets (styles set per cell in code, since write-only cannot
-open a template), so memory stays flat in the number of postings.
+One named font everywhere, Arial 10: Excel has it on every machine, and LibreOffice shows it as Liberation
+Sans, which has the same metrics; so a width measured in :mod:`sync.reports.widths` fits in both. (A font with
+no name falls back to a serif in LibreOffice, and Calibri falls back to the much wider DejaVu Sans.)
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from sync.errors import FatalError
 from sync.model import Posting
 from sync.reports.request import Request
+from sync.reports.widths import PADDING, WIDEST, header_width, lines_needed
 
 RUB = '#,##0.00 "₽"'
 UNITS = "#,##0"
 HOURS = "0.0"
 DATE = "DD.MM.YYYY"
 DATETIME = "DD.MM.YYYY HH:MM"
-
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="305496")
-_TOTAL_FONT = Font(bold=True)
-_TOTAL_BORDER = Border(top=Side(style="medium"))
-_THIN = Border(*(Side(style="thin", color="A6A6A6"),) * 4)
-_NOTE_FONT = Font(italic=True, color="595959")
-_LATE_FONT = Font(color="C00000")
-_WRAP = Alignment(wrap_text=True, vertical="top")
+FONT = {"font_name": "Arial", "font_size": 10}
 _FORMATS = {"int": UNITS, "rub": RUB, "date": DATE, "datetime": DATETIME, "hours": HOURS}
+_HEADER = {"bold": True, "font_color": "#FFFFFF", "bg_color": "#305496", "text_wrap": True, "valign": "top",
+           "border": 1, "border_color": "#A6A6A6"}
+_LATE = {"font_color": "#C00000"}
+_BORDER = {"border": 1, "border_color": "#A6A6A6"}
+_TOTAL = {"bold": True, "top": 2}
+_NOTE = {"italic": True, "font_color": "#595959"}
+_LINES_CACHE = 20_000  # texts whose line count is remembered, per sheet
+LINE_HEIGHT = 12.75  # points: one line of Arial 10, as Excel lays it out (LibreOffice's line is a little lower)
+PRINTABLE_WIDTH = 150  # units of a digit's width across A4 landscape at 100 % (wider sheets are scaled down)
 
 T = TypeVar("T")
 
+class Book:
+    """An xlsxwriter workbook with the report styles: every format gets the named font, and each distinct
+    format is made once (xlsxwriter writes one style record per Format object)."""
 
-def write(path: Path, fill: Callable[[Workbook], T]) -> T:
-    """A write-only workbook filled by ``fill`` and saved to ``path`` (written to a temporary file, then
-    renamed, so a failed export never leaves half a workbook behind); returns what ``fill`` returned."""
-    wb = Workbook(write_only=True)
-    try:
-        result = fill(wb)
-    except BaseException:
-        _discard(wb)
-        raise
+    def __init__(self, path: Path):
+        self.wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "default_format_properties": FONT,
+                                                  "default_row_height": 17})
+        self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
+
+    def format(self, *parts: dict[str, Any]) -> Format:
+        props: dict[str, Any] = {}
+        for part in parts:
+            props.update(part)
+        key = tuple(sorted(props.items()))
+        fmt = self._formats.get(key)
+        if fmt is None:
+            fmt = self._formats[key] = self.wb.add_format(props)
+        return fmt
+
+    def tab(self, name: str) -> Worksheet:
+        """A sheet in the tab order now, to be filled later (see :meth:`sheet`)."""
+        return self.wb.add_worksheet(name)
+
+    def sheet(self, tab: str | Worksheet, cols: list[Col], *, print_title: str, tz: ZoneInfo,
+              grid: bool = True) -> Sheet:
+        ws = self.tab(tab) if isinstance(tab, str) else tab
+        return Sheet(self, ws, cols, print_title=print_title, tz=tz, grid=grid)
+
+    def close(self) -> None:
+        self.wb.close()
+
+    def discard(self) -> None:
+        """Drop a half-built workbook: close and remove each sheet's temporary row file; write nothing."""
+        for ws in self.wb.worksheets():
+            fh = getattr(ws, "row_data_fh", None)
+            if fh is not None:
+                fh.close()
+            name = getattr(ws, "row_data_filename", None)
+            if name:
+                Path(name).unlink(missing_ok=True)
+        self.wb.fileclosed = True
+
+
+def write(path: Path, fill: Callable[[Book], T]) -> T:
+    """A workbook filled by ``fill`` and saved to ``path`` (written to a temporary file, then renamed, so a
+    failed export never leaves half a workbook behind nor replaces an older one); returns what ``fill`` did."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    book = Book(tmp)
     try:
-        wb.save(tmp)
+        result = fill(book)
+    except BaseException:
+        book.discard()
+        raise
+    try:
+        book.close()
         os.replace(tmp, path)
-    except OSError as exc:
-        raise FatalError(f"Cannot write {path}: {exc.strerror or exc}; choose another -o path") from None
+    except (OSError, FileCreateError) as exc:
+        cause = exc.args[0] if isinstance(exc, FileCreateError) and exc.args else exc
+        reason = getattr(cause, "strerror", None) or cause
+        raise FatalError(f"Cannot write {path}: {reason}; choose another -o path") from None
     finally:
         tmp.unlink(missing_ok=True)
     return result
-
-
-def _discard(wb: Workbook) -> None:
-    """Close a half-built write-only workbook's sheets and remove their temporary files."""
-    for ws in wb.worksheets:
-        try:
-            ws.close()
-        except Exception:  # noqa: S110 - best effort: the original error is the one to report
-            pass
-        writer = getattr(ws, "_writer", None)
-        if writer is not None:
-            writer.cleanup()
 
 
 def products_text(p: Posting) -> str:
@@ -94,149 +129,137 @@ def made_text(req: Request) -> str:
 @dataclass(frozen=True)
 class Col:
     header: str
-    width: float
+    width: float  # at least this wide (in digit widths) for the data; never narrower than the header's words
     kind: str = "text"  # text | int | rub | date | datetime | hours
 
 
-class Sheet:
-    """A write-only sheet: styled header row, widths, frozen header, filter over the table, print set-up.
+_TEXT, _NUMBER, _MOMENT = 0, 1, 2
+_KIND = {"text": _TEXT, "int": _NUMBER, "rub": _NUMBER, "hours": _NUMBER, "date": _MOMENT, "datetime": _MOMENT}
 
-    Column widths, the frozen pane and the fit-to-page flag are written before the first row (openpyxl
-    write-only puts them ahead of the cells), so they are all set in the constructor.
+
+class Sheet:
+    """A report sheet: bold header on a blue fill, widths that fit the header's words, frozen header, filter over
+    the table, printed landscape on A4, fit to the page width, with the header row and a title on every page.
+
+    Text cells wrap (a long delivery method or a multi-item order grows its row rather than being cut off);
+    late rows are red. Printed grid lines suit long tables; a sheet with charts gets cell borders instead (the
+    grid would be printed across the charts).
     """
 
-    def __init__(self, ws: Any, cols: list[Col], *, print_title: str, tz: ZoneInfo, grid: bool = True):
-        assert isinstance(ws, WriteOnlyWorksheet)
-        self.ws, self.cols, self.tz, self.rows = ws, cols, tz, 0
-        # Printed grid lines suit long tables; a sheet with charts gets cell borders instead (the grid
-        # would be printed across the charts too).
-        self.border = None if grid else _THIN
-        ws.row_dimensions[1].height = 30  # the header wraps onto two lines
-        for i, c in enumerate(cols, 1):
-            ws.column_dimensions[get_column_letter(i)].width = c.width
-        ws.freeze_panes = "A2"
-        ws.print_title_rows = "1:1"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = "9"  # A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.gridLines = grid
-        ws.oddHeader.center.text = print_title
-        ws.oddFooter.right.text = "&P / &N"
-        self._cells = [self._styled(c) for c in cols]
-        self._reuse: dict[tuple[int, bool], Any] = {}
-        header = []
-        for c in cols:
-            cell = WriteOnlyCell(ws, c.header)
-            cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _WRAP
-            header.append(cell)
-        self._append(header)
+    def __init__(self, book: Book, ws: Worksheet, cols: list[Col], *, print_title: str, tz: ZoneInfo,
+                 grid: bool = True):
+        self.book, self.ws, self.cols, self.tz, self.rows = book, ws, cols, tz, 0
+        self.widths = [max(c.width, header_width(c.header)) for c in cols]
+        for i, width in enumerate(self.widths):
+            ws.set_column(i, i, width)
+        ws.freeze_panes(1, 0)
+        ws.repeat_rows(0)
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)  # one page wide, as many long as it takes
+        ws.hide_gridlines(0 if grid else 1)  # 0: shown and printed; 1: shown on screen only
+        ws.set_header("&C" + print_title.replace("&", "&&"))
+        ws.set_footer("&R&P / &N")
+        self.border = not grid
+        edge = _BORDER if self.border else {}
+        self._kinds = [_KIND[c.kind] for c in cols]
+        self._plain = [self._cell_format(c, edge) for c in cols]
+        self._late = [self._cell_format(c, edge, _LATE) for c in cols]
+        self._total = [self._cell_format(c, _TOTAL, wrap=False) for c in cols]  # «Итого: …» runs on, not down
+        # Rows get their heights here, not from the spreadsheet: LibreOffice keeps a workbook's stored heights
+        # (it does not grow a row for its wrapped text), so a wrapped cell would spill over the next row.
+        self._one_line = [(w - PADDING) / WIDEST for w in self.widths]  # this many characters always fit
+        self._lines: dict[tuple[int, str], int] = {}  # (column, text) -> lines: the same texts come again and again
+        self._tall: int | None = None  # the last row given a height of its own
+        header_lines = max(lines_needed(c.header, w, bold=True) for c, w in zip(cols, self.widths, strict=True))
+        ws.set_row(0, header_lines * LINE_HEIGHT)
+        header = book.format(_HEADER)
+        for i, c in enumerate(cols):
+            ws.write_string(0, i, c.header, header)
+        self.rows = 1
 
-    def _styled(self, col: Col) -> Callable[[Any], Any]:
-        fmt = _FORMATS.get(col.kind)
-        if fmt is None:
-            return self._text
-        ws, tz = self.ws, self.tz
-
-        def cell(value: Any) -> Any:
-            if value is None or value == "":
-                return None
-            if isinstance(value, datetime):
-                value = value.astimezone(tz).replace(tzinfo=None)  # Excel has no time zones: local time
-            elif isinstance(value, Decimal):
-                value = float(value)
-            c = WriteOnlyCell(ws, value)
-            c.number_format = fmt
-            return c
-
-        return cell
-
-    def _text(self, value: Any) -> Any:
-        if value is None or value == "":
-            return None
-        text = str(value)
-        if text[0] in "=+-@":
-            # openpyxl would store "=..." as a formula; Ozon's product names are data, never formulas
-            c = WriteOnlyCell(self.ws, text)
-            c.data_type = "s"
-            return c
-        return text
-
-    def _append(self, row: list[Any]) -> None:
-        self.ws.append(row)
-        self.rows += 1
+    def _cell_format(self, col: Col, *parts: dict[str, Any], wrap: bool = True) -> Format:
+        kind: dict[str, Any] = {"valign": "top"}
+        if col.kind == "text":
+            kind["text_wrap"] = wrap
+        else:
+            kind["num_format"] = _FORMATS[col.kind]
+        return self.book.format(kind, *parts)
 
     def row(self, values: Iterable[Any], *, late: bool = False) -> None:
-        """Append one table row; ``late`` rows are set in red.
-
-        Styling a fresh cell costs more than writing it, so each styled column has one cell per variant
-        that every row reuses: the write-only writer serialises a row before ``append`` returns.
-        """
-        out: list[Any] = []
-        styled = late or self.border is not None
-        for i, (col, value) in enumerate(zip(self.cols, values, strict=True)):
+        """Append one table row; ``late`` rows are set in red. No value, or an empty one, leaves the cell empty."""
+        ws, r, kinds, one_line = self.ws, self.rows, self._kinds, self._one_line
+        formats = self._late if late else self._plain
+        lines = 1
+        for i, value in enumerate(values):
             if value is None or value == "":
-                out.append(self._blank(i) if self.border is not None else None)
+                if self.border:
+                    ws.write_blank(r, i, None, formats[i])
                 continue
-            if col.kind == "text":
-                text = str(value)
-                formula_like = text[0] in "=+-@"
-                if not styled and not formula_like:
-                    out.append(text)
-                    continue
-                cell = self._reused(i, late)
-                cell.value = text
-                if formula_like:
-                    cell.data_type = "s"  # openpyxl would store "=..." as a formula; Ozon's names are data
-                out.append(cell)
-                continue
-            if isinstance(value, datetime):
-                value = value.astimezone(self.tz).replace(tzinfo=None)  # Excel has no time zones: local time
-            elif isinstance(value, Decimal):
-                value = float(value)
-            cell = self._reused(i, late)
-            cell.value = value
-            out.append(cell)
-        self._append(out)
+            kind = kinds[i]
+            if kind == _TEXT:
+                text = value if type(value) is str else str(value)
+                if len(text) > one_line[i]:
+                    known = self._lines.get((i, text))
+                    if known is None:
+                        if len(self._lines) > _LINES_CACHE:
+                            self._lines.clear()
+                        known = self._lines[(i, text)] = lines_needed(text, self.widths[i])
+                    lines = max(lines, known)
+                ws.write_string(r, i, text, formats[i])
+            elif kind == _NUMBER:
+                ws.write_number(r, i, float(value), formats[i])
+            else:
+                ws.write_datetime(r, i, self._local(value), formats[i])
+        if self._tall is not None:
+            self._forget(self._tall)
+            self._tall = None
+        if lines > 1:
+            ws.set_row(r, lines * LINE_HEIGHT)  # still this row: constant_memory writes it when the next begins
+            self._tall = r
+        self.rows = r + 1
 
-    def _reused(self, index: int, late: bool) -> Any:
-        key = (index, late)
-        cell = self._reuse.get(key)
-        if cell is None:
-            cell = self._reuse[key] = WriteOnlyCell(self.ws)
-            fmt = _FORMATS.get(self.cols[index].kind)
-            if fmt is not None:
-                cell.number_format = fmt
-            if late:
-                cell.font = _LATE_FONT
-            if self.border is not None:
-                cell.border = self.border
-        return cell
+    def _forget(self, row: int) -> None:
+        """Drop a written row's height from xlsxwriter's tables (it keeps every row's, and constant_memory has
+        already written this one), so memory stays flat however many rows wrap. Not on a sheet with charts:
+        they are placed by the rows' heights."""
+        if not self.border:
+            for table in (getattr(self.ws, "row_info", None), getattr(self.ws, "row_sizes", None)):
+                if isinstance(table, dict):
+                    table.pop(row, None)
 
-    def _blank(self, index: int) -> Any:
-        cell = self._reused(index, False)
-        cell.value = None
-        return cell
+    def _local(self, value: date) -> date:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(self.tz).replace(tzinfo=None)  # Excel has no time zones: local time
+        return value
 
     def total(self, values: Iterable[Any]) -> None:
-        cells = [conv(v) for conv, v in zip(self._cells, values, strict=True)]
-        out = []
-        for c in cells:
-            if not isinstance(c, Cell):
-                c = WriteOnlyCell(self.ws, c)
-            c.font, c.border = _TOTAL_FONT, _TOTAL_BORDER
-            out.append(c)
-        self._append(out)
+        """The totals row: bold, under a rule (written whole, so an empty cell still carries the rule)."""
+        ws, r = self.ws, self.rows
+        for i, value in enumerate(values):
+            fmt = self._total[i]
+            if value is None or value == "":
+                ws.write_blank(r, i, None, fmt)
+            elif isinstance(value, str):
+                ws.write_string(r, i, value, fmt)
+            elif isinstance(value, date):
+                ws.write_datetime(r, i, self._local(value), fmt)
+            else:
+                ws.write_number(r, i, float(value), fmt)
+        self.rows = r + 1
 
     def filter_table(self) -> None:
         """Auto filter over the header and the rows written so far (call before totals and notes)."""
-        self.ws.auto_filter.ref = f"A1:{get_column_letter(len(self.cols))}{max(self.rows, 2)}"
+        self.ws.autofilter(0, 0, max(self.rows - 1, 1), len(self.cols) - 1)
 
     def blank(self) -> None:
-        self._append([])
+        self.rows += 1
 
-    def note(self, text: str, font: Font = _NOTE_FONT) -> None:
-        cell = WriteOnlyCell(self.ws, text)
-        cell.font = font
-        self._append([cell])
+    def note(self, text: str) -> None:
+        """A grey italic line under the table, wrapped onto as many rows as it takes to stay within the table's
+        width (the printed page is only as wide as the table)."""
+        room = max(40, int(min(sum(self.widths), PRINTABLE_WIDTH * 1.5) / 1.1))
+        fmt = self.book.format(_NOTE)
+        for line in textwrap.wrap(text, room):
+            self.ws.write_string(self.rows, 0, line, fmt)
+            self.rows += 1

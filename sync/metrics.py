@@ -9,7 +9,6 @@ time of the last good cycle, Ozon and sheet errors. Nothing else is served; noth
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,6 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from sync.engine.types import CycleReport
 from sync.errors import (
-    ConfigError,
     OzonAuthError,
     OzonRefused,
     OzonUnavailable,
@@ -28,6 +26,7 @@ from sync.errors import (
     SheetLayoutError,
     SheetUnavailable,
 )
+from sync.local_http import serve, shut
 
 log = logging.getLogger("sync.metrics")
 
@@ -104,7 +103,6 @@ class MetricsServer:
         return int(self._server.server_address[1])
 
     def start(self) -> MetricsServer:
-        host, _, port = self.listen.rpartition(":")
         metrics = self.metrics
 
         class Handler(BaseHTTPRequestHandler):
@@ -127,18 +125,10 @@ class MetricsServer:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
                 log.debug("metrics: " + format, *args)
 
-        try:
-            self._server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Handler)
-        except OSError as exc:
-            raise ConfigError(f"metrics.listen: cannot listen on {self.listen} ({exc.strerror or exc}); "
-                              f"choose another port, or leave metrics out") from None
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="metrics", daemon=True).start()
+        self._server = serve(self.listen, Handler, key="metrics.listen", name="metrics")
         log.info("Metrics on http://%s/metrics, health on /healthz", self.listen)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut(self._server)
+        self._server = None

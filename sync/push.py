@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sync.errors import ConfigError
+from sync.local_http import serve, shut
 
 log = logging.getLogger("sync.push")
 
@@ -172,7 +172,6 @@ class PushReceiver:
 
     def start(self) -> PushReceiver:
         """Bind and serve (a port in use is a ConfigError naming the key)."""
-        host, _, port = self.listen.rpartition(":")
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -208,22 +207,14 @@ class PushReceiver:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
                 log.debug("push: " + format, *args)
 
-        try:
-            self._server = ThreadingHTTPServer((host or "127.0.0.1", int(port)), Handler)
-        except OSError as exc:
-            raise ConfigError(f"ozon.push.listen: cannot listen on {self.listen} ({exc.strerror or exc}); "
-                              f"choose another port, or leave push out") from None
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="push", daemon=True).start()
+        self._server = serve(self.listen, Handler, key="ozon.push.listen", name="push")
         log.info("Receiving Ozon's push notifications on http://%s%s", self.listen,
                  ", ".join(sorted(self.routes)) if len(self.routes) > 1 else next(iter(self.routes)))
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut(self._server)
+        self._server = None
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -58,32 +58,38 @@ def test_a_save_is_told_once_the_file_is_quiet_and_our_own_saves_are_not(shop: L
         assert watcher.poll() == ""  # its own save wakes nothing
 
 
-def test_a_status_saved_into_the_workbook_reaches_ozon_without_waiting_for_the_cycle(shop: Loop) -> None:
-    number = shop.add()
+def edit_beside_the_daemon(shop: Loop, number: str, *, wait: float = 0.0) -> Daemon:
+    """The real Daemon loop at an hourly interval in this thread and, beside it as staff are, a person
+    who waits for the row of ``number``, types «Ожидает отгрузки» (``wait`` seconds later), and watches
+    Ozon; returns the stopped daemon once Ozon accepted the ship or 10 s passed."""
     app: App = shop.app
     daemon = Daemon(app.run_cycle, every=3600, lock_path=app.config.state.with_suffix(".lock"),
                     install_signals=False, wakers=app.wakers, on_wake=app.wake)
-    took: list[float] = []
 
-    def person() -> None:  # beside the daemon, as staff are: waits for the row, types, saves, watches Ozon
+    def person() -> None:
         try:
             deadline = time.monotonic() + 20
-            while daemon.cycles < 1 or not any(r[0].value == number for r in shop.person.ws().iter_rows(min_row=2)):
+            while daemon.cycles < 1 or not any(number in r for r in shop.person.rows()):
                 if time.monotonic() > deadline:
                     return
                 time.sleep(0.2)
-            time.sleep(0.5)
+            time.sleep(wait)
             shop.edit(number, status="Ожидает отгрузки")
-            saved = time.monotonic()
-            while SHIP not in shop.accepted(number) and time.monotonic() - saved < 10:
+            typed = time.monotonic()
+            while SHIP not in shop.accepted(number) and time.monotonic() - typed < 10:
                 time.sleep(0.05)
-            took.append(time.monotonic() - saved)
         finally:
             daemon.stop()
 
     threading.Thread(target=person, daemon=True).start()
     daemon.run()  # the daemon owns this thread, as `ozon-sync run` does
-    assert took and SHIP in shop.accepted(number), "the save did not wake the daemon"
+    return daemon
+
+
+def test_a_status_saved_into_the_workbook_reaches_ozon_without_waiting_for_the_cycle(shop: Loop) -> None:
+    number = shop.add()
+    daemon = edit_beside_the_daemon(shop, number, wait=0.5)
+    assert SHIP in shop.accepted(number), "the save did not wake the daemon"
     assert daemon.cycles == 1 and daemon.wakes >= 1  # a wake, not the hourly cycle
 
 
@@ -132,27 +138,6 @@ def test_an_idle_google_look_is_one_drive_request_and_a_new_version_is_told_once
 def test_a_status_typed_into_the_google_sheet_reaches_ozon_within_the_poll(google: tuple[Loop, SheetsEmulator]) -> None:
     shop, _sheets = google
     number = shop.add()
-    app: App = shop.app
-    daemon = Daemon(app.run_cycle, every=3600, lock_path=app.config.state.with_suffix(".lock"),
-                    install_signals=False, wakers=app.wakers, on_wake=app.wake)
-    took: list[float] = []
-
-    def person() -> None:
-        try:
-            deadline = time.monotonic() + 20
-            while daemon.cycles < 1 or not any(number in r for r in shop.person.rows()):
-                if time.monotonic() > deadline:
-                    return
-                time.sleep(0.2)
-            shop.edit(number, status="Ожидает отгрузки")
-            typed = time.monotonic()
-            while SHIP not in shop.accepted(number) and time.monotonic() - typed < 10:
-                time.sleep(0.05)
-            took.append(time.monotonic() - typed)
-        finally:
-            daemon.stop()
-
-    threading.Thread(target=person, daemon=True).start()
-    daemon.run()
-    assert took and SHIP in shop.accepted(number), "the edit did not wake the daemon"
+    daemon = edit_beside_the_daemon(shop, number)
+    assert SHIP in shop.accepted(number), "the edit did not wake the daemon"
     assert daemon.cycles == 1 and daemon.wakes >= 1

@@ -177,6 +177,12 @@ def test_layout_lays_out_dropdowns_colours_text_format_protection_and_filter(emu
     assert len(meta["protected_ranges"]) == len(ozon_cols)
     assert all(p["warningOnly"] for p in meta["protected_ranges"])
     assert {"range": "A2:A1000", "format": {"numberFormat": {"type": "TEXT"}}} in meta["formats"]  # the key column
+    for c in COLUMNS.columns:  # money and counts shown as numbers, whatever the sheet's locale
+        if c.format in ("money", "integer"):
+            letter = col_letters(HEADERS.index(c.header))
+            pattern = "#,##0.00" if c.format == "money" else "0"
+            assert {"range": f"{letter}2:{letter}1000", "format": {"numberFormat": {
+                "type": "NUMBER", "pattern": pattern}}} in meta["formats"], c.field
     assert GooglePerson(emu, sid).header() == HEADERS
 
 

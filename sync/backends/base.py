@@ -51,6 +51,7 @@ STATUS_COLOURS: dict[str, str] = {
     "not_accepted": "F4B084",
 }
 OZON_SHADE = "F2F2F2"
+NUMBER_FORMATS = {"integer": "0", "money": "#,##0.00"}  # a column format -> its number pattern, on every backend
 MIRROR_MARK = "ozon-sync: read-only mirror"  # how a backend recognises a read-only tab it made
 
 

@@ -23,14 +23,13 @@ from openpyxl.styles import Font
 from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils import get_column_letter
 
-from sync.backends.base import MIRROR_MARK, TabContent
+from sync.backends.base import MIRROR_MARK, NUMBER_FORMATS, TabContent
 from sync.backends.xlsx import link_target
 from sync.errors import WorkbookError
 from sync.mapping import Column, ColumnMap
 
 LISTS_SHEET = "_lists"  # the hidden sheet that holds the dropdowns' values
 DATETIME_NUMBER_FORMAT = "dd.mm.yyyy hh:mm"
-NUMBER_FORMATS = {"integer": "0", "money": "#,##0.00"}
 TEXT_FORMAT = "@"
 LINK_COLOUR = "FF0563C1"  # Excel's Hyperlink style
 

@@ -41,6 +41,7 @@ from gspread.exceptions import APIError
 from sync.a1 import col_letters
 from sync.backends.base import (
     MIRROR_MARK,
+    NUMBER_FORMATS,
     OZON_SHADE,
     Layout,
     RowReader,
@@ -529,6 +530,10 @@ class GoogleBackend(SheetBackend):
                 reqs.append({"repeatCell": {"range": {**column(ci, 0), "endRowIndex": 1},
                                             "cell": {"userEnteredFormat": {"backgroundColor": rgb(OZON_SHADE)}},
                                             "fields": "userEnteredFormat.backgroundColor"}})
+            if c.format in NUMBER_FORMATS:  # 1 234,50 in the sheet's locale, not 1234.5
+                number = {"numberFormat": {"type": "NUMBER", "pattern": NUMBER_FORMATS[c.format]}}
+                reqs.append({"repeatCell": {"range": column(ci), "cell": {"userEnteredFormat": number},
+                                            "fields": "userEnteredFormat.numberFormat"}})
             if c.format == "text" and c.owner in (Owner.KEY, Owner.BOTH):
                 reqs.append({"repeatCell": {"range": column(ci),
                                             "cell": {"userEnteredFormat": {"numberFormat": {"type": "TEXT"}}},

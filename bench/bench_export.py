@@ -110,7 +110,7 @@ def run_xlsxwriter(state: Path, out: Path) -> int:
                                                 strict=True)):
             if value is None or value == "":
                 continue
-            if spec.kind == "text":
+            if spec.kind in ("text", "code"):
                 ws.write_string(r, col, str(value), late_text if punct.late else text)
                 continue
             fmt = (late_fmts if punct.late else fmts)[spec.kind]

@@ -16,7 +16,8 @@ from sync.reports.rules import PUNCTUALITY_TEXT, Entry, Punctuality, punctuality
 from sync.reports.workbook import FONT, Book, Col, Sheet, made_text, period_text, products_text
 
 LATE_COLS = [
-    Col("Отправление", 19), Col("Заказ", 16), Col("Собрать до", 16, "datetime"), Col("Отгружено", 16, "datetime"),
+    Col("Отправление", 19, "code"), Col("Заказ", 16, "code"), Col("Собрать до", 16, "datetime"),
+    Col("Отгружено", 16, "datetime"),
     Col("Опоздание, ч", 10, "hours"), Col("Срок", 18), Col("Статус", 18), Col("Склад", 20),
     Col("Способ доставки", 26), Col("Товары", 44), Col("Сумма", 14, "rub"),
 ]

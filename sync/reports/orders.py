@@ -14,10 +14,11 @@ from sync.reports.workbook import Book, Col, made_text, period_text, products_te
 
 # Widths fit a posting number, a date and time, a sum in the hundred thousands; text columns wrap at spaces.
 ORDER_COLS = [
-    Col("Отправление", 19), Col("Заказ", 16), Col("Принят", 16, "datetime"), Col("Собрать до", 16, "datetime"),
+    Col("Отправление", 19, "code"), Col("Заказ", 16, "code"), Col("Принят", 16, "datetime"),
+    Col("Собрать до", 16, "datetime"),
     Col("Отгружено", 16, "datetime"), Col("Срок", 18), Col("Статус", 18), Col("Схема", 7),
     Col("Склад", 20), Col("Способ доставки", 26), Col("Товары", 44), Col("Артикулы", 16), Col("Кол-во", 8, "int"),
-    Col("Сумма", 14, "rub"), Col("Трек-номер", 16), Col("Причина отмены", 24),
+    Col("Сумма", 14, "rub"), Col("Трек-номер", 16, "code"), Col("Причина отмены", 24),
 ]
 
 

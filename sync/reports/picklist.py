@@ -18,9 +18,9 @@ from sync.reports.request import Request, Result
 from sync.reports.rules import PUNCTUALITY_TEXT, Entry, punctuality
 from sync.reports.workbook import Book, Col, made_text
 
-PICK_COLS = [Col("Артикул", 14), Col("SKU", 12), Col("Товар", 44), Col("Количество", 10, "int"),
+PICK_COLS = [Col("Артикул", 14), Col("SKU", 12, "code"), Col("Товар", 44), Col("Количество", 10, "int"),
              Col("Отправлений", 10, "int"), Col("Сумма", 15, "rub")]
-PICK_POSTING_COLS = [Col("Собрать до", 16, "datetime"), Col("Отправление", 19), Col("Склад", 20),
+PICK_POSTING_COLS = [Col("Собрать до", 16, "datetime"), Col("Отправление", 19, "code"), Col("Склад", 20),
                      Col("Способ доставки", 26), Col("Артикул", 14), Col("Товар", 44), Col("Кол-во", 8, "int"),
                      Col("Срок", 18)]
 NO_WAREHOUSE = "Склад не указан"

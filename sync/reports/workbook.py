@@ -130,11 +130,12 @@ def made_text(req: Request) -> str:
 class Col:
     header: str
     width: float  # at least this wide (in digit widths) for the data; never narrower than the header's words
-    kind: str = "text"  # text | int | rub | date | datetime | hours
+    kind: str = "text"  # text | code | int | rub | date | datetime | hours (code: a number as text, never wrapped)
 
 
-_TEXT, _NUMBER, _MOMENT = 0, 1, 2
-_KIND = {"text": _TEXT, "int": _NUMBER, "rub": _NUMBER, "hours": _NUMBER, "date": _MOMENT, "datetime": _MOMENT}
+_TEXT, _NUMBER, _MOMENT, _CODE = 0, 1, 2, 3
+_KIND = {"text": _TEXT, "code": _CODE, "int": _NUMBER, "rub": _NUMBER, "hours": _NUMBER, "date": _MOMENT,
+         "datetime": _MOMENT}
 
 
 class Sheet:
@@ -182,7 +183,7 @@ class Sheet:
         kind: dict[str, Any] = {"valign": "top"}
         if col.kind == "text":
             kind["text_wrap"] = wrap
-        else:
+        elif col.kind != "code":
             kind["num_format"] = _FORMATS[col.kind]
         return self.book.format(kind, *parts)
 
@@ -207,6 +208,8 @@ class Sheet:
                         known = self._lines[(i, text)] = lines_needed(text, self.widths[i])
                     lines = max(lines, known)
                 ws.write_string(r, i, text, formats[i])
+            elif kind == _CODE:  # posting and order numbers: one word, sized to fit, never measured
+                ws.write_string(r, i, value if type(value) is str else str(value), formats[i])
             elif kind == _NUMBER:
                 ws.write_number(r, i, float(value), formats[i])
             else:

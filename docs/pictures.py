@@ -73,15 +73,18 @@ def make_workbooks(folder: Path) -> list[Path]:
 
 
 def printed_area(pdf: Path, page: int) -> tuple[float, float, float, float]:
-    """The box (points) holding every word printed on ``page``, with a margin; the footer's page number left out."""
+    """The box (points) of ``page`` that holds every word printed on it, with a margin, and at least the page's
+    width inside its margins (a chart's frame reaches beyond its words); the footer's page number left out."""
     out = subprocess.run([need("pdftotext"), "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
                          capture_output=True, text=True, check=True).stdout
     words = [(float(a), float(b), float(c), float(d), w) for a, b, c, d, w in re.findall(
         r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', out)]
-    height = float(re.search(r'<page width="[\d.]+" height="([\d.]+)"', out).group(1))  # type: ignore[union-attr]
+    page_box = re.search(r'<page width="([\d.]+)" height="([\d.]+)"', out)
+    assert page_box is not None
+    width, height = float(page_box.group(1)), float(page_box.group(2))
     words = [w for w in words if not (w[1] > height - 60 and re.fullmatch(r"\d+|/", w[4]))]  # «1 / 3»
-    return (min(w[0] for w in words) - 12, min(w[1] for w in words) - 12,
-            max(w[2] for w in words) + 12, max(w[3] for w in words) + 12)
+    return (min(min(w[0] for w in words) - 12, 36.0), min(w[1] for w in words) - 12,
+            max(max(w[2] for w in words) + 12, width - 36.0), max(w[3] for w in words) + 12)
 
 
 def render(pdf: Path, pic: Picture, out: Path) -> Path:

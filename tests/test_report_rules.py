@@ -12,6 +12,7 @@ from sync.errors import ConfigError
 from sync.mapping import load_statuses
 from sync.model import Posting
 from sync.reports import Punctuality, Request, default_period, end_of_day, parse_cutoff, parse_day
+from sync.reports.daily import tick
 from sync.reports.sources import in_report
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -74,3 +75,7 @@ def test_which_postings_belong_in_each_report() -> None:
 
 def test_late_and_overdue_count_as_late_nothing_else_does() -> None:
     assert {p for p in Punctuality if p.late} == {Punctuality.LATE, Punctuality.OVERDUE}
+
+
+def test_a_count_axis_steps_in_whole_postings_and_at_most_eight_steps() -> None:
+    assert [tick(n) for n in (0, 4, 8, 9, 16, 17, 40, 41, 80, 81, 1000)] == [1, 1, 1, 2, 2, 5, 5, 10, 10, 20, 200]

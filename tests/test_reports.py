@@ -210,6 +210,8 @@ def test_daily_counts_each_due_day_charts_it_and_lists_the_late_postings(
                                                                               "Доставлено", "Отменено")])
     assert len(late_chart.series) == 2
     assert "$A$2:$A$4" in late_chart.series[0].cat.numRef.f  # categories: the three days
+    assert late_chart.y_axis.majorUnit == 1 and late_chart.y_axis.scaling.min == 0  # whole postings
+    assert ws.print_title_rows is None  # three days fit a page: no empty header band over the charts' page
     late = values(wb["Просроченные"])
     lcol = {h: i for i, h in enumerate(late[0])}
     assert [r[0] for r in late[1:3]] == ["100-2-1", "100-3-1"]

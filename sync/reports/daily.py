@@ -47,7 +47,7 @@ def build_daily(book: Book, req: Request, entries: Iterable[Entry]) -> Result:
                     "после него. Время отгрузки — первая синхронизация, увидевшая новый статус.")
     late_sheet.note(made_text(req))
     summary, shown = _summary(book, summary_ws, req, per_day, count)
-    _charts(book, summary, len(shown), days=len(days))
+    _charts(book, summary, len(shown), days=len(days), most=max((d.due for d in per_day.values()), default=0))
     return Result(Path(), count, late, [f"{count} postings due {period}, {late} late"])
 
 
@@ -93,7 +93,8 @@ def _summary(book: Book, ws: Any, req: Request, per_day: dict[date, _Day], count
     cols = [Col("Дата", 12, "date"), Col("Отправлений", 8, "int"), *(Col(lab, 8, "int") for lab in shown),
             Col("В срок", 8, "int"), Col("Просрочено", 8, "int"), Col("Ждёт сборки", 8, "int"),
             Col("Не измерено", 8, "int"), Col("Товаров, шт", 8, "int"), Col("Сумма", 15, "rub")]
-    sheet = book.sheet(ws, cols, print_title=f"Отгрузки по дням {period_text(req)}", tz=req.tz, grid=False)
+    sheet = book.sheet(ws, cols, print_title=f"Отгрузки по дням {period_text(req)}", tz=req.tz, grid=False,
+                       repeat_header=len(per_day) > ONE_PAGE_OF_DAYS)
     all_punct: Counter[Punctuality] = Counter()
     for d, row in per_day.items():
         all_punct.update(row.punct)
@@ -107,12 +108,23 @@ def _summary(book: Book, ws: Any, req: Request, per_day: dict[date, _Day], count
     return sheet, shown
 
 
+ONE_PAGE_OF_DAYS = 28  # day rows that print on one A4 landscape page with the header, totals and notes
 CHART_HEIGHT = 290  # px: two charts and the gap between them fit one A4 landscape page at any fit-to-width scale
 
 
-def _charts(book: Book, sheet: Sheet, statuses: int, days: int) -> None:
+def tick(most: int) -> int:
+    """The step of a count axis up to ``most``: 1, 2, 5, 10, 20, 50… — at most 8 steps, and whole postings
+    (never the spreadsheet's own 0.5)."""
+    step, k = 1, 0
+    while most > 8 * step:
+        k += 1
+        step = (1, 2, 5)[k % 3] * 10 ** (k // 3)
+    return step
+
+
+def _charts(book: Book, sheet: Sheet, statuses: int, days: int, most: int) -> None:
     """Two stacked column charts below the table, on a page of their own (a page break before them, so neither
-    is cut in two): postings per day by status, and on time against late."""
+    is cut in two): postings per day by status, and on time against late; the counts on whole steps."""
     name = sheet.ws.get_name()
     first_row, last_row = 1, days  # the day rows (0-based, after the header)
     cats = [name, first_row, 0, last_row, 0]
@@ -135,8 +147,9 @@ def _charts(book: Book, sheet: Sheet, statuses: int, days: int) -> None:
         chart.set_title({"name": title, "name_font": {**font, "size": 12, "bold": True}})
         chart.set_x_axis({"num_format": "DD.MM", "num_font": {**font, "size": 9}})
         chart.set_y_axis({"name": "Отправлений", "name_font": {**font, "size": 9, "bold": False},
+                          "min": 0, "major_unit": tick(most), "num_format": "0",
                           "num_font": {**font, "size": 9}, "major_gridlines": {"visible": True,
                                                                                "line": {"color": "#D9D9D9"}}})
         chart.set_legend({"position": "right", "font": {**font, "size": 9}})
         chart.set_size({"width": width, "height": CHART_HEIGHT})
-        sheet.ws.insert_chart(anchor + n * (CHART_HEIGHT // 17 + 2), 0, chart, {"object_position": 1})
+        sheet.ws.insert_chart(anchor + 1 + n * (CHART_HEIGHT // 17 + 2), 0, chart, {"object_position": 1})

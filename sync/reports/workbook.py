@@ -71,9 +71,9 @@ class Book:
         return self.wb.add_worksheet(name)
 
     def sheet(self, tab: str | Worksheet, cols: list[Col], *, print_title: str, tz: ZoneInfo,
-              grid: bool = True) -> Sheet:
+              grid: bool = True, repeat_header: bool = True) -> Sheet:
         ws = self.tab(tab) if isinstance(tab, str) else tab
-        return Sheet(self, ws, cols, print_title=print_title, tz=tz, grid=grid)
+        return Sheet(self, ws, cols, print_title=print_title, tz=tz, grid=grid, repeat_header=repeat_header)
 
     def close(self) -> None:
         self.wb.close()
@@ -148,13 +148,16 @@ class Sheet:
     """
 
     def __init__(self, book: Book, ws: Worksheet, cols: list[Col], *, print_title: str, tz: ZoneInfo,
-                 grid: bool = True):
+                 grid: bool = True, repeat_header: bool = True):
+        """``repeat_header``: print the header row atop every page (off for a table that fits one page and has
+        a page of charts after it, which would get an empty header band)."""
         self.book, self.ws, self.cols, self.tz, self.rows = book, ws, cols, tz, 0
         self.widths = [max(c.width, header_width(c.header)) for c in cols]
         for i, width in enumerate(self.widths):
             ws.set_column(i, i, width)
         ws.freeze_panes(1, 0)
-        ws.repeat_rows(0)
+        if repeat_header:
+            ws.repeat_rows(0)
         ws.set_landscape()
         ws.set_paper(9)  # A4
         ws.fit_to_pages(1, 0)  # one page wide, as many long as it takes

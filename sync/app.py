@@ -285,19 +285,16 @@ class App:
             give_back_memory()
 
     def listen_for_pushes(self) -> list[PushReceiver]:
-        """Start a receiver for each ``ozon.push.listen`` address (the accounts on it each on its path), as
-        wakers of the daemon; they stop with ``close``. Raises ConfigError when an address is taken."""
+        """Start a receiver for each ``ozon.push.listen`` address (the accounts on it each on its path: the
+        config allows no two on one), as wakers of the daemon; they stop with ``close``. Raises ConfigError
+        when an address is taken."""
         from sync import __version__
         from sync.push import PushReceiver
 
         routes: dict[str, dict[str, str]] = {}
         for oz in self.config.accounts:
             if oz.push.listen:
-                paths = routes.setdefault(oz.push.listen, {})
-                if oz.push.path in paths:
-                    raise ConfigError(f"ozon.push: accounts «{paths[oz.push.path]}» and «{oz.account}» both receive "
-                                      f"on {oz.push.listen}{oz.push.path}; give each account a path of its own")
-                paths[oz.push.path] = oz.account
+                routes.setdefault(oz.push.listen, {})[oz.push.path] = oz.account
         for listen, paths in routes.items():
             receiver = PushReceiver(listen, paths, version=__version__, clock=self.edges.clock)
             self.receivers.append(receiver.start())

@@ -127,6 +127,7 @@ def _accounts(w: Walker, raw: Any) -> list[Any]:
     out: list[Any] = []
     ids: dict[str, str] = {}
     clients: dict[str, str] = {}
+    receives: dict[tuple[str, str], str] = {}  # (push.listen, push.path) -> the entry receiving there
     for i, entry in enumerate(raw):
         at = f"accounts[{i}]"
         if not isinstance(entry, dict):
@@ -148,6 +149,13 @@ def _accounts(w: Walker, raw: Any) -> list[Any]:
             w.problem(f"{at}.client_id", f"the same Client-Id as {clients[cfg.client_id]}; list each Ozon "
                                          f"account once")
         clients.setdefault(cfg.client_id, at)
+        if cfg.push.listen:
+            there = (cfg.push.listen, cfg.push.path)
+            if there in receives:
+                w.problem(f"{at}.push.path", f"{receives[there]} already receives Ozon's notifications on "
+                                             f"{cfg.push.listen}{cfg.push.path}; give each account a path of its "
+                                             f"own, e.g. /ozon/{cfg.account}")
+            receives.setdefault(there, at)
         if i > 0 and ("fbo" in cfg.schemes or cfg.returns):
             w.problem(f"{at}.schemes" if "fbo" in cfg.schemes else f"{at}.returns",
                       "the read-only FBO and returns tabs are filled from the first account only; "

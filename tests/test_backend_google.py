@@ -94,6 +94,17 @@ def test_an_idle_read_costs_one_drive_request_and_no_sheets_request_and_an_edit_
     assert {r.row: r.get("sync_note") for r in backend.read(["sync_note"]).rows} == {5: "ours"}
 
 
+def test_a_failing_look_is_one_try_and_says_nothing_and_the_next_look_asks_again(emu: SheetsEmulator) -> None:
+    backend, sid = backend_for(emu)
+    backend.ensure_layout(LAYOUT)
+    for fault in ("503", "429", "drop"):
+        emu.faults.queue("drive.files.get", fault)
+        before = backend.requests
+        assert backend.version() is None  # no retries: the daemon's loop is not held up
+        assert backend.requests - before == 1
+        assert backend.version() == emu.revision(sid)
+
+
 def test_without_drive_versions_every_read_reads_the_sheet(emu: SheetsEmulator,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     backend, _ = backend_for(emu)

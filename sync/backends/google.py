@@ -54,7 +54,7 @@ from sync.backends.base import (
 )
 from sync.backends.google_drive import DriveFolder
 from sync.backends.google_http import RetryingHTTPClient, load_credentials
-from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable
+from sync.errors import SheetAccessError, SheetLayoutError, SheetUnavailable, SyncError
 from sync.mapping import ColumnMap
 from sync.model import CellWrite, Owner, SheetRow
 from sync.retry import utc_now
@@ -217,13 +217,16 @@ class GoogleBackend(SheetBackend):
 
     def version(self) -> int | None:
         """Drive's version of the spreadsheet: every change to it, ours included, moves it. None when Drive
-        does not say — refused for good (logged once; then every read reads the sheet) or failing just now."""
+        does not say — refused for good (logged once; then every read reads the sheet) or failing just now
+        (one try, no retries: the daemon's loop is not held up, and the next look asks again)."""
         if self._versionless:
             return None
         try:
-            answer = self.http.request("get", DRIVE_FILE_URL.format(self.key),
-                                       params={"fields": "version", "supportsAllDrives": "true"}).json()
+            answer = self.http.request_once("get", DRIVE_FILE_URL.format(self.key),
+                                            params={"fields": "version", "supportsAllDrives": "true"}).json()
             return int(answer["version"])
+        except SyncError:  # an outage, a timeout: this look says nothing, the next one asks again
+            return None
         except APIError as exc:
             status = exc.response.status_code
             if status in (401, 403, 404):

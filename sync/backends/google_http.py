@@ -66,12 +66,23 @@ class RetryingHTTPClient(gspread.http_client.HTTPClient):
         self.bytes_sent = 0  # request bodies
         self.bytes_received = 0  # response bodies
 
-    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def _at(self, endpoint: str) -> str:
+        """``endpoint`` at the configured host (the emulator, a proxy), when one is set."""
         if self.endpoint:
             for host in GOOGLE_HOSTS:
                 if endpoint.startswith(host):
-                    endpoint = self.endpoint + endpoint[len(host):]
-                    break
+                    return self.endpoint + endpoint[len(host):]
+        return endpoint
+
+    def request_once(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+        """One try and no retries: for a look the next look repeats anyway (it must not hold up the daemon)."""
+        outcome = self._try_once(method, self._at(endpoint), method.upper() == "GET", *args, **kwargs)
+        if isinstance(outcome, _Again):
+            raise outcome.error from None
+        return outcome
+
+    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+        endpoint = self._at(endpoint)
         read = method.upper() == "GET"
         tries = self.retrier.policy.attempts
 

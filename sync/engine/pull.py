@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sync.engine.known import Known
-from sync.engine.rows import OPEN_FOR_CUSTOMER_DATA
+from sync.engine.known import Known, without_buyer
+from sync.engine.rows import buyer_shown
 from sync.engine.state import StateStore
 from sync.engine.types import CycleReport, EngineOptions, Key, OzonPort
 from sync.errors import OzonRefused, OzonUnavailable
-from sync.model import Posting, Scheme
+from sync.model import Posting
 
 log = logging.getLogger("sync.engine")
 
@@ -89,8 +89,8 @@ class Puller:
                 p = self.known.complete(p)
                 if p.scheme not in aopt.schemes:
                     continue
-                if not (self.opt.customer_data and p.scheme is Scheme.RFBS and p.status in OPEN_FOR_CUSTOMER_DATA):
-                    p = replace(p, customer_name="", customer_phone="", customer_address="")
+                if not buyer_shown(p, self.opt.customer_data):
+                    p = without_buyer(p)
                 self.known.remember(p, now)
                 seen += 1
         finally:
@@ -101,8 +101,7 @@ class Puller:
         """With customer_data on, an open rFBS posting needs the buyer's name, phone and address, which
         Ozon's lists leave out: keep what we have, else fetch the posting (a bounded number per cycle;
         the rest follow in the next cycles)."""
-        if not (self.opt.customer_data and p.scheme is Scheme.RFBS and p.status in OPEN_FOR_CUSTOMER_DATA
-                and not p.customer_phone):
+        if not buyer_shown(p, self.opt.customer_data) or p.customer_phone:
             return p
         old = self.known.posting(p.key) if p.key in self.known.briefs else None
         if old is not None and old.customer_phone:

@@ -12,6 +12,12 @@ from sync.model import Owner, Posting
 OPEN_FOR_CUSTOMER_DATA = frozenset({"awaiting_packaging", "awaiting_deliver", "delivering"})
 
 
+def buyer_shown(p: Posting, customer_data: bool) -> bool:
+    """Whether the sheet shows this posting's buyer: with customer_data on, an rFBS posting while it is
+    still to be delivered."""
+    return customer_data and p.scheme.value == "rFBS" and p.status in OPEN_FOR_CUSTOMER_DATA
+
+
 def local(t: datetime | None, tz: ZoneInfo) -> str:
     return t.astimezone(tz).strftime(DATETIME_FORMAT) if t else ""
 
@@ -29,7 +35,7 @@ def reason_text(p: Posting) -> str:
 def ozon_values(p: Posting, statuses: StatusMap, tz: ZoneInfo, status_since: datetime | None,
                 customer_data: bool) -> dict[str, str]:
     """Every field the daemon derives from Ozon for this posting (both-owned ones included)."""
-    show_customer = customer_data and p.scheme.value == "rFBS" and p.status in OPEN_FOR_CUSTOMER_DATA
+    show_customer = buyer_shown(p, customer_data)
     return {
         "posting_number": p.posting_number,
         "order_number": p.order_number,

@@ -263,11 +263,13 @@ class App:
         """("", the main sheet's backend), then (name, backend) of each view."""
         return [("", self.backend)] + [(v.name, v.backend) for v in self.views]
 
-    def run_cycle(self, *, push: bool = True, pull: bool = True, dry_run: bool = False) -> CycleReport:
+    def run_cycle(self, *, push: bool = True, pull: bool = True, dry_run: bool = False,
+                  fetch: dict[str, list[str]] | None = None) -> CycleReport:
         """One cycle of the main sheet, then of each view, over one state (sync.engine.views); the memory
-        it freed goes back to the system. Raises only when every sheet failed."""
+        it freed goes back to the system. Raises only when every sheet failed. ``fetch``: postings to
+        fetch from Ozon by account (pushed notifications)."""
         try:
-            return run_sheets(self.engine, self.views, push=push, pull=pull, dry_run=dry_run)
+            return run_sheets(self.engine, self.views, push=push, pull=pull, dry_run=dry_run, fetch=fetch)
         finally:
             give_back_memory()
 
@@ -279,10 +281,7 @@ class App:
         for receiver in self.receivers:
             for account, numbers in receiver.take().items():
                 fetch.setdefault(account, []).extend(numbers)
-        try:
-            return run_sheets(self.engine, self.views, push=True, pull=False, dry_run=False, fetch=fetch)
-        finally:
-            give_back_memory()
+        return self.run_cycle(pull=False, fetch=fetch)
 
     def listen_for_pushes(self) -> list[PushReceiver]:
         """Start a receiver for each ``ozon.push.listen`` address (the accounts on it each on its path: the

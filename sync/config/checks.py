@@ -23,6 +23,7 @@ LANGUAGES = ("ru", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 ALERT_SECURITY = ("starttls", "ssl", "none")
 EXCEL_SHEET_FORBIDDEN = set("[]:*?/\\")
+EXCEL_TAB_MAX = 31  # characters in an Excel tab name
 
 
 class Place(NamedTuple):
@@ -71,7 +72,7 @@ def parse_duration(value: object) -> float | None:
 
 
 def excel_tab_ok(name: str) -> bool:
-    return not (EXCEL_SHEET_FORBIDDEN & set(name)) and len(name) <= 31
+    return not (EXCEL_SHEET_FORBIDDEN & set(name)) and len(name) <= EXCEL_TAB_MAX
 
 
 EXCEL_TAB_RULE = "an Excel tab name has at most 31 characters and none of [ ] : * ? / \\"

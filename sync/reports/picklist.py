@@ -7,12 +7,12 @@ first, so the lines are held until then (a picklist is one day's packing; the ot
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from sync.config.checks import EXCEL_SHEET_FORBIDDEN, EXCEL_TAB_MAX
 from sync.errors import ConfigError
 from sync.reports.request import Request, Result
 from sync.reports.rules import PUNCTUALITY_TEXT, Entry, punctuality
@@ -119,11 +119,11 @@ def tab_names(warehouses: list[str]) -> dict[str, str]:
     taken = {POSTINGS_TAB.casefold()}
     out: dict[str, str] = {}
     for where in sorted(warehouses):
-        base = re.sub(r"[\[\]:*?/\\]", " ", where).strip(" '") or NO_WAREHOUSE
-        name, n = base[:31], 1
+        base = "".join(" " if ch in EXCEL_SHEET_FORBIDDEN else ch for ch in where).strip(" '") or NO_WAREHOUSE
+        name, n = base[:EXCEL_TAB_MAX], 1
         while name.casefold() in taken:
             n += 1
-            name = f"{base[:31 - len(str(n)) - 1]} {n}"
+            name = f"{base[:EXCEL_TAB_MAX - len(str(n)) - 1]} {n}"
         taken.add(name.casefold())
         out[where] = name
     return out
